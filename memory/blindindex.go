@@ -1,0 +1,115 @@
+package memory
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"strings"
+	"unicode"
+
+	"github.com/kljensen/snowball/english"
+	"golang.org/x/text/unicode/norm"
+)
+
+// The blind index lets SQLite's FTS5 rank with BM25 without plaintext on
+// disk: each normalised, stemmed token is replaced by a keyed HMAC of it
+// before it reaches the contentless FTS5 table. Equal words give equal
+// tokens, which is what ranking needs and what docs/SECURITY.md lists as
+// leaked (token-equality patterns, counts and lengths of documents).
+
+// tokenLen is how many bytes of the HMAC each token keeps: 80 bits makes
+// collisions negligible for any vocabulary a person has.
+const tokenLen = 10
+
+var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// words splits text into normalised, stemmed search terms: Unicode
+// compatibility forms folded, accents removed ("café" = "cafe"), lower
+// case, split on anything that is not a letter or digit, English stemming
+// ("running" = "run"), and CJK ideographs and kana as one term each, since
+// those scripts do not put spaces between words.
+func words(text string) []string {
+	folded := foldText(text)
+	var out []string
+	start := -1
+	flush := func(end int) {
+		if start >= 0 {
+			out = append(out, stem(folded[start:end]))
+			start = -1
+		}
+	}
+	for i, r := range folded {
+		switch {
+		case isCJK(r):
+			flush(i)
+			out = append(out, string(r))
+		case isWordRune(r):
+			if start < 0 {
+				start = i
+			}
+		default:
+			flush(i)
+		}
+	}
+	flush(len(folded))
+	return out
+}
+
+// foldText lowercases and removes combining marks after compatibility
+// decomposition.
+func foldText(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range norm.NFKD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+func isCJK(r rune) bool {
+	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)
+}
+
+func stem(w string) string {
+	for _, r := range w {
+		if r > unicode.MaxASCII {
+			return w // the English stemmer mangles other scripts
+		}
+	}
+	return english.Stem(w, false)
+}
+
+// blindTokens maps terms to their keyed tokens.
+func blindTokens(key []byte, terms []string) []string {
+	out := make([]string, len(terms))
+	mac := hmac.New(sha256.New, key)
+	for i, t := range terms {
+		mac.Reset()
+		mac.Write([]byte(t))
+		out[i] = tokenEncoding.EncodeToString(mac.Sum(nil)[:tokenLen])
+	}
+	return out
+}
+
+// matchQuery builds an FTS5 query that matches any of the terms.
+func matchQuery(key []byte, terms []string) string {
+	toks := blindTokens(key, terms)
+	seen := make(map[string]bool, len(toks))
+	var b strings.Builder
+	for _, t := range toks {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		if b.Len() > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(`"` + t + `"`)
+	}
+	return b.String()
+}

@@ -1,0 +1,296 @@
+package memory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Embedder turns texts into vectors for semantic search. The Ollama
+// embedder lives in package agent; tests use a deterministic one.
+type Embedder interface {
+	// Model names the embedding model. Vectors of different models are
+	// never compared; changing model re-embeds.
+	Model() string
+	// Embed returns one vector per text, all of the same dimension.
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+const (
+	catchUpBatch = 1000
+	embedBatch   = 32
+	// embedInline bounds how many missing embeddings a search or write
+	// computes before returning; Refresh does the rest.
+	embedInline = 64
+)
+
+// loadVectors builds the in-memory index from the sealed embeddings, after
+// unlock.
+func (v *Vault) loadVectors(ctx context.Context) error {
+	v.mu.Lock()
+	v.vectors, v.seen = nil, 0
+	v.mu.Unlock()
+	return v.sync(ctx, 0)
+}
+
+// Refresh brings this process up to date with records written by other
+// processes or devices, and embeds every memory that lacks an embedding.
+// Long-running processes call it periodically; searches call a cheaper
+// form of it themselves.
+func (v *Vault) Refresh(ctx context.Context) error {
+	return v.sync(ctx, -1)
+}
+
+// catchUp is the cheap refresh run before searches and after writes.
+func (v *Vault) catchUp(ctx context.Context) {
+	if err := v.sync(ctx, embedInline); err != nil {
+		v.log.Warn("catching up with the vault failed", "err", err)
+	}
+}
+
+// sync folds changed records (by local change number) into the vector
+// index, then embeds up to maxEmbed memories that have no embedding yet
+// (all of them when maxEmbed < 0).
+func (v *Vault) sync(ctx context.Context, maxEmbed int) error {
+	v.refresh.Lock()
+	defer v.refresh.Unlock()
+	v.mu.RLock()
+	keys, seen := v.keys, v.seen
+	v.mu.RUnlock()
+	if keys == nil || v.embedder == nil {
+		return nil
+	}
+	var latest int64
+	if err := v.db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM records").Scan(&latest); err != nil {
+		return fmt.Errorf("read vault changes: %w", err)
+	}
+	model := v.embedder.Model()
+	for seen < latest {
+		next, err := v.foldChanges(ctx, keys, model, seen)
+		if err != nil {
+			return err
+		}
+		seen = next
+	}
+	return v.embedMissing(ctx, keys, model, maxEmbed)
+}
+
+// foldChanges applies one batch of changes after seq to the vector index and
+// returns the last seq it handled.
+func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, after int64) (int64, error) {
+	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.seq, r.id, r.kind, r.deleted, e.dim, e.sealed
+		FROM records r LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
+		WHERE r.seq > ? ORDER BY r.seq LIMIT ?`, model, after, catchUpBatch)
+	if err != nil {
+		return after, fmt.Errorf("read vault changes: %w", err)
+	}
+	defer rows.Close()
+	last := after
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for rows.Next() {
+		var (
+			rid, seq int64
+			id       string
+			kind     Kind
+			deleted  bool
+			dim      sql.NullInt64
+			sealed   []byte
+		)
+		if err := rows.Scan(&rid, &seq, &id, &kind, &deleted, &dim, &sealed); err != nil {
+			return last, err
+		}
+		last = seq
+		if v.vectors != nil {
+			v.vectors.remove(rid)
+		}
+		if deleted || kind != KindMemory || sealed == nil {
+			continue
+		}
+		vec, err := keys.openVector(id, model, sealed)
+		if err != nil {
+			v.log.Warn("skipping unreadable embedding", "id", id, "err", err)
+			continue
+		}
+		if v.vectors == nil {
+			v.vectors = newVectorIndex(model, len(vec))
+		}
+		v.vectors.upsert(rid, vec)
+	}
+	if err := rows.Err(); err != nil {
+		return last, err
+	}
+	if v.keys == keys {
+		v.seen = last
+	}
+	return last, nil
+}
+
+// embedMissing embeds live memories that have no embedding for the model.
+func (v *Vault) embedMissing(ctx context.Context, keys *vaultKeys, model string, limit int) error {
+	for done := 0; limit < 0 || done < limit; {
+		n := embedBatch
+		if limit >= 0 {
+			n = min(n, limit-done)
+		}
+		batch, err := v.missingEmbeddings(ctx, keys, model, n)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		texts := make([]string, len(batch))
+		for i, m := range batch {
+			texts[i] = m.text
+		}
+		vecs, err := v.embedder.Embed(ctx, texts)
+		if err != nil {
+			return fmt.Errorf("embed memories with %s: %w", model, err)
+		}
+		if len(vecs) != len(batch) {
+			return fmt.Errorf("embed memories with %s: asked for %d vectors, got %d", model, len(batch), len(vecs))
+		}
+		if err := v.storeEmbeddings(ctx, keys, model, batch, vecs); err != nil {
+			return err
+		}
+		done += len(batch)
+	}
+	return nil
+}
+
+type missing struct {
+	rid  int64
+	id   string
+	text string
+}
+
+func (v *Vault) missingEmbeddings(ctx context.Context, keys *vaultKeys, model string, n int) ([]missing, error) {
+	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.id, r.kind, r.sealed FROM records r
+		LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
+		WHERE r.kind = ? AND r.deleted = 0 AND e.rid IS NULL ORDER BY r.rid LIMIT ?`, model, KindMemory, n*2)
+	if err != nil {
+		return nil, fmt.Errorf("find memories to embed: %w", err)
+	}
+	defer rows.Close()
+	var out []missing
+	for rows.Next() && len(out) < n {
+		var r Record
+		var rid int64
+		if err := rows.Scan(&rid, &r.ID, &r.Kind, &r.Sealed); err != nil {
+			return nil, err
+		}
+		p, err := keys.openItem(&r)
+		if err != nil {
+			continue // damaged or newer: Verify reports it; nothing to embed
+		}
+		out = append(out, missing{rid: rid, id: r.ID, text: p.Text})
+	}
+	return out, rows.Err()
+}
+
+func (v *Vault) storeEmbeddings(ctx context.Context, keys *vaultKeys, model string, batch []missing, vecs [][]float32) error {
+	stored := make([]bool, len(batch))
+	err := v.withTx(ctx, func(tx *sql.Tx) error {
+		for i, m := range batch {
+			vec := vecs[i]
+			if len(vec) == 0 || !normalize(vec) {
+				return fmt.Errorf("embedding model %s returned an empty or zero vector", model)
+			}
+			// The record may have changed or gone since it was read.
+			var live bool
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM records WHERE rid = ? AND id = ? AND deleted = 0", m.rid, m.id).Scan(&live); err != nil {
+				return err
+			}
+			if !live {
+				continue
+			}
+			sealed := keys.sealVector(m.id, model, vec)
+			if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO embeddings(rid, model, dim, sealed) VALUES(?, ?, ?, ?)", m.rid, model, len(vec), sealed); err != nil {
+				return err
+			}
+			stored[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store embeddings: %w", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.keys != keys {
+		return nil
+	}
+	for i, m := range batch {
+		if !stored[i] {
+			continue
+		}
+		if v.vectors == nil {
+			v.vectors = newVectorIndex(model, len(vecs[i]))
+		}
+		v.vectors.upsert(m.rid, vecs[i])
+	}
+	return nil
+}
+
+// Embeddings are sealed like records, under their own subkey, bound to the
+// record id and model.
+func embeddingAD(id, model string) (string, Kind) {
+	return id + "/" + model, "embedding"
+}
+
+func (keys *vaultKeys) sealVector(id, model string, vec []float32) []byte {
+	raw := make([]byte, 4*len(vec))
+	for i, f := range vec {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	}
+	adID, kind := embeddingAD(id, model)
+	return keys.vectors.seal(adID, kind, 1, raw)
+}
+
+func (keys *vaultKeys) openVector(id, model string, sealed []byte) ([]float32, error) {
+	adID, kind := embeddingAD(id, model)
+	raw, err := keys.vectors.open(adID, kind, sealed)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw)%4 != 0 {
+		return nil, fmt.Errorf("%w: embedding is %d bytes", ErrCorrupt, len(raw))
+	}
+	vec := make([]float32, len(raw)/4)
+	for i := range vec {
+		vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return vec, nil
+}
+
+// exactVectors loads the sealed float32 vectors of some rows, for rescoring.
+func (v *Vault) exactVectors(ctx context.Context, keys *vaultKeys, model string, rids []int64) (map[int64][]float32, error) {
+	if len(rids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(rids)+1)
+	args = append(args, model)
+	for _, r := range rids {
+		args = append(args, r)
+	}
+	q := "SELECT e.rid, r.id, e.sealed FROM embeddings e JOIN records r ON r.rid = e.rid WHERE e.model = ? AND e.rid IN (?" + strings.Repeat(",?", len(rids)-1) + ")"
+	rows, err := v.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("load embeddings: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64][]float32, len(rids))
+	for rows.Next() {
+		var rid int64
+		var id string
+		var sealed []byte
+		if err := rows.Scan(&rid, &id, &sealed); err != nil {
+			return nil, err
+		}
+		if vec, err := keys.openVector(id, model, sealed); err == nil {
+			out[rid] = vec
+		}
+	}
+	return out, rows.Err()
+}

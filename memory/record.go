@@ -1,0 +1,339 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// Kind names what a record holds. It is one of the few cleartext columns.
+type Kind string
+
+// The record kinds this build reads. Records of other kinds (from a newer
+// build) are stored and passed on unchanged.
+const (
+	KindMemory       Kind = "memory"
+	KindConversation Kind = "conversation"
+	KindMessage      Kind = "message"
+	KindDocument     Kind = "document"
+	KindFeedback     Kind = "feedback"
+	KindDevice       Kind = "device"
+)
+
+// schemas is the payload schema version this build writes and reads for
+// each kind. A record with a greater version is kept, unread.
+var schemas = map[Kind]uint16{KindMemory: 1}
+
+// MaxSealedSize bounds one sealed record (payload plus envelope).
+const MaxSealedSize = 4 << 20
+
+// Record is a record as it is stored and as it travels between devices:
+// cleartext ordering fields and a sealed payload. Tombstones have no
+// payload.
+type Record struct {
+	ID      string `json:"id"`
+	Kind    Kind   `json:"kind"`
+	Clock   Clock  `json:"clock"`
+	Origin  string `json:"origin"`
+	Deleted bool   `json:"deleted,omitempty"`
+	Sealed  []byte `json:"sealed,omitempty"`
+}
+
+// Schema is the payload schema version from the sealed header (0 for a
+// tombstone or a malformed header).
+func (r *Record) Schema() uint16 {
+	h, err := parseSealHeader(r.Sealed)
+	if err != nil {
+		return 0
+	}
+	return h.schema
+}
+
+func (r *Record) sameVersion(o *Record) bool {
+	return r.Clock == o.Clock && r.Origin == o.Origin && r.Deleted == o.Deleted && bytes.Equal(r.Sealed, o.Sealed)
+}
+
+var (
+	idPattern   = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
+	kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,31}$`)
+)
+
+// ErrInvalid marks input that was refused; the message says what was wrong.
+var ErrInvalid = errors.New("invalid")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+func (r *Record) validate() error {
+	switch {
+	case !idPattern.MatchString(r.ID):
+		return invalidf("record id %q must be 1-64 letters, digits, '-' or '_'", r.ID)
+	case !kindPattern.MatchString(string(r.Kind)):
+		return invalidf("record %s: kind %q is not a valid kind name", r.ID, r.Kind)
+	case !idPattern.MatchString(r.Origin):
+		return invalidf("record %s: origin device %q is not a valid id", r.ID, r.Origin)
+	case r.Clock == 0:
+		return invalidf("record %s has no clock", r.ID)
+	case r.Deleted && len(r.Sealed) > 0:
+		return invalidf("record %s is a tombstone but carries a payload", r.ID)
+	case !r.Deleted && len(r.Sealed) == 0:
+		return invalidf("record %s has no payload", r.ID)
+	case len(r.Sealed) > MaxSealedSize:
+		return invalidf("record %s is %d bytes, over the %d-byte limit", r.ID, len(r.Sealed), MaxSealedSize)
+	}
+	return nil
+}
+
+// Outcome says what Apply did with a record.
+type Outcome int
+
+const (
+	// Unchanged: the vault already had this exact version (or a tombstone
+	// that absorbs it).
+	Unchanged Outcome = iota
+	// Inserted: a record the vault did not have.
+	Inserted
+	// Replaced: the incoming version won; the previous one is kept as a
+	// revision.
+	Replaced
+	// KeptAsRevision: the incoming version lost and is kept as a revision.
+	KeptAsRevision
+	// Forgotten: a tombstone arrived; the record and its revisions are gone.
+	Forgotten
+)
+
+func (o Outcome) String() string {
+	return [...]string{"unchanged", "inserted", "replaced", "kept as revision", "forgotten"}[o]
+}
+
+// Apply merges a record that came from elsewhere (another device, an
+// import). It is the one merge rule of Cairn:
+//
+//   - last writer wins by (hybrid logical clock, origin device), and the
+//     losing version is kept as a revision, so nothing is silently lost;
+//   - a tombstone beats every version, earlier or concurrent, and takes the
+//     revisions with it: forget means forgotten;
+//   - applying the same record twice changes nothing;
+//   - a record of a newer schema version (or an unknown kind) is stored and
+//     passed on unchanged, never rewritten.
+//
+// The sealed payload must authenticate under this vault's key; a record
+// that does not is refused and nothing is stored.
+func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
+	if err := in.validate(); err != nil {
+		return Unchanged, err
+	}
+	keys, err := v.unlockedKeys()
+	if err != nil {
+		return Unchanged, err
+	}
+	var payload []byte
+	if !in.Deleted {
+		if payload, err = keys.records.open(in.ID, in.Kind, in.Sealed); err != nil {
+			return Unchanged, &RecordError{ID: in.ID, Err: err}
+		}
+	}
+	var out Outcome
+	err = v.withTx(ctx, func(tx *sql.Tx) error {
+		cur, rid, err := currentRecord(ctx, tx, in.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case cur == nil:
+			out = Inserted
+			if rid, err = insertRecord(ctx, tx, &in); err != nil {
+				return err
+			}
+			return indexRecord(ctx, tx, keys, rid, &in, payload)
+		case cur.sameVersion(&in):
+			out = Unchanged
+			return nil
+		case cur.Deleted:
+			// A tombstone absorbs every version. Between two tombstones the
+			// usual winner is kept, so every device ends up with the same one.
+			out = Unchanged
+			if in.Deleted && wins(&in, cur) {
+				return replaceRecord(ctx, tx, rid, &in)
+			}
+			return nil
+		case cur.Kind != in.Kind:
+			return invalidf("record %s: kind %q does not match the stored kind %q", in.ID, in.Kind, cur.Kind)
+		case in.Deleted:
+			out = Forgotten
+			return forgetRecord(ctx, tx, rid, &in)
+		case wins(&in, cur):
+			out = Replaced
+			if err := keepRevision(ctx, tx, cur); err != nil {
+				return err
+			}
+			if err := replaceRecord(ctx, tx, rid, &in); err != nil {
+				return err
+			}
+			return indexRecord(ctx, tx, keys, rid, &in, payload)
+		default:
+			known, err := keepRevisionIfNew(ctx, tx, &in)
+			if err != nil {
+				return err
+			}
+			out = KeptAsRevision
+			if known {
+				out = Unchanged
+			}
+			return nil
+		}
+	})
+	if err != nil {
+		return Unchanged, fmt.Errorf("apply record %s: %w", in.ID, err)
+	}
+	if out != Unchanged {
+		v.catchUp(ctx)
+	}
+	return out, nil
+}
+
+func (v *Vault) unlockedKeys() (*vaultKeys, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if v.keys == nil {
+		return nil, ErrLocked
+	}
+	return v.keys, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func currentRecord(ctx context.Context, q querier, id string) (*Record, int64, error) {
+	var r Record
+	var rid int64
+	err := q.QueryRowContext(ctx, "SELECT rid, id, kind, clock, origin, deleted, sealed FROM records WHERE id = ?", id).
+		Scan(&rid, &r.ID, &r.Kind, &r.Clock, &r.Origin, &r.Deleted, &r.Sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return &r, rid, nil
+}
+
+// nextSeq is the next local change number; every write to records takes
+// one, so readers in other processes can catch up by sequence.
+func nextSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var seq int64
+	err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM records").Scan(&seq)
+	return seq, err
+}
+
+func insertRecord(ctx context.Context, tx *sql.Tx, r *Record) (int64, error) {
+	seq, err := nextSeq(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, "INSERT INTO records(id, kind, clock, origin, deleted, seq, sealed) VALUES(?, ?, ?, ?, ?, ?, ?)",
+		r.ID, r.Kind, r.Clock, r.Origin, r.Deleted, seq, nullBlob(r.Sealed))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+func replaceRecord(ctx context.Context, tx *sql.Tx, rid int64, r *Record) error {
+	seq, err := nextSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "UPDATE records SET clock = ?, origin = ?, deleted = ?, seq = ?, sealed = ? WHERE rid = ?",
+		r.Clock, r.Origin, r.Deleted, seq, nullBlob(r.Sealed), rid)
+	return err
+}
+
+func keepRevision(ctx context.Context, tx *sql.Tx, r *Record) error {
+	_, err := keepRevisionIfNew(ctx, tx, r)
+	return err
+}
+
+// keepRevisionIfNew stores r as a past version of its record and reports
+// whether that version was already known.
+func keepRevisionIfNew(ctx context.Context, tx *sql.Tx, r *Record) (bool, error) {
+	res, err := tx.ExecContext(ctx, "INSERT INTO revisions(id, clock, origin, deleted, sealed) VALUES(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		r.ID, r.Clock, r.Origin, r.Deleted, nullBlob(r.Sealed))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 0, err
+}
+
+// forgetRecord turns a record into a tombstone and removes every trace of
+// its content: revisions, index entries and embeddings. With secure_delete
+// on, SQLite zeroes the freed bytes; a checkpoint then clears the WAL.
+func forgetRecord(ctx context.Context, tx *sql.Tx, rid int64, tomb *Record) error {
+	for _, q := range []string{
+		"DELETE FROM revisions WHERE id = (SELECT id FROM records WHERE rid = ?)",
+		"DELETE FROM blind_index WHERE rowid = ?",
+		"DELETE FROM embeddings WHERE rid = ?",
+	} {
+		if _, err := tx.ExecContext(ctx, q, rid); err != nil {
+			return err
+		}
+	}
+	return replaceRecord(ctx, tx, rid, tomb)
+}
+
+func nullBlob(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// Change is a record with its local change number.
+type Change struct {
+	Seq int64
+	Record
+}
+
+// Changes returns up to limit records changed after seq, oldest first: the
+// feed that sync and export read. Records are returned sealed, as stored.
+func (v *Vault) Changes(ctx context.Context, after int64, limit int) ([]Change, error) {
+	rows, err := v.db.QueryContext(ctx, "SELECT seq, id, kind, clock, origin, deleted, sealed FROM records WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		if err := rows.Scan(&c.Seq, &c.ID, &c.Kind, &c.Clock, &c.Origin, &c.Deleted, &c.Sealed); err != nil {
+			return nil, fmt.Errorf("read changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Revisions returns the past versions of a record, oldest first, sealed.
+func (v *Vault) revisionRecords(ctx context.Context, id string) ([]Record, error) {
+	rows, err := v.db.QueryContext(ctx, "SELECT r.id, k.kind, r.clock, r.origin, r.deleted, r.sealed FROM revisions r JOIN records k ON k.id = r.id WHERE r.id = ? ORDER BY r.clock, r.origin", id)
+	if err != nil {
+		return nil, fmt.Errorf("read revisions of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		if err := rows.Scan(&r.ID, &r.Kind, &r.Clock, &r.Origin, &r.Deleted, &r.Sealed); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,323 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Mode picks how Search ranks.
+type Mode string
+
+// Search modes.
+const (
+	Hybrid  Mode = "hybrid"  // keyword and vector fused, with recency and pins
+	Keyword Mode = "keyword" // BM25 over the blind index
+	Vector  Mode = "vector"  // cosine similarity of embeddings
+)
+
+// Query is a search.
+type Query struct {
+	Text  string
+	Limit int      // 0 means 10
+	Mode  Mode     // empty means Hybrid
+	Kind  ItemKind // empty: any kind
+	Tag   string   // empty: any tag
+}
+
+// Result is one memory found, with its score (higher is better; its scale
+// depends on the mode) and a snippet of the text around the match.
+type Result struct {
+	Item
+	Score   float64 `json:"score"`
+	Snippet string  `json:"snippet"`
+}
+
+const (
+	rrfK          = 60
+	maxQueryBytes = 4 << 10
+	// recencyHalfLife: a memory untouched this long gets half the recency
+	// boost of one changed now.
+	recencyHalfLife = 30 * 24 * time.Hour
+	recencyWeight   = 0.3 / (rrfK + 1)
+	pinWeight       = 0.5 / (rrfK + 1)
+	snippetRunes    = 160
+)
+
+// ErrNoEmbedder means vector search was asked for without an embedding
+// model configured.
+var ErrNoEmbedder = fmt.Errorf("vector search needs an embedding model: configure one, or search by keyword")
+
+// Search finds memories. Hybrid search fuses the keyword and vector rankings
+// by reciprocal rank fusion, then adds a small boost for recent and pinned
+// memories. When embedding the query fails, hybrid search falls back to
+// keywords alone (and logs why).
+func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
+	keys, err := v.unlockedKeys()
+	if err != nil {
+		return nil, err
+	}
+	if err := q.normalize(); err != nil {
+		return nil, err
+	}
+	v.catchUp(ctx)
+	pool := q.Limit * 4
+	if q.Kind != "" || q.Tag != "" {
+		pool = max(pool, 400) // filters run after decryption
+	}
+	pool = max(pool, 50)
+
+	var kw, vec []candidate
+	if q.Mode != Vector {
+		if kw, err = v.keywordCandidates(ctx, keys, q.Text, pool); err != nil {
+			return nil, err
+		}
+	}
+	if q.Mode != Keyword {
+		vec, err = v.vectorCandidates(ctx, keys, q.Text, pool)
+		if err != nil {
+			if q.Mode == Vector {
+				return nil, err
+			}
+			v.log.Warn("vector search unavailable, using keywords only", "err", err)
+		}
+	}
+	var ranked []candidate
+	switch q.Mode {
+	case Keyword:
+		ranked = kw
+	case Vector:
+		ranked = vec
+	default:
+		ranked = fuse(kw, vec)
+	}
+	return v.materialize(ctx, keys, q, ranked)
+}
+
+func (q *Query) normalize() error {
+	if !utf8.ValidString(q.Text) {
+		return invalidf("query is not valid UTF-8")
+	}
+	q.Text = strings.TrimSpace(q.Text)
+	if q.Text == "" {
+		return invalidf("query is empty: say what to search for")
+	}
+	if len(q.Text) > maxQueryBytes {
+		return invalidf("query is %d bytes, over the %d-byte limit", len(q.Text), maxQueryBytes)
+	}
+	if q.Limit <= 0 {
+		q.Limit = 10
+	}
+	q.Limit = min(q.Limit, 1000)
+	switch q.Mode {
+	case "":
+		q.Mode = Hybrid
+	case Hybrid, Keyword, Vector:
+	default:
+		return invalidf("unknown search mode %q: use hybrid, keyword or vector", q.Mode)
+	}
+	if q.Kind != "" {
+		if err := validKind(q.Kind); err != nil {
+			return err
+		}
+	}
+	q.Tag = strings.ToLower(strings.TrimSpace(q.Tag))
+	return nil
+}
+
+func (v *Vault) keywordCandidates(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
+	terms := words(text)
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	rows, err := v.db.QueryContext(ctx, `SELECT b.rowid, bm25(blind_index) FROM blind_index b
+		JOIN records r ON r.rid = b.rowid
+		WHERE blind_index MATCH ? AND r.kind = ? AND r.deleted = 0
+		ORDER BY bm25(blind_index) LIMIT ?`, matchQuery(keys.index, terms), KindMemory, n)
+	if err != nil {
+		return nil, fmt.Errorf("keyword search: %w", err)
+	}
+	defer rows.Close()
+	var out []candidate
+	for rows.Next() {
+		var c candidate
+		var rank float64
+		if err := rows.Scan(&c.rid, &rank); err != nil {
+			return nil, err
+		}
+		c.score = float32(-rank) // FTS5's bm25 is lower-is-better
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (v *Vault) vectorCandidates(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
+	if v.embedder == nil {
+		return nil, ErrNoEmbedder
+	}
+	model := v.embedder.Model()
+	vecs, err := v.embedder.Embed(ctx, []string{text})
+	if err != nil {
+		return nil, fmt.Errorf("embed query with %s: %w", model, err)
+	}
+	if len(vecs) != 1 || !normalize(vecs[0]) {
+		return nil, fmt.Errorf("embed query with %s: the model returned no usable vector", model)
+	}
+	qv := vecs[0]
+	v.mu.RLock()
+	var approx []candidate
+	if v.vectors != nil && v.vectors.model == model {
+		approx = v.vectors.nearest(qv, n)
+	}
+	v.mu.RUnlock()
+	rids := make([]int64, len(approx))
+	for i, c := range approx {
+		rids[i] = c.rid
+	}
+	exact, err := v.exactVectors(ctx, keys, model, rids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]candidate, 0, len(approx))
+	for _, c := range approx {
+		if ev, ok := exact[c.rid]; ok && len(ev) == len(qv) {
+			out = append(out, candidate{rid: c.rid, score: dot(qv, ev)})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b candidate) int { return cmpScore(b.score, a.score) })
+	return out, nil
+}
+
+func cmpScore(a, b float32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// fuse combines rankings by reciprocal rank fusion: each list adds
+// 1/(k + rank) for the items it holds.
+func fuse(lists ...[]candidate) []candidate {
+	score := map[int64]float32{}
+	var order []int64
+	for _, l := range lists {
+		for rank, c := range l {
+			if _, ok := score[c.rid]; !ok {
+				order = append(order, c.rid)
+			}
+			score[c.rid] += 1 / float32(rrfK+rank+1)
+		}
+	}
+	out := make([]candidate, len(order))
+	for i, rid := range order {
+		out[i] = candidate{rid: rid, score: score[rid]}
+	}
+	slices.SortStableFunc(out, func(a, b candidate) int { return cmpScore(b.score, a.score) })
+	return out
+}
+
+// materialize decrypts ranked candidates, applies filters, boosts and
+// snippets, and cuts to the limit.
+func (v *Vault) materialize(ctx context.Context, keys *vaultKeys, q Query, ranked []candidate) ([]Result, error) {
+	terms := words(q.Text)
+	now := time.Now()
+	out := []Result{}
+	for _, c := range ranked {
+		var r Record
+		err := v.db.QueryRowContext(ctx, "SELECT id, kind, clock, origin, sealed FROM records WHERE rid = ? AND deleted = 0", c.rid).
+			Scan(&r.ID, &r.Kind, &r.Clock, &r.Origin, &r.Sealed)
+		if err != nil {
+			continue // forgotten since the index was read
+		}
+		p, err := keys.openItem(&r)
+		if err != nil {
+			v.log.Warn("skipping unreadable memory in search", "id", r.ID, "err", err)
+			continue
+		}
+		if (q.Kind != "" && p.Kind != q.Kind) || (q.Tag != "" && !slices.Contains(p.Tags, q.Tag)) {
+			continue
+		}
+		score := float64(c.score)
+		if q.Mode == Hybrid {
+			age := now.Sub(r.Clock.Time())
+			score += recencyWeight * math.Exp2(-max(age, 0).Hours()/recencyHalfLife.Hours())
+			if p.Pinned {
+				score += pinWeight
+			}
+		}
+		out = append(out, Result{Item: p.item(r.ID), Score: score, Snippet: snippet(p.Text, terms)})
+	}
+	slices.SortStableFunc(out, func(a, b Result) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return 0
+	})
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// snippet is up to snippetRunes of text around the first word that matches
+// a query term, with ellipses where it was cut.
+func snippet(text string, terms []string) string {
+	runes := []rune(text)
+	if len(runes) <= snippetRunes {
+		return text
+	}
+	at := 0
+	for _, w := range wordSpans(text) {
+		if slices.Contains(terms, w.term) {
+			at = w.start
+			break
+		}
+	}
+	start := max(0, at-snippetRunes/3)
+	end := min(len(runes), start+snippetRunes)
+	start = max(0, end-snippetRunes)
+	s := strings.TrimSpace(string(runes[start:end]))
+	if start > 0 {
+		s = "…" + s
+	}
+	if end < len(runes) {
+		s += "…"
+	}
+	return s
+}
+
+type wordSpan struct {
+	term  string
+	start int // rune offset
+}
+
+// wordSpans finds the words of text with their rune offsets, normalised as
+// words() does.
+func wordSpans(text string) []wordSpan {
+	var out []wordSpan
+	runes := []rune(text)
+	start := -1
+	for i := 0; i <= len(runes); i++ {
+		inWord := i < len(runes) && isWordRune(runes[i])
+		if inWord && start < 0 {
+			start = i
+		}
+		if !inWord && start >= 0 {
+			for _, t := range words(string(runes[start:i])) {
+				out = append(out, wordSpan{term: t, start: start})
+			}
+			start = -1
+		}
+	}
+	return out
+}
