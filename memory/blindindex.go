@@ -34,7 +34,9 @@ func words(text string) []string {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 {
-			out = append(out, stem(folded[start:end]))
+			if w := folded[start:end]; !stopwords[w] {
+				out = append(out, stem(w))
+			}
 			start = -1
 		}
 	}
@@ -54,6 +56,19 @@ func words(text string) []string {
 	flush(len(folded))
 	return out
 }
+
+// stopwords are English words too common to search by: they would match
+// most memories, cost BM25 a pass over each, and show in the blind index as
+// the most frequent tokens.
+var stopwords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`a an and are as at be but by do does did for from had has have he her
+		his i if in into is it its me my of on or our she so than that the their them then there these
+		they this to too was we were what when where which who whom why will with you your`) {
+		m[w] = true
+	}
+	return m
+}()
 
 // foldText lowercases and removes combining marks after compatibility
 // decomposition.

@@ -48,6 +48,38 @@ static void scan_i8(const int8_t *m, int64_t n, int32_t dim, const int8_t *q, in
 	if (__builtin_cpu_supports("avx2")) scan_avx2(m, n, dim, q, out);
 	else scan_plain(m, n, dim, q, out);
 }
+
+// score_rows is scan_i8 over the listed rows only.
+static void score_rows(const int8_t *m, int32_t dim, const int32_t *rows, int64_t n, const int8_t *q, int32_t *out) {
+	int avx2 = __builtin_cpu_supports("avx2");
+	for (int64_t i = 0; i < n; i++) {
+		const int8_t *row = m + (int64_t)rows[i] * dim;
+		if (avx2) scan_avx2(row, 1, dim, q, out + i);
+		else scan_plain(row, 1, dim, q, out + i);
+	}
+}
+
+static int32_t hamming_plain(const uint64_t *a, const uint64_t *b, int32_t words) {
+	int32_t d = 0;
+	for (int32_t i = 0; i < words; i++) d += __builtin_popcountll(a[i] ^ b[i]);
+	return d;
+}
+
+__attribute__((target("popcnt")))
+static int32_t hamming_popcnt(const uint64_t *a, const uint64_t *b, int32_t words) {
+	int32_t d = 0;
+	for (int32_t i = 0; i < words; i++) d += __builtin_popcountll(a[i] ^ b[i]);
+	return d;
+}
+
+// scan_bits writes the Hamming distance between q and each row of sign bits.
+static void scan_bits(const uint64_t *m, int64_t n, int32_t words, const uint64_t *q, int32_t *out) {
+	if (__builtin_cpu_supports("popcnt")) {
+		for (int64_t r = 0; r < n; r++) out[r] = hamming_popcnt(m + r * words, q, words);
+	} else {
+		for (int64_t r = 0; r < n; r++) out[r] = hamming_plain(m + r * words, q, words);
+	}
+}
 */
 import "C"
 
@@ -61,4 +93,24 @@ func scanInt8(m []int8, dim int, q []int8, out []int32) {
 	}
 	C.scan_i8((*C.int8_t)(unsafe.Pointer(&m[0])), C.int64_t(n), C.int32_t(dim),
 		(*C.int8_t)(unsafe.Pointer(&q[0])), (*C.int32_t)(unsafe.Pointer(&out[0])))
+}
+
+// scoreRows writes the dot product of q with each listed row of m into out.
+func scoreRows(m []int8, dim int, rows []int32, q []int8, out []int32) {
+	if len(rows) == 0 {
+		return
+	}
+	C.score_rows((*C.int8_t)(unsafe.Pointer(&m[0])), C.int32_t(dim), (*C.int32_t)(unsafe.Pointer(&rows[0])), C.int64_t(len(rows)),
+		(*C.int8_t)(unsafe.Pointer(&q[0])), (*C.int32_t)(unsafe.Pointer(&out[0])))
+}
+
+// scanBits writes the Hamming distance between q and each row of m (words
+// uint64s a row) into out.
+func scanBits(m []uint64, words int, q []uint64, out []int32) {
+	n := len(m) / words
+	if n == 0 {
+		return
+	}
+	C.scan_bits((*C.uint64_t)(unsafe.Pointer(&m[0])), C.int64_t(n), C.int32_t(words),
+		(*C.uint64_t)(unsafe.Pointer(&q[0])), (*C.int32_t)(unsafe.Pointer(&out[0])))
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // Embedder turns texts into vectors for semantic search. The Ollama
@@ -25,13 +26,22 @@ const (
 	// embedInline bounds how many missing embeddings a search or write
 	// computes before returning; Refresh does the rest.
 	embedInline = 64
+	// embedRetryAfter is how long searches skip embedding after the
+	// embedder failed, so a stopped Ollama does not slow every search.
+	embedRetryAfter = 30 * time.Second
 )
 
 // loadVectors builds the in-memory index from the sealed embeddings, after
 // unlock.
 func (v *Vault) loadVectors(ctx context.Context) error {
+	var n int
+	if v.embedder != nil {
+		if err := v.db.QueryRowContext(ctx, "SELECT count(*) FROM embeddings WHERE model = ?", v.embedder.Model()).Scan(&n); err != nil {
+			return fmt.Errorf("count embeddings: %w", err)
+		}
+	}
 	v.mu.Lock()
-	v.vectors, v.seen = nil, 0
+	v.vectors, v.seen, v.missing, v.expect = nil, 0, map[int64]string{}, n
 	v.mu.Unlock()
 	return v.sync(ctx, 0)
 }
@@ -75,13 +85,21 @@ func (v *Vault) sync(ctx context.Context, maxEmbed int) error {
 		}
 		seen = next
 	}
-	return v.embedMissing(ctx, keys, model, maxEmbed)
+	if maxEmbed >= 0 && time.Now().Before(v.embedRetry) {
+		return nil // the embedder failed recently; Refresh still tries
+	}
+	if err := v.embedMissing(ctx, keys, model, maxEmbed); err != nil {
+		v.embedRetry = time.Now().Add(embedRetryAfter)
+		return err
+	}
+	return nil
 }
 
 // foldChanges applies one batch of changes after seq to the vector index and
-// returns the last seq it handled.
+// returns the last seq it handled. Live memories without an embedding for
+// the model are noted as missing.
 func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, after int64) (int64, error) {
-	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.seq, r.id, r.kind, r.deleted, e.dim, e.sealed
+	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.seq, r.id, r.kind, r.deleted, e.sealed
 		FROM records r LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
 		WHERE r.seq > ? ORDER BY r.seq LIMIT ?`, model, after, catchUpBatch)
 	if err != nil {
@@ -91,52 +109,72 @@ func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, 
 	last := after
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.keys != keys {
+		return after, ErrLocked
+	}
 	for rows.Next() {
 		var (
 			rid, seq int64
 			id       string
 			kind     Kind
 			deleted  bool
-			dim      sql.NullInt64
 			sealed   []byte
 		)
-		if err := rows.Scan(&rid, &seq, &id, &kind, &deleted, &dim, &sealed); err != nil {
+		if err := rows.Scan(&rid, &seq, &id, &kind, &deleted, &sealed); err != nil {
 			return last, err
 		}
 		last = seq
-		if v.vectors != nil {
-			v.vectors.remove(rid)
-		}
-		if deleted || kind != KindMemory || sealed == nil {
+		v.dropVector(rid)
+		if deleted || kind != KindMemory {
 			continue
 		}
-		vec, err := keys.openVector(id, model, sealed)
-		if err != nil {
-			v.log.Warn("skipping unreadable embedding", "id", id, "err", err)
-			continue
-		}
-		if v.vectors == nil {
-			v.vectors = newVectorIndex(model, len(vec))
-		}
-		v.vectors.upsert(rid, vec)
+		v.addVector(keys, model, rid, id, sealed)
 	}
 	if err := rows.Err(); err != nil {
 		return last, err
 	}
-	if v.keys == keys {
-		v.seen = last
-	}
+	v.seen = last
 	return last, nil
 }
 
-// embedMissing embeds live memories that have no embedding for the model.
+// dropVector forgets a row's vector; the caller holds v.mu.
+func (v *Vault) dropVector(rid int64) {
+	if v.vectors != nil {
+		v.vectors.remove(rid)
+	}
+	delete(v.missing, rid)
+}
+
+// addVector puts a sealed embedding into the index, or notes the memory as
+// missing one; the caller holds v.mu.
+func (v *Vault) addVector(keys *vaultKeys, model string, rid int64, id string, sealed []byte) {
+	if sealed == nil {
+		v.missing[rid] = id
+		return
+	}
+	vec, err := keys.openVector(id, model, sealed)
+	if err != nil {
+		v.log.Warn("re-embedding a memory whose embedding is unreadable", "id", id, "err", err)
+		v.missing[rid] = id
+		return
+	}
+	if v.vectors == nil {
+		v.vectors = newVectorIndex(model, len(vec))
+		v.vectors.reserve(v.expect)
+	}
+	v.vectors.upsert(rid, vec)
+	delete(v.missing, rid)
+}
+
+// embedMissing embeds up to limit memories noted as missing an embedding
+// (all when limit < 0).
 func (v *Vault) embedMissing(ctx context.Context, keys *vaultKeys, model string, limit int) error {
 	for done := 0; limit < 0 || done < limit; {
 		n := embedBatch
 		if limit >= 0 {
 			n = min(n, limit-done)
 		}
-		batch, err := v.missingEmbeddings(ctx, keys, model, n)
+		batch, err := v.missingBatch(ctx, keys, model, n)
 		if err != nil || len(batch) == 0 {
 			return err
 		}
@@ -165,28 +203,65 @@ type missing struct {
 	text string
 }
 
-func (v *Vault) missingEmbeddings(ctx context.Context, keys *vaultKeys, model string, n int) ([]missing, error) {
-	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.id, r.kind, r.sealed FROM records r
-		LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
-		WHERE r.kind = ? AND r.deleted = 0 AND e.rid IS NULL ORDER BY r.rid LIMIT ?`, model, KindMemory, n*2)
-	if err != nil {
-		return nil, fmt.Errorf("find memories to embed: %w", err)
-	}
-	defer rows.Close()
-	var out []missing
-	for rows.Next() && len(out) < n {
-		var r Record
-		var rid int64
-		if err := rows.Scan(&rid, &r.ID, &r.Kind, &r.Sealed); err != nil {
-			return nil, err
+// missingBatch reads up to n memories noted as missing an embedding. Ones
+// that another process has embedded meanwhile go straight into the index;
+// ones that are gone or unreadable are dropped from the note.
+func (v *Vault) missingBatch(ctx context.Context, keys *vaultKeys, model string, n int) ([]missing, error) {
+	for {
+		v.mu.RLock()
+		rids := make([]any, 0, n)
+		for rid := range v.missing {
+			if len(rids) == n {
+				break
+			}
+			rids = append(rids, rid)
 		}
-		p, err := keys.openItem(&r)
+		v.mu.RUnlock()
+		if len(rids) == 0 {
+			return nil, nil
+		}
+		rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.id, r.kind, r.deleted, r.sealed, e.sealed FROM records r
+			LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
+			WHERE r.rid IN (?`+strings.Repeat(",?", len(rids)-1)+`)`, append([]any{model}, rids...)...)
 		if err != nil {
-			continue // damaged or newer: Verify reports it; nothing to embed
+			return nil, fmt.Errorf("find memories to embed: %w", err)
 		}
-		out = append(out, missing{rid: rid, id: r.ID, text: p.Text})
+		var out []missing
+		handled := map[int64]bool{}
+		v.mu.Lock()
+		for rows.Next() {
+			var r Record
+			var rid int64
+			var emb []byte
+			if err := rows.Scan(&rid, &r.ID, &r.Kind, &r.Deleted, &r.Sealed, &emb); err != nil {
+				v.mu.Unlock()
+				rows.Close()
+				return nil, err
+			}
+			handled[rid] = true
+			if emb != nil {
+				v.addVector(keys, model, rid, r.ID, emb)
+				continue
+			}
+			p, err := keys.openItem(&r)
+			if r.Deleted || err != nil {
+				delete(v.missing, rid) // gone, damaged or newer: nothing to embed
+				continue
+			}
+			out = append(out, missing{rid: rid, id: r.ID, text: p.Text})
+		}
+		for _, rid := range rids {
+			if !handled[rid.(int64)] {
+				delete(v.missing, rid.(int64))
+			}
+		}
+		v.mu.Unlock()
+		err = rows.Err()
+		rows.Close()
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
 	}
-	return out, rows.Err()
 }
 
 func (v *Vault) storeEmbeddings(ctx context.Context, keys *vaultKeys, model string, batch []missing, vecs [][]float32) error {
@@ -222,6 +297,7 @@ func (v *Vault) storeEmbeddings(ctx context.Context, keys *vaultKeys, model stri
 		return nil
 	}
 	for i, m := range batch {
+		delete(v.missing, m.rid)
 		if !stored[i] {
 			continue
 		}

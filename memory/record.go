@@ -62,7 +62,7 @@ var (
 )
 
 // ErrInvalid marks input that was refused; the message says what was wrong.
-var ErrInvalid = errors.New("invalid")
+var ErrInvalid = errors.New("invalid input")
 
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)

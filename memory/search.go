@@ -77,7 +77,7 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 			return nil, err
 		}
 	}
-	if q.Mode != Keyword {
+	if q.Mode == Vector || (q.Mode == Hybrid && v.embedder != nil) {
 		vec, err = v.vectorCandidates(ctx, keys, q.Text, pool)
 		if err != nil {
 			if q.Mode == Vector {
@@ -134,10 +134,9 @@ func (v *Vault) keywordCandidates(ctx context.Context, keys *vaultKeys, text str
 	if len(terms) == 0 {
 		return nil, nil
 	}
-	rows, err := v.db.QueryContext(ctx, `SELECT b.rowid, bm25(blind_index) FROM blind_index b
-		JOIN records r ON r.rid = b.rowid
-		WHERE blind_index MATCH ? AND r.kind = ? AND r.deleted = 0
-		ORDER BY bm25(blind_index) LIMIT ?`, matchQuery(keys.index, terms), KindMemory, n)
+	// The blind index holds live memories only (indexRecord keeps it so),
+	// which lets FTS5 rank without a join.
+	rows, err := v.db.QueryContext(ctx, "SELECT rowid, rank FROM blind_index WHERE blind_index MATCH ? ORDER BY rank LIMIT ?", matchQuery(keys.index, terms), n)
 	if err != nil {
 		return nil, fmt.Errorf("keyword search: %w", err)
 	}
@@ -226,17 +225,19 @@ func fuse(lists ...[]candidate) []candidate {
 // materialize decrypts ranked candidates, applies filters, boosts and
 // snippets, and cuts to the limit.
 func (v *Vault) materialize(ctx context.Context, keys *vaultKeys, q Query, ranked []candidate) ([]Result, error) {
+	recs, err := v.recordsByRID(ctx, ranked)
+	if err != nil {
+		return nil, err
+	}
 	terms := words(q.Text)
 	now := time.Now()
 	out := []Result{}
 	for _, c := range ranked {
-		var r Record
-		err := v.db.QueryRowContext(ctx, "SELECT id, kind, clock, origin, sealed FROM records WHERE rid = ? AND deleted = 0", c.rid).
-			Scan(&r.ID, &r.Kind, &r.Clock, &r.Origin, &r.Sealed)
-		if err != nil {
+		r, ok := recs[c.rid]
+		if !ok {
 			continue // forgotten since the index was read
 		}
-		p, err := keys.openItem(&r)
+		p, err := keys.openItem(r)
 		if err != nil {
 			v.log.Warn("skipping unreadable memory in search", "id", r.ID, "err", err)
 			continue
@@ -252,7 +253,7 @@ func (v *Vault) materialize(ctx context.Context, keys *vaultKeys, q Query, ranke
 				score += pinWeight
 			}
 		}
-		out = append(out, Result{Item: p.item(r.ID), Score: score, Snippet: snippet(p.Text, terms)})
+		out = append(out, Result{Item: p.item(r.ID), Score: score})
 	}
 	slices.SortStableFunc(out, func(a, b Result) int {
 		switch {
@@ -265,6 +266,46 @@ func (v *Vault) materialize(ctx context.Context, keys *vaultKeys, q Query, ranke
 	})
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
+	}
+	for i := range out {
+		out[i].Snippet = snippet(out[i].Text, terms)
+	}
+	return out, nil
+}
+
+// recordsByRID reads the live memory records among the candidates in one
+// query.
+func (v *Vault) recordsByRID(ctx context.Context, cands []candidate) (map[int64]*Record, error) {
+	out := make(map[int64]*Record, len(cands))
+	for start := 0; start < len(cands); start += 500 {
+		chunk := cands[start:min(start+500, len(cands))]
+		args := make([]any, len(chunk))
+		for i, c := range chunk {
+			args[i] = c.rid
+		}
+		// Only the primary key in WHERE: with kind or deleted there too,
+		// SQLite may scan the kind index instead.
+		rows, err := v.db.QueryContext(ctx, `SELECT rid, id, kind, clock, origin, deleted, sealed FROM records
+			WHERE rid IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read search results: %w", err)
+		}
+		for rows.Next() {
+			var r Record
+			var rid int64
+			if err := rows.Scan(&rid, &r.ID, &r.Kind, &r.Clock, &r.Origin, &r.Deleted, &r.Sealed); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !r.Deleted && r.Kind == KindMemory {
+				out[rid] = &r
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -37,6 +37,8 @@ func TestKeywordSearchCases(t *testing.T) {
 		{"munchen", "german"},   // accents folded in other languages
 		{"bicycle", ""},         // no such word
 		{"favourite corner", "cafe"},
+		{"what is the", ""},       // stopwords alone find nothing
+		{"where do I run", "run"}, // stopwords do not dilute the rest
 	}
 	for _, c := range cases {
 		res, err := v.Search(ctx, Query{Text: c.query, Mode: Keyword})

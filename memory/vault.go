@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -61,11 +62,15 @@ type Vault struct {
 	kdf      KDFParams
 	log      *slog.Logger
 
-	mu      sync.RWMutex // guards keys, index, and indexedSeq
-	keys    *vaultKeys   // nil while locked
-	vectors *vectorIndex // nil while locked or without an embedder
-	seen    int64        // greatest seq reflected in vectors
-	refresh sync.Mutex   // one catch-up at a time
+	mu      sync.RWMutex     // guards keys, vectors, missing and seen
+	keys    *vaultKeys       // nil while locked
+	vectors *vectorIndex     // nil while locked or without an embedder
+	missing map[int64]string // live memories without an embedding: rid -> id
+	seen    int64            // greatest seq reflected in vectors and missing
+	expect  int              // embeddings counted at unlock, to size the index
+
+	refresh    sync.Mutex // one catch-up at a time; guards embedRetry
+	embedRetry time.Time  // searches skip embedding until then
 }
 
 // vaultKeys are the subkeys derived from the vault key while unlocked.
@@ -94,9 +99,21 @@ const (
 	fts5MissingAdvice = "this build of cairn lacks SQLite FTS5: build with -tags sqlite_fts5 (make does this)"
 )
 
+// driverName is mattn/go-sqlite3 with a connect hook that maps the file
+// into memory, so searches read pages without a system call each.
+const driverName = "sqlite3_cairn"
+
+var registerDriver sync.Once
+
 func openDB(path string) (*sql.DB, error) {
+	registerDriver.Do(func() {
+		sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec("PRAGMA mmap_size = 1073741824", nil)
+			return err
+		}})
+	})
 	u := url.URL{Scheme: "file", Path: path, RawQuery: dsnOptions}
-	db, err := sql.Open("sqlite3", u.String())
+	db, err := sql.Open(driverName, u.String())
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +281,7 @@ func (v *Vault) unlocked(vaultKey []byte, epoch uint32) {
 func (v *Vault) Lock() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.keys, v.vectors, v.seen = nil, nil, 0
+	v.keys, v.vectors, v.missing, v.seen = nil, nil, nil, 0
 }
 
 // Locked reports whether the vault is locked.
@@ -399,4 +416,10 @@ func (v *Vault) Checkpoint(ctx context.Context) error {
 func IsBusy(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+// SQLiteVersion is the version of the SQLite library built in.
+func SQLiteVersion() string {
+	v, _, _ := sqlite3.Version()
+	return v
 }

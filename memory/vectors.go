@@ -3,6 +3,7 @@ package memory
 import (
 	"container/heap"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -11,21 +12,47 @@ import (
 // memory traffic per query). Vectors are unit length, so a dot product is
 // the cosine similarity. Candidates found on the int8 copy are rescored
 // exactly against the sealed float32 vectors.
+//
+// Past bitsThreshold rows even the int8 scan is bound by memory bandwidth
+// (77 MB at 100k x 768), so a first pass compares sign bits (a 32nd of
+// float32's bytes) by Hamming distance, and only the best candidates of that
+// pass are scored on the int8 copy.
 type vectorIndex struct {
 	model  string
 	dim    int
+	words  int // uint64s of sign bits a row
 	rids   []int64
 	data   []int8    // len(rids) rows of dim
 	scales []float32 // per row: value = int8 * scale
+	bits   []uint64  // len(rids) rows of words: bit i set when value i > 0
 	pos    map[int64]int
 }
+
+const (
+	// bitsThreshold is the row count above which the sign-bit pass runs.
+	bitsThreshold = 20_000
+	// The sign-bit pass keeps bitsOversample candidates for each one
+	// wanted, and at least bitsMinCandidates.
+	bitsOversample    = 20
+	bitsMinCandidates = 1000
+)
 
 // scorePool holds scratch score slices, so concurrent queries need not
 // allocate a row's worth of int32 each.
 var scorePool sync.Pool
 
 func newVectorIndex(model string, dim int) *vectorIndex {
-	return &vectorIndex{model: model, dim: dim, pos: map[int64]int{}}
+	return &vectorIndex{model: model, dim: dim, words: (dim + 63) / 64, pos: map[int64]int{}}
+}
+
+// signBits sets bit i of dst when v[i] > 0.
+func signBits(v []float32, dst []uint64) {
+	clear(dst)
+	for i, f := range v {
+		if f > 0 {
+			dst[i/64] |= 1 << (i % 64)
+		}
+	}
 }
 
 func (x *vectorIndex) len() int { return len(x.rids) }
@@ -35,17 +62,38 @@ func (x *vectorIndex) len() int { return len(x.rids) }
 func quantize(v []float32, dst []int8) float32 {
 	var maxAbs float32
 	for _, f := range v {
-		maxAbs = max(maxAbs, float32(math.Abs(float64(f))))
+		if f < 0 {
+			f = -f
+		}
+		if f > maxAbs {
+			maxAbs = f
+		}
 	}
 	if maxAbs == 0 {
 		clear(dst)
 		return 0
 	}
 	scale := maxAbs / 127
+	inv := 1 / scale
 	for i, f := range v {
-		dst[i] = int8(math.Round(float64(f / scale)))
+		// Round half away from zero without math.Round's float64 detour.
+		x := f * inv
+		if x < 0 {
+			dst[i] = int8(x - 0.5)
+		} else {
+			dst[i] = int8(x + 0.5)
+		}
 	}
 	return scale
+}
+
+// reserve makes room for n more rows, so loading a large vault does not
+// copy the matrix as it grows.
+func (x *vectorIndex) reserve(n int) {
+	x.rids = slices.Grow(x.rids, n)
+	x.scales = slices.Grow(x.scales, n)
+	x.data = slices.Grow(x.data, n*x.dim)
+	x.bits = slices.Grow(x.bits, n*x.words)
 }
 
 func (x *vectorIndex) upsert(rid int64, v []float32) {
@@ -58,9 +106,11 @@ func (x *vectorIndex) upsert(rid int64, v []float32) {
 		x.pos[rid] = i
 		x.rids = append(x.rids, rid)
 		x.data = append(x.data, make([]int8, x.dim)...)
+		x.bits = append(x.bits, make([]uint64, x.words)...)
 		x.scales = append(x.scales, 0)
 	}
 	x.scales[i] = quantize(v, x.data[i*x.dim:(i+1)*x.dim])
+	signBits(v, x.bits[i*x.words:(i+1)*x.words])
 }
 
 // remove drops a row by moving the last row into its place.
@@ -74,11 +124,13 @@ func (x *vectorIndex) remove(rid int64) {
 		x.rids[i] = x.rids[last]
 		x.scales[i] = x.scales[last]
 		copy(x.data[i*x.dim:(i+1)*x.dim], x.data[last*x.dim:])
+		copy(x.bits[i*x.words:(i+1)*x.words], x.bits[last*x.words:])
 		x.pos[x.rids[i]] = i
 	}
 	x.rids = x.rids[:last]
 	x.scales = x.scales[:last]
 	x.data = x.data[:last*x.dim]
+	x.bits = x.bits[:last*x.words]
 	delete(x.pos, rid)
 }
 
@@ -95,17 +147,29 @@ func (x *vectorIndex) nearest(q []float32, n int) []candidate {
 	}
 	qi := make([]int8, x.dim)
 	qs := quantize(q, qi)
-	buf, _ := scorePool.Get().(*[]int32)
-	if buf == nil || cap(*buf) < x.len() {
-		s := make([]int32, x.len())
-		buf = &s
-	}
+	buf := scratch(x.len())
 	defer scorePool.Put(buf)
 	scores := (*buf)[:x.len()]
-	scanInt8(x.data, x.dim, qi, scores)
+
+	var rows []int32 // nil: every row
+	if x.len() > bitsThreshold {
+		qb := make([]uint64, x.words)
+		signBits(q, qb)
+		scanBits(x.bits, x.words, qb, scores)
+		rows = closest(scores, max(n*bitsOversample, bitsMinCandidates), x.dim)
+		scores = scores[:len(rows)]
+		scoreRows(x.data, x.dim, rows, qi, scores)
+	} else {
+		scanInt8(x.data, x.dim, qi, scores)
+	}
+
 	h := make(minHeap, 0, n+1)
 	for i, s := range scores {
-		c := candidate{rid: x.rids[i], score: float32(s) * x.scales[i] * qs}
+		row := i
+		if rows != nil {
+			row = int(rows[i])
+		}
+		c := candidate{rid: x.rids[row], score: float32(s) * x.scales[row] * qs}
 		if len(h) < n {
 			heap.Push(&h, c)
 		} else if c.score > h[0].score {
@@ -116,6 +180,50 @@ func (x *vectorIndex) nearest(q []float32, n int) []candidate {
 	out := make([]candidate, len(h))
 	for i := len(h) - 1; i >= 0; i-- {
 		out[i] = heap.Pop(&h).(candidate)
+	}
+	return out
+}
+
+func scratch(n int) *[]int32 {
+	buf, _ := scorePool.Get().(*[]int32)
+	if buf == nil || cap(*buf) < n {
+		s := make([]int32, n)
+		buf = &s
+	}
+	return buf
+}
+
+// closest returns the indexes of the m smallest distances (at most maxDist),
+// by counting: linear in the rows, with no sort.
+func closest(dist []int32, m, maxDist int) []int32 {
+	if m >= len(dist) {
+		all := make([]int32, len(dist))
+		for i := range all {
+			all[i] = int32(i)
+		}
+		return all
+	}
+	counts := make([]int, maxDist+2)
+	for _, d := range dist {
+		counts[min(int(d), maxDist+1)]++
+	}
+	// cut: the distance at which m rows are reached; take all below it and
+	// as many at it as fit.
+	cut, below := 0, 0
+	for cut < len(counts) && below+counts[cut] < m {
+		below += counts[cut]
+		cut++
+	}
+	atCut := m - below
+	out := make([]int32, 0, m)
+	for i, d := range dist {
+		switch {
+		case int(d) < cut:
+			out = append(out, int32(i))
+		case int(d) == cut && atCut > 0:
+			out = append(out, int32(i))
+			atCut--
+		}
 	}
 	return out
 }

@@ -1,0 +1,75 @@
+package memory
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestClosest(t *testing.T) {
+	dist := []int32{5, 1, 9, 1, 3, 7, 1, 0}
+	got := closest(dist, 3, 10)
+	slices.Sort(got)
+	// 0 (index 7) then two of the three 1s, in index order.
+	if !slices.Equal(got, []int32{1, 3, 7}) {
+		t.Fatalf("closest 3 = %v", got)
+	}
+	if got := closest(dist, 20, 10); len(got) != len(dist) {
+		t.Fatalf("asking for more than there are: %v", got)
+	}
+}
+
+// Both search paths (int8 scan alone, and the sign-bit pass before it) find
+// the exact nearest neighbours on a clustered corpus, and stay right after
+// rows are removed and replaced.
+func TestVectorIndexRecall(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const dim = 256
+	centres := make([][]float32, 300)
+	for i := range centres {
+		centres[i] = gaussian(rng, dim, 1)
+	}
+	for _, n := range []int{5_000, bitsThreshold + 10_000} {
+		x := newVectorIndex("m", dim)
+		vecs := map[int64][]float32{}
+		for i := range n {
+			v := around(rng, centres[rng.IntN(len(centres))], 0.6)
+			vecs[int64(i)] = v
+			x.upsert(int64(i), v)
+		}
+		// Remove a tenth and replace another tenth with new vectors.
+		for i := 0; i < n/10; i++ {
+			x.remove(int64(i))
+			delete(vecs, int64(i))
+			j := int64(n/10 + i)
+			v := around(rng, centres[rng.IntN(len(centres))], 0.6)
+			vecs[j] = v
+			x.upsert(j, v)
+		}
+		if x.len() != len(vecs) {
+			t.Fatalf("index holds %d rows, want %d", x.len(), len(vecs))
+		}
+		hit, total := 0, 0
+		for range 30 {
+			q := around(rng, centres[rng.IntN(len(centres))], 0.6)
+			var exact []candidate
+			for rid, v := range vecs {
+				exact = append(exact, candidate{rid, dot(q, v)})
+			}
+			slices.SortFunc(exact, func(a, b candidate) int { return cmpScore(b.score, a.score) })
+			got := map[int64]bool{}
+			for _, c := range x.nearest(q, 40) {
+				got[c.rid] = true
+			}
+			for _, e := range exact[:10] {
+				total++
+				if got[e.rid] {
+					hit++
+				}
+			}
+		}
+		if recall := float64(hit) / float64(total); recall < 0.95 {
+			t.Fatalf("n=%d: recall@10 within the 40 candidates %.3f, want >= 0.95", n, recall)
+		}
+	}
+}
