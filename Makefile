@@ -1,0 +1,118 @@
+# Cairn: build, run and test.
+#
+#   make build            desktop app (Wails + WebKitGTK) -> bin/cairn
+#   make run              build, then open the desktop app
+#   make build-headless   no GUI libraries: CLI and `cairn serve` only -> bin/cairn
+#   make test             vet, lint, go test -race, desktop build check
+#
+# Every Go target depends on the frontend: main.go embeds frontend/dist, which
+# is built by npm and not committed.
+
+GO ?= go
+TAGS = sqlite_fts5
+DESKTOP_TAGS = desktop,production,webkit2_41,sqlite_fts5
+BIN = bin/cairn
+
+# Debian/Ubuntu packages `build` needs; test-only packages go in APT_TEST_PACKAGES.
+APT_PACKAGES = gcc pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev
+APT_TEST_PACKAGES =
+
+export CGO_ENABLED := 1
+
+# Go and npm parallelise on their own; keep the steps in order under -j too.
+.NOTPARALLEL:
+.DEFAULT_GOAL := build
+.PHONY: build build-headless run frontend vet lint fmt-check test bench clean \
+	deps-apt deps-apt-test help
+
+help:
+	@sed -n '3,6p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---- system packages -------------------------------------------------------
+
+# $(call apt_install,PACKAGES): install those of PACKAGES that are missing, with
+# a single apt-get update; silent when nothing is missing.
+define apt_install
+	@missing=""; \
+	if ! command -v dpkg-query >/dev/null 2>&1; then \
+		echo "deps-apt: no dpkg-query (not Debian/Ubuntu?); make sure these are installed: $(1)"; \
+		exit 0; \
+	fi; \
+	for p in $(1); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps-apt: installing$$missing"; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+endef
+
+deps-apt:
+	$(call apt_install,$(APT_PACKAGES))
+
+deps-apt-test:
+	$(call apt_install,$(APT_PACKAGES) $(APT_TEST_PACKAGES))
+
+# ---- frontend --------------------------------------------------------------
+
+FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	$(wildcard frontend/index.html frontend/package.json frontend/tsconfig*.json \
+		frontend/vite.config.* frontend/svelte.config.*)
+NODE_MODULES_STAMP = frontend/node_modules/.package-lock.json
+
+frontend: frontend/dist/index.html
+
+# npm ci only when node_modules is missing or older than the lock file.
+$(NODE_MODULES_STAMP): frontend/package-lock.json frontend/package.json
+	cd frontend && npm ci
+	@touch $@
+
+# Vite rewrites dist/index.html on every build, so it stands for all of dist.
+frontend/dist/index.html: $(NODE_MODULES_STAMP) $(FRONTEND_SRC)
+	cd frontend && npm run build
+
+# ---- Go --------------------------------------------------------------------
+
+build: deps-apt frontend
+	$(GO) build -tags $(DESKTOP_TAGS) -o $(BIN) .
+
+build-headless: frontend
+	$(GO) build -tags $(TAGS) -o $(BIN) .
+
+run: build
+	./$(BIN) $(ARGS)
+
+vet: frontend
+	$(GO) vet -tags $(TAGS) ./...
+
+lint: frontend fmt-check
+	$(GO) tool staticcheck -tags $(TAGS) ./...
+
+# gofmt over the Go files git knows of (tracked, or new and not ignored).
+fmt-check:
+	@files=$$(git ls-files --cached --others --exclude-standard -- '*.go' 2>/dev/null \
+		|| find . -name '*.go' -not -path './frontend/node_modules/*'); \
+	existing=""; for f in $$files; do [ -f "$$f" ] && existing="$$existing $$f"; done; \
+	bad=$$(test -z "$$existing" || gofmt -l $$existing); \
+	if [ -n "$$bad" ]; then echo "gofmt: these files need formatting (run gofmt -w):"; \
+		echo "$$bad" | sed 's/^/  /'; exit 1; fi
+
+test: deps-apt-test frontend vet lint
+	$(GO) test -race -tags $(TAGS) -timeout 25m ./...
+	@echo "desktop build check: $(GO) build -tags $(DESKTOP_TAGS) -o $(BIN) ."
+	@$(GO) build -tags $(DESKTOP_TAGS) -o $(BIN) .
+	@echo "make test: OK (vet, staticcheck, gofmt, go test -race, desktop build)"
+
+# Benchmarks on one core (-cpu 1), three runs each, then docs/BENCHMARKS.md
+# from the output. Builds seeded vaults of 10k and 100k memories in a temp dir.
+BENCH_OUT = bin/bench.txt
+bench: frontend
+	@mkdir -p bin
+	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -count 3 -cpu 1 -timeout 30m -tags $(TAGS) ./memory/ | tee $(BENCH_OUT)"
+	$(GO) run ./.ci/benchreport -in $(BENCH_OUT) -out docs/BENCHMARKS.md
+
+clean:
+	rm -rf bin frontend/dist

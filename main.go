@@ -1,0 +1,33 @@
+// Command cairn is a local-first personal agent runtime with portable memory:
+// a desktop window, a headless HTTP server and a command line in one binary.
+package main
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cairnlabs/cairn/app"
+)
+
+// assets holds the built frontend; `make frontend` (npm run build) creates
+// frontend/dist, which must exist before go build, go vet or go test.
+//
+//go:embed all:frontend/dist
+var assets embed.FS
+
+func main() {
+	dist, err := fs.Sub(assets, "frontend/dist")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cairn:", err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := app.Main(ctx, os.Args[1:], dist)
+	stop()
+	os.Exit(code)
+}
