@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnlabs/cairn/memory"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// cli is one run of the command line: its streams and global flags.
+type cli struct {
+	stdout, stderr io.Writer
+	term           terminal
+	assets         fs.FS
+
+	homeDir  string
+	passFile string
+	verbose  bool
+}
+
+// Main runs the cairn command line and returns the process exit code.
+// assets is the built frontend, for the desktop window.
+func Main(ctx context.Context, args []string, assets fs.FS) int {
+	c := &cli{stdout: os.Stdout, stderr: os.Stderr, term: terminal{in: os.Stdin, out: os.Stderr}, assets: assets}
+	return c.run(ctx, args)
+}
+
+func (c *cli) run(ctx context.Context, args []string) int {
+	root := c.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(c.stderr, "cairn: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(c.stderr, "cairn: %s\n", explain(err))
+	return exitError
+}
+
+// usageError marks mistakes in how a command was called.
+type usageError struct{ error }
+
+func (c *cli) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cairn",
+		Short: "Your memory, on your devices: a local-first personal AI runtime",
+		Long: `Cairn remembers what matters about you in an encrypted vault on your own
+devices, for the open-weight models you run yourself.
+
+Plain "cairn" opens the desktop app (in a desktop build, with a display).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return c.setup(cmd)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.openDefault(cmd)
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	f := root.PersistentFlags()
+	f.StringVar(&c.homeDir, "home", "", "data folder (default $CAIRN_HOME, else $XDG_DATA_HOME/cairn, else ~/.local/share/cairn)")
+	f.StringVar(&c.passFile, "passphrase-file", "", "read the vault passphrase from this file (else $CAIRN_PASSPHRASE, else a prompt)")
+	f.BoolVarP(&c.verbose, "verbose", "v", false, "log more (never memory text, keys or passphrases)")
+	root.AddCommand(c.initCommand(), c.passwdCommand(), c.memoryCommand(), c.doctorCommand(), c.versionCommand())
+	return root
+}
+
+func (c *cli) setup(cmd *cobra.Command) error {
+	level := slog.LevelWarn
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level})))
+	if c.homeDir == "" {
+		d, err := defaultHomeDir()
+		if err != nil {
+			return err
+		}
+		c.homeDir = d
+	}
+	return nil
+}
+
+func (c *cli) home() Home { return Home{Dir: c.homeDir} }
+
+// openDefault is plain `cairn`: the desktop window where there is one,
+// help otherwise.
+func (c *cli) openDefault(cmd *cobra.Command) error {
+	if desktopBuild && hasDisplay() {
+		return runDesktop(cmd.Context(), c.assets, nil)
+	}
+	return cmd.Help()
+}
+
+func hasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
+
+// openVault opens and unlocks the home's vault.
+func (c *cli) openVault(ctx context.Context) (*memory.Vault, error) {
+	h := c.home()
+	if !h.HasVault() {
+		return nil, h.noVaultError()
+	}
+	v, err := memory.Open(ctx, memory.Config{Path: h.VaultPath()})
+	if err != nil {
+		return nil, err
+	}
+	pass, err := c.passphrase("Passphrase for " + h.Dir + ": ")
+	if err != nil {
+		v.Close()
+		return nil, err
+	}
+	if err := v.Unlock(ctx, pass); err != nil {
+		v.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// explain adds what to do next to the errors people meet most.
+func explain(err error) string {
+	switch {
+	case errors.Is(err, memory.ErrWrongPassphrase):
+		return "wrong passphrase: the vault did not open and nothing was changed. If you have forgotten it, run `cairn passwd --recovery-key` with the recovery key that `cairn init` printed."
+	case errors.Is(err, memory.ErrWrongRecoveryKey):
+		return err.Error() + ": nothing was changed. Check the key against the one `cairn init` printed."
+	case errors.Is(err, memory.ErrNotFound):
+		return err.Error() + ": see `cairn memory list` for the ids"
+	}
+	return err.Error()
+}

@@ -1,0 +1,325 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnlabs/cairn/memory"
+)
+
+func (c *cli) memoryCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "memory",
+		Short: "Add, search, list, show, edit and forget memories",
+	}
+	cmd.AddCommand(c.memoryAdd(), c.memorySearch(), c.memoryList(), c.memoryShow(), c.memoryEdit(), c.memoryForget())
+	return cmd
+}
+
+// withVault opens the vault for the length of one command.
+func (c *cli) withVault(ctx context.Context, fn func(*memory.Vault) error) error {
+	v, err := c.openVault(ctx)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	return fn(v)
+}
+
+func kindFlag(cmd *cobra.Command, p *string, usage string) {
+	cmd.Flags().StringVar(p, "kind", "", usage+" (fact, preference, note, summary)")
+}
+
+func (c *cli) memoryAdd() *cobra.Command {
+	var kind string
+	var tags []string
+	var pinned bool
+	cmd := &cobra.Command{
+		Use:   "add TEXT",
+		Short: "Remember something; prints the new memory's id",
+		Args:  exactArgs(1, "the memory's text, in quotes"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if kind == "" {
+				kind = string(memory.Fact)
+			}
+			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+				it, err := v.Add(cmd.Context(), memory.NewItem{Kind: memory.ItemKind(kind), Text: args[0], Tags: tags, Pinned: pinned})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.stdout, it.ID)
+				return nil
+			})
+		},
+	}
+	kindFlag(cmd, &kind, "what kind of memory (default fact)")
+	cmd.Flags().StringArrayVar(&tags, "tag", nil, "a tag (repeat for more)")
+	cmd.Flags().BoolVar(&pinned, "pin", false, "pin it: pinned memories rank higher")
+	return cmd
+}
+
+// jsonItem is the --json shape: one object per line.
+type jsonItem struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Text      string    `json:"text"`
+	Tags      []string  `json:"tags"`
+	Pinned    bool      `json:"pinned"`
+	Score     *float64  `json:"score"`
+	Snippet   string    `json:"snippet,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func toJSON(it memory.Item) jsonItem {
+	return jsonItem{ID: it.ID, Kind: string(it.Kind), Text: it.Text, Tags: it.Tags, Pinned: it.Pinned, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
+}
+
+func writeJSONLine(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}
+
+func (c *cli) memorySearch() *cobra.Command {
+	var q memory.Query
+	var kind, mode string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "search QUERY",
+		Short: "Find memories by keyword and meaning",
+		Args:  exactArgs(1, "what to search for, in quotes"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q.Text, q.Kind, q.Mode = args[0], memory.ItemKind(kind), memory.Mode(mode)
+			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+				res, err := v.Search(cmd.Context(), q)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					for _, r := range res {
+						j := toJSON(r.Item)
+						j.Score, j.Snippet = &r.Score, r.Snippet
+						if err := writeJSONLine(c.stdout, j); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				if len(res) == 0 {
+					fmt.Fprintln(c.stderr, "No memories match.")
+					return nil
+				}
+				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+				for _, r := range res {
+					fmt.Fprintf(tw, "%.4f\t%s\t%s\t%s%s\n", r.Score, r.ID, r.Kind, oneLine(r.Snippet, 100), tagSuffix(r.Tags))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().IntVar(&q.Limit, "limit", 10, "most results to show")
+	kindFlag(cmd, &kind, "only this kind")
+	cmd.Flags().StringVar(&q.Tag, "tag", "", "only memories with this tag")
+	cmd.Flags().StringVar(&mode, "mode", "hybrid", "hybrid, keyword or vector")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per result")
+	return cmd
+}
+
+func (c *cli) memoryList() *cobra.Command {
+	var o memory.ListOptions
+	var kind string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List memories, most recently changed first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Kind = memory.ItemKind(kind)
+			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+				items, err := v.List(cmd.Context(), o)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					for _, it := range items {
+						if err := writeJSONLine(c.stdout, toJSON(it)); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				if len(items) == 0 {
+					fmt.Fprintln(c.stderr, "No memories yet. Add one with `cairn memory add \"...\"`.")
+					return nil
+				}
+				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+				for _, it := range items {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", it.ID, it.Kind, it.UpdatedAt.Local().Format("2006-01-02 15:04"), oneLine(it.Text, 80), tagSuffix(it.Tags))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().IntVar(&o.Limit, "limit", 0, "most memories to list (0: all)")
+	kindFlag(cmd, &kind, "only this kind")
+	cmd.Flags().StringVar(&o.Tag, "tag", "", "only memories with this tag")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per memory")
+	return cmd
+}
+
+func (c *cli) memoryShow() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one memory in full, with its earlier versions",
+		Args:  exactArgs(1, "the memory's id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+				it, err := v.Get(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				revs, err := v.Revisions(cmd.Context(), it.ID)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSONLine(c.stdout, toJSON(it))
+				}
+				fmt.Fprintf(c.stdout, "%s\n\n", it.Text)
+				fmt.Fprintf(c.stdout, "id:       %s\nkind:     %s\n", it.ID, it.Kind)
+				if len(it.Tags) > 0 {
+					fmt.Fprintf(c.stdout, "tags:     %s\n", strings.Join(it.Tags, ", "))
+				}
+				if it.Pinned {
+					fmt.Fprintln(c.stdout, "pinned:   yes")
+				}
+				fmt.Fprintf(c.stdout, "created:  %s\nupdated:  %s\n", it.CreatedAt.Local().Format(time.RFC1123), it.UpdatedAt.Local().Format(time.RFC1123))
+				for i := len(revs) - 1; i >= 0; i-- {
+					fmt.Fprintf(c.stdout, "earlier (%s): %s\n", revs[i].UpdatedAt.Local().Format("2006-01-02 15:04"), oneLine(revs[i].Text, 100))
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "as one JSON object")
+	return cmd
+}
+
+func (c *cli) memoryEdit() *cobra.Command {
+	var kind string
+	var tags []string
+	var pin, unpin bool
+	cmd := &cobra.Command{
+		Use:   "edit ID [TEXT]",
+		Short: "Change a memory; the earlier version is kept as a revision",
+		Args:  rangeArgs(1, 2, "the memory's id, then its new text in quotes"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p memory.Patch
+			if len(args) == 2 {
+				p.Text = &args[1]
+			}
+			if kind != "" {
+				k := memory.ItemKind(kind)
+				p.Kind = &k
+			}
+			if cmd.Flags().Changed("tag") {
+				p.Tags = &tags
+			}
+			if pin || unpin {
+				p.Pinned = &pin
+			}
+			if p == (memory.Patch{}) {
+				return usageError{fmt.Errorf("nothing to change: give new text, --kind, --tag, --pin or --unpin")}
+			}
+			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+				it, err := v.Edit(cmd.Context(), args[0], p)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.stdout, it.ID)
+				return nil
+			})
+		},
+	}
+	kindFlag(cmd, &kind, "new kind")
+	cmd.Flags().StringArrayVar(&tags, "tag", nil, "replace the tags (repeat for more)")
+	cmd.Flags().BoolVar(&pin, "pin", false, "pin it")
+	cmd.Flags().BoolVar(&unpin, "unpin", false, "unpin it")
+	cmd.MarkFlagsMutuallyExclusive("pin", "unpin")
+	return cmd
+}
+
+func (c *cli) memoryForget() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "forget ID",
+		Short: "Forget a memory for good, with its earlier versions, on every device",
+		Args:  exactArgs(1, "the memory's id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return c.withVault(ctx, func(v *memory.Vault) error {
+				it, err := v.Get(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if !yes && c.term.isTerminal() {
+					answer, err := c.term.readLine(fmt.Sprintf("Forget %q for good? This cannot be undone. [y/N] ", oneLine(it.Text, 60)))
+					if err != nil {
+						return err
+					}
+					if answer != "y" && answer != "Y" && answer != "yes" {
+						fmt.Fprintln(c.stderr, "Kept it.")
+						return nil
+					}
+				}
+				if err := v.Forget(ctx, it.ID); err != nil {
+					return err
+				}
+				// Clear the old bytes from the write-ahead log too; if another
+				// process is reading, its next checkpoint does it.
+				if err := v.Checkpoint(ctx); err != nil {
+					fmt.Fprintf(c.stderr, "note: %v\n", err)
+				}
+				fmt.Fprintf(c.stderr, "Forgot %s.\n", it.ID)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func tagSuffix(tags []string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	return "  #" + strings.Join(tags, " #")
+}
+
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return rangeArgs(n, n, what)
+}
+
+func rangeArgs(lo, hi int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			return usageError{fmt.Errorf("%s expects %s (got %d arguments); see `%s --help`", cmd.CommandPath(), what, len(args), cmd.CommandPath())}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,198 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnlabs/cairn/memory"
+)
+
+// check is one line of `cairn doctor`.
+type check struct {
+	name   string
+	status string // ok, warn, fail
+	detail string
+	fix    string
+}
+
+func (c *cli) doctorCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the vault, Ollama and the desktop libraries, with a fix for each problem",
+		Long: `Check what Cairn needs and say how to fix what is missing. The vault is
+opened only when its passphrase is given without a prompt ($CAIRN_PASSPHRASE
+or --passphrase-file). Exits non-zero when something needs fixing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			checks := []check{c.checkVault(ctx), checkOllama(ctx), checkSearch(), checkDesktop()}
+			failed := 0
+			for _, ch := range checks {
+				fmt.Fprintf(c.stdout, "%-4s  %-8s  %s\n", ch.status, ch.name, ch.detail)
+				if ch.fix != "" {
+					fmt.Fprintf(c.stdout, "                fix: %s\n", ch.fix)
+				}
+				if ch.status == "fail" {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d checks failed; see the fixes above", failed, len(checks))
+			}
+			return nil
+		},
+	}
+}
+
+func (c *cli) checkVault(ctx context.Context) check {
+	h := c.home()
+	ch := check{name: "vault"}
+	if !h.HasVault() {
+		ch.status, ch.detail, ch.fix = "fail", "no vault in "+h.Dir, "run `cairn init` (or pass --home to the folder that holds your vault)"
+		return ch
+	}
+	if os.Getenv(envPassphrase) == "" && c.passFile == "" {
+		ch.status, ch.detail = "ok", fmt.Sprintf("%s (locked; give the passphrase by $CAIRN_PASSPHRASE or --passphrase-file to check its records)", h.VaultPath())
+		return ch
+	}
+	v, err := c.openVault(ctx)
+	if err != nil {
+		ch.status, ch.detail = "fail", explain(err)
+		return ch
+	}
+	defer v.Close()
+	items, err := v.List(ctx, memory.ListOptions{})
+	if err != nil {
+		ch.status, ch.detail = "fail", err.Error()
+		return ch
+	}
+	bad, err := v.Verify(ctx)
+	if err != nil {
+		ch.status, ch.detail = "fail", err.Error()
+		return ch
+	}
+	if len(bad) > 0 {
+		ch.status = "fail"
+		ch.detail = fmt.Sprintf("%d records failed their integrity check (first: %v); the rest read fine", len(bad), bad[0])
+		ch.fix = "restore those records from another device or a backup; `cairn memory list` shows what still reads"
+		return ch
+	}
+	ch.status, ch.detail = "ok", fmt.Sprintf("%s opens; %d memories, all intact", h.VaultPath(), len(items))
+	return ch
+}
+
+// ollamaURL is where Ollama listens: $OLLAMA_HOST as Ollama reads it
+// (host, host:port, or a URL), default http://127.0.0.1:11434.
+func ollamaURL() (*url.URL, error) {
+	raw := strings.TrimSpace(os.Getenv("OLLAMA_HOST"))
+	if raw == "" {
+		raw = "127.0.0.1:11434"
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("OLLAMA_HOST=%q is not a host or URL: %w", os.Getenv("OLLAMA_HOST"), err)
+	}
+	if u.Port() == "" {
+		u.Host += ":11434"
+	}
+	if strings.HasPrefix(u.Host, ":") {
+		u.Host = "127.0.0.1" + u.Host
+	}
+	return u, nil
+}
+
+func checkOllama(ctx context.Context) check {
+	ch := check{name: "ollama"}
+	u, err := ollamaURL()
+	if err != nil {
+		ch.status, ch.detail, ch.fix = "fail", err.Error(), "set OLLAMA_HOST to host:port, e.g. 127.0.0.1:11434"
+		return ch
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("/api/version").String(), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ch.status = "fail"
+		ch.detail = fmt.Sprintf("not reachable at %s (%v)", u, rootCause(err))
+		ch.fix = "install Ollama (https://ollama.com/download) and start it with `ollama serve`; if it runs elsewhere, set OLLAMA_HOST"
+		return ch
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Version string `json:"version"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil || body.Version == "" {
+		ch.status, ch.detail = "fail", fmt.Sprintf("%s answered %s, which does not look like Ollama", u, resp.Status)
+		ch.fix = "check that OLLAMA_HOST points at Ollama"
+		return ch
+	}
+	ch.status, ch.detail = "ok", fmt.Sprintf("Ollama %s at %s", body.Version, u)
+	return ch
+}
+
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+func checkSearch() check {
+	return check{name: "search", status: "ok", detail: "keyword search over the blind index; semantic search starts once an embedding model is set up"}
+}
+
+// guiLibraries are the shared libraries the desktop window loads.
+var guiLibraries = []string{"libgtk-3.so.0", "libwebkit2gtk-4.1.so.0"}
+
+func checkDesktop() check {
+	ch := check{name: "desktop"}
+	var missing []string
+	for _, lib := range guiLibraries {
+		if !haveLibrary(lib) {
+			missing = append(missing, lib)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		ch.status = "warn"
+		if desktopBuild {
+			ch.status = "fail"
+		}
+		ch.detail = "missing " + strings.Join(missing, ", ") + " (the desktop window needs them)"
+		ch.fix = "sudo apt-get install libgtk-3-0 libwebkit2gtk-4.1-0 (Debian 12, Ubuntu 24.04); `make run` installs them"
+	case !desktopBuild:
+		ch.status, ch.detail = "ok", "GUI libraries present; this is a headless build (`make build` makes the desktop one)"
+	case !hasDisplay():
+		ch.status, ch.detail = "warn", "no display (DISPLAY and WAYLAND_DISPLAY unset): the window cannot open here"
+		ch.fix = "run cairn in a desktop session"
+	default:
+		ch.status, ch.detail = "ok", "GUI libraries present and a display is available"
+	}
+	return ch
+}
+
+func haveLibrary(name string) bool {
+	for _, dir := range []string{"/usr/lib/*-linux-gnu", "/lib/*-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, name)); len(m) > 0 {
+			return true
+		}
+	}
+	return false
+}
