@@ -44,13 +44,18 @@ func (c *cli) memoryAdd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add TEXT",
 		Short: "Remember something; prints the new memory's id",
-		Args:  exactArgs(1, "the memory's text, in quotes"),
+		Long:  "Remember something and print the new memory's id. TEXT - reads the text from standard input.",
+		Args:  exactArgs(1, "the memory's text, in quotes (or - to read it from standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kind == "" {
 				kind = string(memory.Fact)
 			}
+			text, err := c.textArg(args[0])
+			if err != nil {
+				return err
+			}
 			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				it, err := v.Add(cmd.Context(), memory.NewItem{Kind: memory.ItemKind(kind), Text: args[0], Tags: tags, Pinned: pinned})
+				it, err := v.Add(cmd.Context(), memory.NewItem{Kind: memory.ItemKind(kind), Text: text, Tags: tags, Pinned: pinned})
 				if err != nil {
 					return err
 				}
@@ -223,7 +228,11 @@ func (c *cli) memoryEdit() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var p memory.Patch
 			if len(args) == 2 {
-				p.Text = &args[1]
+				text, err := c.textArg(args[1])
+				if err != nil {
+					return err
+				}
+				p.Text = &text
 			}
 			if kind != "" {
 				k := memory.ItemKind(kind)
@@ -294,6 +303,19 @@ func (c *cli) memoryForget() *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+// textArg is the argument itself, or standard input for "-" (read up to
+// one byte past the limit, so an oversized text is refused, not cut).
+func (c *cli) textArg(arg string) (string, error) {
+	if arg != "-" {
+		return arg, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(c.term.in, memory.MaxTextBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("read the text from standard input: %w", err)
+	}
+	return string(b), nil
 }
 
 func oneLine(s string, n int) string {

@@ -47,7 +47,13 @@ type result struct {
 // environment (KEY=VALUE).
 func cairn(t *testing.T, home string, env []string, args ...string) result {
 	t.Helper()
+	return cairnStdin(t, home, env, "", args...)
+}
+
+func cairnStdin(t *testing.T, home string, env []string, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"--home", home}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(cleanEnv(), execMainEnv+"=1")
 	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
@@ -190,7 +196,9 @@ func TestMemoryCommands(t *testing.T) {
 	if len(id) != 36 {
 		t.Fatalf("add should print only the new id, got %q", add.stdout)
 	}
-	cairn(t, home, withPass, "memory", "add", "My favourite composer is Bach")
+	if r := cairnStdin(t, home, withPass, "My favourite composer is Bach\n", "memory", "add", "-"); r.code != 0 {
+		t.Fatalf("add from stdin: %+v", r)
+	}
 
 	search := cairn(t, home, withPass, "memory", "search", "playing cellos", "--json")
 	lines := strings.Split(strings.TrimSpace(search.stdout), "\n")
@@ -262,6 +270,10 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", c.args[:min(3, len(c.args))], r.code, r.stderr, c.code, c.want)
 		}
+	}
+	// Ten megabytes through standard input: refused, and nothing stored.
+	if r := cairnStdin(t, home, withPass, strings.Repeat("y", 10<<20), "memory", "add", "-"); r.code != 1 || !strings.Contains(r.stderr, "limit") {
+		t.Errorf("10 MB on stdin: %+v", r.code)
 	}
 	if after := cairn(t, home, withPass, "memory", "list", "--json").stdout; after != before {
 		t.Fatalf("refused input changed what is stored:\n%s\nvs\n%s", before, after)

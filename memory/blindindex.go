@@ -110,21 +110,3 @@ func blindTokens(key []byte, terms []string) []string {
 	}
 	return out
 }
-
-// matchQuery builds an FTS5 query that matches any of the terms.
-func matchQuery(key []byte, terms []string) string {
-	toks := blindTokens(key, terms)
-	seen := make(map[string]bool, len(toks))
-	var b strings.Builder
-	for _, t := range toks {
-		if seen[t] {
-			continue
-		}
-		seen[t] = true
-		if b.Len() > 0 {
-			b.WriteString(" OR ")
-		}
-		b.WriteString(`"` + t + `"`)
-	}
-	return b.String()
-}

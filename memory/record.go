@@ -191,7 +191,11 @@ func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
 		return Unchanged, fmt.Errorf("apply record %s: %w", in.ID, err)
 	}
 	if out != Unchanged {
-		v.catchUp(ctx)
+		// Fold into the vector index now; embedding waits for the next search
+		// or Refresh, so a batch of arriving records is not embedded one by one.
+		if err := v.sync(ctx, 0); err != nil {
+			v.log.Warn("catching up with the vault failed", "err", err)
+		}
 	}
 	return out, nil
 }

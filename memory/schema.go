@@ -49,6 +49,8 @@ var migrations = []string{
 		sealed BLOB NOT NULL,
 		PRIMARY KEY (rid, model)
 	);`,
+	// 2: per-token document counts of the blind index, for query planning.
+	`CREATE VIRTUAL TABLE blind_vocab USING fts5vocab(blind_index, 'row');`,
 }
 
 // schemaVersion is the number of migrations this build knows.

@@ -78,7 +78,7 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 		}
 	}
 	if q.Mode == Vector || (q.Mode == Hybrid && v.embedder != nil) {
-		vec, err = v.vectorCandidates(ctx, keys, q.Text, pool)
+		vec, err = v.vectorCandidates(ctx, keys, q.Text, pool, max(2*q.Limit, 20))
 		if err != nil {
 			if q.Mode == Vector {
 				return nil, err
@@ -129,14 +129,25 @@ func (q *Query) normalize() error {
 	return nil
 }
 
+// commonDocs is the document count above which a query term only adds to
+// the score of memories that match the query's rarer terms, instead of
+// matching on its own: BM25 visits every memory a term matches, and a term
+// in thousands of memories says little about which of them is wanted (the
+// "cutoff frequency" of classic search engines).
+var commonDocs = 2000
+
 func (v *Vault) keywordCandidates(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
-	terms := words(text)
-	if len(terms) == 0 {
+	toks := uniqueTokens(blindTokens(keys.index, words(text)))
+	if len(toks) == 0 {
 		return nil, nil
+	}
+	match, err := v.planMatch(ctx, toks)
+	if err != nil {
+		return nil, err
 	}
 	// The blind index holds live memories only (indexRecord keeps it so),
 	// which lets FTS5 rank without a join.
-	rows, err := v.db.QueryContext(ctx, "SELECT rowid, rank FROM blind_index WHERE blind_index MATCH ? ORDER BY rank LIMIT ?", matchQuery(keys.index, terms), n)
+	rows, err := v.db.QueryContext(ctx, "SELECT rowid, rank FROM blind_index WHERE blind_index MATCH ? ORDER BY rank LIMIT ?", match, n)
 	if err != nil {
 		return nil, fmt.Errorf("keyword search: %w", err)
 	}
@@ -154,7 +165,68 @@ func (v *Vault) keywordCandidates(ctx context.Context, keys *vaultKeys, text str
 	return out, rows.Err()
 }
 
-func (v *Vault) vectorCandidates(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
+// planMatch builds the FTS5 query: any term matches, except that common
+// terms only count alongside a rarer one.
+func (v *Vault) planMatch(ctx context.Context, toks []string) (string, error) {
+	if len(toks) == 1 {
+		return anyOf(toks), nil
+	}
+	args := make([]any, len(toks))
+	for i, t := range toks {
+		args[i] = t
+	}
+	rows, err := v.db.QueryContext(ctx, "SELECT term, doc FROM blind_vocab WHERE term IN (?"+strings.Repeat(",?", len(toks)-1)+")", args...)
+	if err != nil {
+		return "", fmt.Errorf("keyword search: %w", err)
+	}
+	defer rows.Close()
+	df := map[string]int{}
+	for rows.Next() {
+		var t string
+		var d int
+		if err := rows.Scan(&t, &d); err != nil {
+			return "", err
+		}
+		df[t] = d
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	var rare, common []string
+	for _, t := range toks {
+		if df[t] > commonDocs {
+			common = append(common, t)
+		} else if df[t] > 0 {
+			rare = append(rare, t)
+		}
+	}
+	if len(rare) == 0 || len(common) == 0 {
+		return anyOf(toks), nil
+	}
+	return anyOf(rare) + " OR ((" + anyOf(common) + ") AND (" + anyOf(rare) + "))", nil
+}
+
+func uniqueTokens(toks []string) []string {
+	seen := make(map[string]bool, len(toks))
+	out := toks[:0]
+	for _, t := range toks {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// anyOf is an FTS5 expression matching any of the tokens.
+func anyOf(toks []string) string {
+	return `"` + strings.Join(toks, `" OR "`) + `"`
+}
+
+// vectorCandidates finds n candidates on the int8 copy and rescores the best
+// exact of them against the sealed float32 vectors; the rest keep their
+// int8 estimates, which only order them among themselves.
+func (v *Vault) vectorCandidates(ctx context.Context, keys *vaultKeys, text string, n, exact int) ([]candidate, error) {
 	if v.embedder == nil {
 		return nil, ErrNoEmbedder
 	}
@@ -173,22 +245,23 @@ func (v *Vault) vectorCandidates(ctx context.Context, keys *vaultKeys, text stri
 		approx = v.vectors.nearest(qv, n)
 	}
 	v.mu.RUnlock()
-	rids := make([]int64, len(approx))
-	for i, c := range approx {
+	exact = min(exact, len(approx))
+	rids := make([]int64, exact)
+	for i, c := range approx[:exact] {
 		rids[i] = c.rid
 	}
-	exact, err := v.exactVectors(ctx, keys, model, rids)
+	float32s, err := v.exactVectors(ctx, keys, model, rids)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]candidate, 0, len(approx))
-	for _, c := range approx {
-		if ev, ok := exact[c.rid]; ok && len(ev) == len(qv) {
+	for _, c := range approx[:exact] {
+		if ev, ok := float32s[c.rid]; ok && len(ev) == len(qv) {
 			out = append(out, candidate{rid: c.rid, score: dot(qv, ev)})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int { return cmpScore(b.score, a.score) })
-	return out, nil
+	return append(out, approx[exact:]...), nil
 }
 
 func cmpScore(a, b float32) int {

@@ -202,3 +202,30 @@ func setFail(v *Vault, fail bool) {
 		f.SetFail(fail)
 	}
 }
+
+// A term in more than commonDocs memories only adds to the score of those
+// that match a rarer term; alone it still matches.
+func TestCommonTermsOnlyScore(t *testing.T) {
+	ctx := context.Background()
+	v, _ := newTestVault(t)
+	old := commonDocs
+	commonDocs = 3
+	t.Cleanup(func() { commonDocs = old })
+	var appleOnly []string
+	for i := range 5 {
+		appleOnly = append(appleOnly, mustAdd(t, v, "apple pie recipe number "+string(rune('a'+i))).ID)
+	}
+	both := mustAdd(t, v, "apple and banana smoothie")
+	banana := mustAdd(t, v, "banana bread")
+	res, err := v.Search(ctx, Query{Text: "apple banana", Mode: Keyword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].ID != both.ID || res[1].ID != banana.ID {
+		t.Fatalf("want the apple-and-banana memory, then banana bread; got %+v", res)
+	}
+	res, _ = v.Search(ctx, Query{Text: "apple", Mode: Keyword})
+	if len(res) != len(appleOnly)+1 {
+		t.Fatalf("a common term alone should still match everything it is in: %d results", len(res))
+	}
+}

@@ -411,13 +411,6 @@ func (v *Vault) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// IsBusy reports whether err is SQLite giving up on a lock, which callers
-// should never see in normal use; exported for diagnostics.
-func IsBusy(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
-}
-
 // SQLiteVersion is the version of the SQLite library built in.
 func SQLiteVersion() string {
 	v, _, _ := sqlite3.Version()
