@@ -71,15 +71,15 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	}
 	victim := items[0].ID
 	var victimBlobs [][]byte
-	rows, _ := v.db.Query("SELECT sealed FROM records WHERE id = ? UNION ALL SELECT sealed FROM revisions WHERE id = ? UNION ALL SELECT e.sealed FROM embeddings e JOIN records r ON r.rid = e.rid WHERE r.id = ?", victim, victim, victim)
+	rows, _ := v.db.Query("SELECT sealed FROM records WHERE id = ? UNION ALL SELECT sealed FROM revisions WHERE id = ? UNION ALL SELECT e.sealed FROM embeddings e JOIN records r ON r.rid = e.rid WHERE r.id = ? UNION ALL SELECT e.quant FROM embeddings e JOIN records r ON r.rid = e.rid WHERE r.id = ?", victim, victim, victim, victim)
 	for rows.Next() {
 		var b []byte
 		rows.Scan(&b)
 		victimBlobs = append(victimBlobs, b)
 	}
 	rows.Close()
-	if len(victimBlobs) != 3 {
-		t.Fatalf("expected record, revision and embedding for the victim, got %d blobs", len(victimBlobs))
+	if len(victimBlobs) != 4 {
+		t.Fatalf("expected record, revision and both embedding copies for the victim, got %d blobs", len(victimBlobs))
 	}
 	if err := v.Forget(ctx, victim); err != nil {
 		t.Fatal(err)

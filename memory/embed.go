@@ -6,8 +6,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 )
 
 // Embedder turns texts into vectors for semantic search. The Ollama
@@ -99,42 +102,114 @@ func (v *Vault) sync(ctx context.Context, maxEmbed int) error {
 // returns the last seq it handled. Live memories without an embedding for
 // the model are noted as missing.
 func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, after int64) (int64, error) {
-	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.seq, r.id, r.kind, r.deleted, e.sealed
-		FROM records r LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
-		WHERE r.seq > ? ORDER BY r.seq LIMIT ?`, model, after, catchUpBatch)
+	batch, last, err := v.readChanges(ctx, model, after)
 	if err != nil {
-		return after, fmt.Errorf("read vault changes: %w", err)
+		return after, err
 	}
-	defer rows.Close()
-	last := after
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.keys != keys {
 		return after, ErrLocked
 	}
-	for rows.Next() {
-		var (
-			rid, seq int64
-			id       string
-			kind     Kind
-			deleted  bool
-			sealed   []byte
-		)
-		if err := rows.Scan(&rid, &seq, &id, &kind, &deleted, &sealed); err != nil {
-			return last, err
+	var load []indexChange
+	for _, c := range batch {
+		v.dropVector(c.rid)
+		switch {
+		case c.deleted || c.kind != KindMemory:
+		case c.quant == nil:
+			v.missing[c.rid] = c.id
+		default:
+			load = append(load, c)
 		}
-		last = seq
-		v.dropVector(rid)
-		if deleted || kind != KindMemory {
-			continue
-		}
-		v.addVector(keys, model, rid, id, sealed)
 	}
-	if err := rows.Err(); err != nil {
-		return last, err
-	}
+	v.loadSealed(keys, model, load)
 	v.seen = last
 	return last, nil
+}
+
+type indexChange struct {
+	rid     int64
+	id      string
+	kind    Kind
+	deleted bool
+	quant   []byte // the sealed int8 embedding for the model, if any
+}
+
+func (v *Vault) readChanges(ctx context.Context, model string, after int64) ([]indexChange, int64, error) {
+	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.seq, r.id, r.kind, r.deleted, e.quant
+		FROM records r LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
+		WHERE r.seq > ? ORDER BY r.seq LIMIT ?`, model, after, catchUpBatch)
+	if err != nil {
+		return nil, after, fmt.Errorf("read vault changes: %w", err)
+	}
+	defer rows.Close()
+	last := after
+	var out []indexChange
+	for rows.Next() {
+		var c indexChange
+		if err := rows.Scan(&c.rid, &last, &c.id, &c.kind, &c.deleted, &c.quant); err != nil {
+			return nil, after, fmt.Errorf("read vault changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, after, fmt.Errorf("read vault changes: %w", err)
+	}
+	return out, last, nil
+}
+
+// loadSealed opens sealed int8 embeddings and puts them into the index, on
+// every core: at unlock this is most of the work. The caller holds v.mu.
+func (v *Vault) loadSealed(keys *vaultKeys, model string, load []indexChange) {
+	if len(load) == 0 {
+		return
+	}
+	rows := make([]quantRow, len(load))
+	parallel(len(load), func(i int) { rows[i] = keys.openQuant(load[i].id, model, load[i].quant) })
+	slots := make([]int, len(load))
+	for i, c := range load {
+		slots[i] = -1
+		r := rows[i]
+		if r.err == nil && v.vectors == nil {
+			v.vectors = newVectorIndex(model, len(r.data))
+			v.vectors.reserve(v.expect)
+		}
+		if r.err != nil || len(r.data) != v.vectors.dim {
+			v.log.Warn("re-embedding a memory whose embedding is unreadable", "id", c.id, "err", r.err)
+			v.missing[c.rid] = c.id
+			continue
+		}
+		slots[i] = v.vectors.slot(c.rid)
+		delete(v.missing, c.rid)
+	}
+	parallel(len(load), func(i int) {
+		if slots[i] >= 0 {
+			v.vectors.fillQuant(slots[i], rows[i].data, rows[i].scale)
+		}
+	})
+}
+
+// parallel calls fn(0..n-1) spread over the available cores.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for start := 0; start < n; start += chunk {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				fn(i)
+			}
+		}(start, min(start+chunk, n))
+	}
+	wg.Wait()
 }
 
 // dropVector forgets a row's vector; the caller holds v.mu.
@@ -145,25 +220,14 @@ func (v *Vault) dropVector(rid int64) {
 	delete(v.missing, rid)
 }
 
-// addVector puts a sealed embedding into the index, or notes the memory as
-// missing one; the caller holds v.mu.
-func (v *Vault) addVector(keys *vaultKeys, model string, rid int64, id string, sealed []byte) {
-	if sealed == nil {
+// addVector puts a sealed int8 embedding into the index, or notes the
+// memory as missing one; the caller holds v.mu.
+func (v *Vault) addVector(keys *vaultKeys, model string, rid int64, id string, quant []byte) {
+	if quant == nil {
 		v.missing[rid] = id
 		return
 	}
-	vec, err := keys.openVector(id, model, sealed)
-	if err != nil {
-		v.log.Warn("re-embedding a memory whose embedding is unreadable", "id", id, "err", err)
-		v.missing[rid] = id
-		return
-	}
-	if v.vectors == nil {
-		v.vectors = newVectorIndex(model, len(vec))
-		v.vectors.reserve(v.expect)
-	}
-	v.vectors.upsert(rid, vec)
-	delete(v.missing, rid)
+	v.loadSealed(keys, model, []indexChange{{rid: rid, id: id, kind: KindMemory, quant: quant}})
 }
 
 // embedMissing embeds up to limit memories noted as missing an embedding
@@ -220,7 +284,7 @@ func (v *Vault) missingBatch(ctx context.Context, keys *vaultKeys, model string,
 		if len(rids) == 0 {
 			return nil, nil
 		}
-		rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.id, r.kind, r.deleted, r.sealed, e.sealed FROM records r
+		rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.id, r.kind, r.deleted, r.sealed, e.quant FROM records r
 			LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
 			WHERE r.rid IN (?`+strings.Repeat(",?", len(rids)-1)+`)`, append([]any{model}, rids...)...)
 		if err != nil {
@@ -280,8 +344,7 @@ func (v *Vault) storeEmbeddings(ctx context.Context, keys *vaultKeys, model stri
 			if !live {
 				continue
 			}
-			sealed := keys.sealVector(m.id, model, vec)
-			if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO embeddings(rid, model, dim, sealed) VALUES(?, ?, ?, ?)", m.rid, model, len(vec), sealed); err != nil {
+			if err := insertEmbedding(ctx, tx, keys, m.rid, m.id, model, vec); err != nil {
 				return err
 			}
 			stored[i] = true
@@ -309,19 +372,63 @@ func (v *Vault) storeEmbeddings(ctx context.Context, keys *vaultKeys, model stri
 	return nil
 }
 
+// insertEmbedding stores a unit vector sealed twice: as float32 for exact
+// rescoring, and as its int8 copy, which is what unlock loads.
+func insertEmbedding(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, id, model string, vec []float32) error {
+	sealed, quant := keys.sealEmbedding(id, model, vec)
+	_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO embeddings(rid, model, dim, sealed, quant) VALUES(?, ?, ?, ?, ?)", rid, model, len(vec), sealed, quant)
+	return err
+}
+
 // Embeddings are sealed like records, under their own subkey, bound to the
-// record id and model.
+// record id, the model and which copy it is.
 func embeddingAD(id, model string) (string, Kind) {
 	return id + "/" + model, "embedding"
 }
 
-func (keys *vaultKeys) sealVector(id, model string, vec []float32) []byte {
+func quantAD(id, model string) (string, Kind) {
+	return id + "/" + model, "embedding-int8"
+}
+
+func (keys *vaultKeys) sealEmbedding(id, model string, vec []float32) (sealed, quant []byte) {
 	raw := make([]byte, 4*len(vec))
 	for i, f := range vec {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
 	}
 	adID, kind := embeddingAD(id, model)
-	return keys.vectors.seal(adID, kind, 1, raw)
+	sealed = keys.vectors.seal(adID, kind, 1, raw)
+
+	q := make([]byte, 4+len(vec))
+	scale := quantize(vec, unsafeInt8(q[4:]))
+	binary.LittleEndian.PutUint32(q, math.Float32bits(scale))
+	adID, kind = quantAD(id, model)
+	return sealed, keys.vectors.seal(adID, kind, 1, q)
+}
+
+type quantRow struct {
+	data  []int8
+	scale float32
+	err   error
+}
+
+func (keys *vaultKeys) openQuant(id, model string, sealed []byte) quantRow {
+	adID, kind := quantAD(id, model)
+	raw, err := keys.vectors.open(adID, kind, sealed)
+	if err != nil {
+		return quantRow{err: err}
+	}
+	if len(raw) < 5 {
+		return quantRow{err: fmt.Errorf("%w: int8 embedding is %d bytes", ErrCorrupt, len(raw))}
+	}
+	return quantRow{data: unsafeInt8(raw[4:]), scale: math.Float32frombits(binary.LittleEndian.Uint32(raw))}
+}
+
+// unsafeInt8 views bytes as int8s (same size, no copy).
+func unsafeInt8(b []byte) []int8 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(&b[0])), len(b))
 }
 
 func (keys *vaultKeys) openVector(id, model string, sealed []byte) ([]float32, error) {

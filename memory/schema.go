@@ -46,7 +46,8 @@ var migrations = []string{
 		rid    INTEGER NOT NULL REFERENCES records(rid) ON DELETE CASCADE,
 		model  TEXT NOT NULL,
 		dim    INTEGER NOT NULL,
-		sealed BLOB NOT NULL,
+		sealed BLOB NOT NULL, -- float32 vector, for exact rescoring
+		quant  BLOB NOT NULL, -- its int8 copy and scale, loaded at unlock
 		PRIMARY KEY (rid, model)
 	);`,
 	// 2: per-token document counts of the blind index, for query planning.

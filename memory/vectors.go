@@ -100,15 +100,39 @@ func (x *vectorIndex) upsert(rid int64, v []float32) {
 	if len(v) != x.dim {
 		return
 	}
-	i, ok := x.pos[rid]
-	if !ok {
-		i = len(x.rids)
-		x.pos[rid] = i
-		x.rids = append(x.rids, rid)
-		x.data = append(x.data, make([]int8, x.dim)...)
-		x.bits = append(x.bits, make([]uint64, x.words)...)
-		x.scales = append(x.scales, 0)
+	x.fill(x.slot(rid), v)
+}
+
+// slot returns the row of rid, adding a zeroed row when it has none.
+func (x *vectorIndex) slot(rid int64) int {
+	if i, ok := x.pos[rid]; ok {
+		return i
 	}
+	i := len(x.rids)
+	x.pos[rid] = i
+	x.rids = append(x.rids, rid)
+	x.data = append(x.data, make([]int8, x.dim)...)
+	x.bits = append(x.bits, make([]uint64, x.words)...)
+	x.scales = append(x.scales, 0)
+	return i
+}
+
+// fillQuant copies an already quantised row into row i.
+func (x *vectorIndex) fillQuant(i int, q []int8, scale float32) {
+	copy(x.data[i*x.dim:(i+1)*x.dim], q)
+	x.scales[i] = scale
+	bits := x.bits[i*x.words : (i+1)*x.words]
+	clear(bits)
+	for j, d := range q {
+		if d > 0 {
+			bits[j/64] |= 1 << (j % 64)
+		}
+	}
+}
+
+// fill quantises v into row i. Rows are disjoint, so fills of different
+// rows may run at once.
+func (x *vectorIndex) fill(i int, v []float32) {
 	x.scales[i] = quantize(v, x.data[i*x.dim:(i+1)*x.dim])
 	signBits(v, x.bits[i*x.words:(i+1)*x.words])
 }
