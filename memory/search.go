@@ -72,19 +72,33 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 	pool = max(pool, 50)
 
 	var kw, vec []candidate
-	if q.Mode != Vector {
-		if kw, err = v.keywordCandidates(ctx, keys, q.Text, pool); err != nil {
-			return nil, err
-		}
-	}
-	if q.Mode == Vector || (q.Mode == Hybrid && v.embedder != nil) {
-		vec, err = v.vectorCandidates(ctx, keys, q.Text, pool, max(2*q.Limit, 20))
-		if err != nil {
+	var vecErr error
+	wantVec := q.Mode == Vector || (q.Mode == Hybrid && v.embedder != nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if wantVec {
+			// Hybrid fuses ranks, which the int8 estimates already give;
+			// only vector search rescores exactly.
+			exact := 0
 			if q.Mode == Vector {
-				return nil, err
+				exact = max(2*q.Limit, 20)
 			}
-			v.log.Warn("vector search unavailable, using keywords only", "err", err)
+			vec, vecErr = v.vectorCandidates(ctx, keys, q.Text, pool, exact)
 		}
+	}()
+	if q.Mode != Vector {
+		kw, err = v.keywordCandidates(ctx, keys, q.Text, pool)
+	}
+	<-done
+	if err != nil {
+		return nil, err
+	}
+	if vecErr != nil {
+		if q.Mode == Vector {
+			return nil, vecErr
+		}
+		v.log.Warn("vector search unavailable, using keywords only", "err", vecErr)
 	}
 	var ranked []candidate
 	switch q.Mode {
@@ -260,8 +274,9 @@ func (v *Vault) vectorCandidates(ctx context.Context, keys *vaultKeys, text stri
 			out = append(out, candidate{rid: c.rid, score: dot(qv, ev)})
 		}
 	}
+	out = append(out, approx[exact:]...)
 	slices.SortStableFunc(out, func(a, b candidate) int { return cmpScore(b.score, a.score) })
-	return append(out, approx[exact:]...), nil
+	return out, nil
 }
 
 func cmpScore(a, b float32) int {
@@ -295,51 +310,63 @@ func fuse(lists ...[]candidate) []candidate {
 	return out
 }
 
-// materialize decrypts ranked candidates, applies filters, boosts and
-// snippets, and cuts to the limit.
+// materialize decrypts ranked candidates in rank order, applies filters,
+// boosts and snippets, and cuts to the limit. It stops early once no later
+// candidate could overtake the results it has, even with every boost.
 func (v *Vault) materialize(ctx context.Context, keys *vaultKeys, q Query, ranked []candidate) ([]Result, error) {
-	recs, err := v.recordsByRID(ctx, ranked)
-	if err != nil {
-		return nil, err
+	maxBoost := 0.0
+	if q.Mode == Hybrid {
+		maxBoost = recencyWeight + pinWeight
 	}
-	terms := words(q.Text)
 	now := time.Now()
 	out := []Result{}
-	for _, c := range ranked {
-		r, ok := recs[c.rid]
-		if !ok {
-			continue // forgotten since the index was read
+	chunk := max(2*q.Limit, 20)
+	for start := 0; start < len(ranked); start += chunk {
+		if len(out) >= q.Limit && float64(ranked[start].score)+maxBoost < out[q.Limit-1].Score {
+			break
 		}
-		p, err := keys.openItem(r)
+		part := ranked[start:min(start+chunk, len(ranked))]
+		recs, err := v.recordsByRID(ctx, part)
 		if err != nil {
-			v.log.Warn("skipping unreadable memory in search", "id", r.ID, "err", err)
-			continue
+			return nil, err
 		}
-		if (q.Kind != "" && p.Kind != q.Kind) || (q.Tag != "" && !slices.Contains(p.Tags, q.Tag)) {
-			continue
-		}
-		score := float64(c.score)
-		if q.Mode == Hybrid {
-			age := now.Sub(r.Clock.Time())
-			score += recencyWeight * math.Exp2(-max(age, 0).Hours()/recencyHalfLife.Hours())
-			if p.Pinned {
-				score += pinWeight
+		for _, c := range part {
+			r, ok := recs[c.rid]
+			if !ok {
+				continue // forgotten since the index was read
 			}
+			p, err := keys.openItem(r)
+			if err != nil {
+				v.log.Warn("skipping unreadable memory in search", "id", r.ID, "err", err)
+				continue
+			}
+			if (q.Kind != "" && p.Kind != q.Kind) || (q.Tag != "" && !slices.Contains(p.Tags, q.Tag)) {
+				continue
+			}
+			score := float64(c.score)
+			if q.Mode == Hybrid {
+				age := now.Sub(r.Clock.Time())
+				score += recencyWeight * math.Exp2(-max(age, 0).Hours()/recencyHalfLife.Hours())
+				if p.Pinned {
+					score += pinWeight
+				}
+			}
+			out = append(out, Result{Item: p.item(r.ID), Score: score})
 		}
-		out = append(out, Result{Item: p.item(r.ID), Score: score})
+		slices.SortStableFunc(out, func(a, b Result) int {
+			switch {
+			case a.Score > b.Score:
+				return -1
+			case a.Score < b.Score:
+				return 1
+			}
+			return 0
+		})
 	}
-	slices.SortStableFunc(out, func(a, b Result) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
 	}
+	terms := words(q.Text)
 	for i := range out {
 		out[i].Snippet = snippet(out[i].Text, terms)
 	}
