@@ -86,6 +86,9 @@ func (v *Vault) sync(ctx context.Context, maxEmbed int) error {
 		if err != nil {
 			return err
 		}
+		if next == seen {
+			break // nothing past seen after all: never spin
+		}
 		seen = next
 	}
 	if maxEmbed >= 0 && time.Now().Before(v.embedRetry) {
