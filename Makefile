@@ -3,7 +3,9 @@
 #   make build            desktop app (Wails + WebKitGTK) -> bin/cairn
 #   make run              build, then open the desktop app
 #   make build-headless   no GUI libraries: CLI and `cairn serve` only -> bin/cairn
-#   make test             vet, lint, go test -race, desktop build check
+#   make test             vet, lint, go test -race, headless and desktop build checks
+#   make bench            benchmarks on one core -> docs/BENCHMARKS.md
+#   make fuzz             each fuzz target for FUZZTIME (default 60s)
 #
 # Every Go target depends on the frontend: main.go embeds frontend/dist, which
 # is built by npm and not committed.
@@ -22,11 +24,11 @@ export CGO_ENABLED := 1
 # Go and npm parallelise on their own; keep the steps in order under -j too.
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
-.PHONY: build build-headless run frontend vet lint fmt-check test bench clean \
+.PHONY: build build-headless run frontend vet lint fmt-check test bench fuzz clean \
 	deps-apt deps-apt-test help
 
 help:
-	@sed -n '3,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- system packages -------------------------------------------------------
 
@@ -102,9 +104,22 @@ fmt-check:
 
 test: deps-apt-test frontend vet lint
 	$(GO) test -race -tags $(TAGS) -timeout 25m ./...
+	@echo "headless build check: no GTK or WebKit linked"
+	@$(GO) build -tags $(TAGS) -o bin/cairn-headless .
+	@if ldd bin/cairn-headless | grep -Eq 'gtk|webkit'; then \
+		echo "the headless build links GUI libraries:"; ldd bin/cairn-headless | grep -E 'gtk|webkit'; exit 1; fi
 	@echo "desktop build check: $(GO) build -tags $(DESKTOP_TAGS) -o $(BIN) ."
 	@$(GO) build -tags $(DESKTOP_TAGS) -o $(BIN) .
-	@echo "make test: OK (vet, staticcheck, gofmt, go test -race, desktop build)"
+	@ldd $(BIN) | grep -q libwebkit2gtk-4.1 || { echo "the desktop build does not link WebKitGTK 4.1"; exit 1; }
+	@echo "make test: OK (vet, staticcheck, gofmt, go test -race, headless and desktop builds)"
+
+# Each fuzz target for FUZZTIME (the seeds alone run in make test).
+FUZZTIME ?= 60s
+fuzz: frontend
+	@for t in $$($(GO) test -tags $(TAGS) -list '^Fuzz' ./memory/ | grep '^Fuzz'); do \
+		echo "fuzzing $$t for $(FUZZTIME)"; \
+		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./memory/ || exit 1; \
+	done
 
 # Benchmarks on one core (-cpu 1), three runs each, then docs/BENCHMARKS.md
 # from the output. Builds seeded vaults of 10k and 100k memories in a temp dir.

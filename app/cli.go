@@ -126,16 +126,25 @@ func (c *cli) openVault(ctx context.Context) (*memory.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	pass, err := c.passphrase("Passphrase for " + h.Dir + ": ")
-	if err != nil {
-		v.Close()
-		return nil, err
+	// A person at a terminal gets three tries; a script gets one.
+	tries := 1
+	if os.Getenv(envPassphrase) == "" && c.passFile == "" && c.term.isTerminal() {
+		tries = 3
 	}
-	if err := v.Unlock(ctx, pass); err != nil {
-		v.Close()
-		return nil, err
+	for try := 1; ; try++ {
+		pass, err := c.passphrase("Passphrase for " + h.Dir + ": ")
+		if err == nil {
+			err = v.Unlock(ctx, pass)
+		}
+		if err == nil {
+			return v, nil
+		}
+		if try >= tries || !errors.Is(err, memory.ErrWrongPassphrase) {
+			v.Close()
+			return nil, err
+		}
+		fmt.Fprintln(c.stderr, "That passphrase is wrong; try again.")
 	}
-	return v, nil
 }
 
 // explain adds what to do next to the errors people meet most.
