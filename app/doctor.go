@@ -35,7 +35,7 @@ or --passphrase-file). Exits non-zero when something needs fixing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			checks := []check{c.checkVault(ctx), checkOllama(ctx), checkSearch(), checkDesktop()}
+			checks := []check{c.checkVault(ctx), checkOllama(ctx), checkDesktop()}
 			failed := 0
 			for _, ch := range checks {
 				fmt.Fprintf(c.stdout, "%-4s  %-8s  %s\n", ch.status, ch.name, ch.detail)
@@ -152,10 +152,6 @@ func rootCause(err error) error {
 		}
 		err = next
 	}
-}
-
-func checkSearch() check {
-	return check{name: "search", status: "ok", detail: "keyword search over the blind index; semantic search starts once an embedding model is set up"}
 }
 
 // guiLibraries are the shared libraries the desktop window loads.

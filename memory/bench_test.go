@@ -148,7 +148,7 @@ func loadedVault(b *testing.B, n int) *benchVault {
 				if err := indexRecord(ctx, tx, v.keys, rid, rec, raw); err != nil {
 					return err
 				}
-				if err := insertEmbedding(ctx, tx, v.keys, rid, id, emb.Model(), c.vecs[i]); err != nil {
+				if _, err := insertEmbedding(ctx, tx, v.keys, rid, id, emb.Model(), c.vecs[i]); err != nil {
 					return err
 				}
 			}

@@ -91,14 +91,27 @@ func (v *Vault) sync(ctx context.Context, maxEmbed int) error {
 		}
 		seen = next
 	}
-	if maxEmbed >= 0 && time.Now().Before(v.embedRetry) {
+	if maxEmbed >= 0 && v.embedderResting() {
 		return nil // the embedder failed recently; Refresh still tries
 	}
 	if err := v.embedMissing(ctx, keys, model, maxEmbed); err != nil {
-		v.embedRetry = time.Now().Add(embedRetryAfter)
+		if ctx.Err() == nil {
+			v.embedderFailed()
+		}
 		return err
 	}
+	v.embedRetry.Store(0)
 	return nil
+}
+
+// embedderFailed makes searches and writes leave the embedder alone for a
+// while, so a stopped or hung Ollama does not slow each of them.
+func (v *Vault) embedderFailed() {
+	v.embedRetry.Store(time.Now().Add(embedRetryAfter).UnixNano())
+}
+
+func (v *Vault) embedderResting() bool {
+	return time.Now().UnixNano() < v.embedRetry.Load()
 }
 
 // foldChanges applies one batch of changes after seq to the vector index and
@@ -187,7 +200,7 @@ func (v *Vault) loadSealed(keys *vaultKeys, model string, load []indexChange) {
 	}
 	parallel(len(load), func(i int) {
 		if slots[i] >= 0 {
-			v.vectors.fillQuant(slots[i], rows[i].data, rows[i].scale)
+			v.vectors.fill(slots[i], rows[i].data, rows[i].scale)
 		}
 	})
 }
@@ -332,7 +345,7 @@ func (v *Vault) missingBatch(ctx context.Context, keys *vaultKeys, model string,
 }
 
 func (v *Vault) storeEmbeddings(ctx context.Context, keys *vaultKeys, model string, batch []missing, vecs [][]float32) error {
-	stored := make([]bool, len(batch))
+	stored := make([]*quantRow, len(batch))
 	err := v.withTx(ctx, func(tx *sql.Tx) error {
 		for i, m := range batch {
 			vec := vecs[i]
@@ -347,10 +360,11 @@ func (v *Vault) storeEmbeddings(ctx context.Context, keys *vaultKeys, model stri
 			if !live {
 				continue
 			}
-			if err := insertEmbedding(ctx, tx, keys, m.rid, m.id, model, vec); err != nil {
+			row, err := insertEmbedding(ctx, tx, keys, m.rid, m.id, model, vec)
+			if err != nil {
 				return err
 			}
-			stored[i] = true
+			stored[i] = &row
 		}
 		return nil
 	})
@@ -364,23 +378,40 @@ func (v *Vault) storeEmbeddings(ctx context.Context, keys *vaultKeys, model stri
 	}
 	for i, m := range batch {
 		delete(v.missing, m.rid)
-		if !stored[i] {
+		row := stored[i]
+		if row == nil {
 			continue
 		}
 		if v.vectors == nil {
-			v.vectors = newVectorIndex(model, len(vecs[i]))
+			v.vectors = newVectorIndex(model, len(row.data))
 		}
-		v.vectors.upsert(m.rid, vecs[i])
+		if len(row.data) == v.vectors.dim {
+			v.vectors.fill(v.vectors.slot(m.rid), row.data, row.scale)
+		}
 	}
 	return nil
 }
 
 // insertEmbedding stores a unit vector sealed twice: as float32 for exact
-// rescoring, and as its int8 copy, which is what unlock loads.
-func insertEmbedding(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, id, model string, vec []float32) error {
-	sealed, quant := keys.sealEmbedding(id, model, vec)
+// rescoring, and as its int8 copy, which is what unlock loads. It returns
+// the int8 copy for the in-memory index.
+func insertEmbedding(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, id, model string, vec []float32) (quantRow, error) {
+	raw := make([]byte, 4*len(vec))
+	for i, f := range vec {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	}
+	adID, kind := embeddingAD(id, model)
+	sealed := keys.vectors.seal(adID, kind, 1, raw)
+
+	q := make([]byte, 4+len(vec))
+	row := quantRow{data: unsafeInt8(q[4:])}
+	row.scale = quantize(vec, row.data)
+	binary.LittleEndian.PutUint32(q, math.Float32bits(row.scale))
+	adID, kind = quantAD(id, model)
+	quant := keys.vectors.seal(adID, kind, 1, q)
+
 	_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO embeddings(rid, model, dim, sealed, quant) VALUES(?, ?, ?, ?, ?)", rid, model, len(vec), sealed, quant)
-	return err
+	return row, err
 }
 
 // Embeddings are sealed like records, under their own subkey, bound to the
@@ -391,21 +422,6 @@ func embeddingAD(id, model string) (string, Kind) {
 
 func quantAD(id, model string) (string, Kind) {
 	return id + "/" + model, "embedding-int8"
-}
-
-func (keys *vaultKeys) sealEmbedding(id, model string, vec []float32) (sealed, quant []byte) {
-	raw := make([]byte, 4*len(vec))
-	for i, f := range vec {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
-	}
-	adID, kind := embeddingAD(id, model)
-	sealed = keys.vectors.seal(adID, kind, 1, raw)
-
-	q := make([]byte, 4+len(vec))
-	scale := quantize(vec, unsafeInt8(q[4:]))
-	binary.LittleEndian.PutUint32(q, math.Float32bits(scale))
-	adID, kind = quantAD(id, model)
-	return sealed, keys.vectors.seal(adID, kind, 1, q)
 }
 
 type quantRow struct {

@@ -73,11 +73,13 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 
 	var kw, vec []candidate
 	var vecErr error
-	wantVec := q.Mode == Vector || (q.Mode == Hybrid && v.embedder != nil)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if wantVec {
+	var vecDone chan struct{}
+	// Hybrid search leaves a failing embedder alone for a while and uses
+	// keywords; vector search always asks, and says when it fails.
+	if q.Mode == Vector || (q.Mode == Hybrid && v.embedder != nil && !v.embedderResting()) {
+		vecDone = make(chan struct{})
+		go func() {
+			defer close(vecDone)
 			// Hybrid fuses ranks, which the int8 estimates already give;
 			// only vector search rescores exactly.
 			exact := 0
@@ -85,12 +87,14 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 				exact = max(2*q.Limit, 20)
 			}
 			vec, vecErr = v.vectorCandidates(ctx, keys, q.Text, pool, exact)
-		}
-	}()
+		}()
+	}
 	if q.Mode != Vector {
 		kw, err = v.keywordCandidates(ctx, keys, q.Text, pool)
 	}
-	<-done
+	if vecDone != nil {
+		<-vecDone
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +102,10 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 		if q.Mode == Vector {
 			return nil, vecErr
 		}
-		v.log.Warn("vector search unavailable, using keywords only", "err", vecErr)
+		if ctx.Err() == nil {
+			v.embedderFailed()
+		}
+		v.log.Warn("vector search unavailable, using keywords only for a while", "err", vecErr)
 	}
 	var ranked []candidate
 	switch q.Mode {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairnlabs/cairn/memory/memtest"
 )
 
 func TestKeywordSearchCases(t *testing.T) {
@@ -99,7 +101,7 @@ func TestSearchFollowsEditsAndForget(t *testing.T) {
 func TestSearchFiltersPinsAndSnippets(t *testing.T) {
 	ctx := context.Background()
 	v, _ := newTestVault(t)
-	a := mustAdd(t, v, "Coffee black, no sugar", "drinks")
+	mustAdd(t, v, "Coffee black, no sugar", "drinks")
 	b, err := v.Add(ctx, NewItem{Kind: Preference, Text: "Coffee with oat milk in the afternoon", Tags: []string{"Drinks"}, Pinned: true})
 	if err != nil {
 		t.Fatal(err)
@@ -128,30 +130,45 @@ func TestSearchFiltersPinsAndSnippets(t *testing.T) {
 	if res[0].Score <= 0 {
 		t.Fatalf("score %v", res[0].Score)
 	}
-	_ = a
 }
 
 func TestHybridFallsBackToKeywordsWhenEmbedderFails(t *testing.T) {
 	ctx := context.Background()
 	v, _ := newTestVault(t)
+	emb := v.embedder.(*memtest.Embedder)
 	it := mustAdd(t, v, "The cat is called Miso")
-	setFail(v, true)
+	emb.SetFail(true)
 	res, err := v.Search(ctx, Query{Text: "Miso"})
 	if err != nil || len(res) != 1 || res[0].ID != it.ID {
 		t.Fatalf("hybrid with a failing embedder: %+v %v", res, err)
+	}
+	// After a failure, hybrid searches leave the embedder alone for a while.
+	calls := emb.Calls.Load()
+	for range 3 {
+		if _, err := v.Search(ctx, Query{Text: "Miso"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := emb.Calls.Load() - calls; n != 0 {
+		t.Fatalf("hybrid searches asked a failing embedder %d more times", n)
 	}
 	if _, err := v.Search(ctx, Query{Text: "Miso", Mode: Vector}); err == nil {
 		t.Fatal("vector mode with a failing embedder should say so")
 	}
 	// Memories added while the embedder was down are embedded once it is back.
 	late := mustAdd(t, v, "The dog is called Pippin")
-	setFail(v, false)
+	emb.SetFail(false)
 	if err := v.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	res, err = v.Search(ctx, Query{Text: "Pippin dog", Mode: Vector})
 	if err != nil || len(res) == 0 || res[0].ID != late.ID {
 		t.Fatalf("after the embedder came back: %+v %v", res, err)
+	}
+	calls = emb.Calls.Load()
+	v.Search(ctx, Query{Text: "Pippin"})
+	if emb.Calls.Load() == calls {
+		t.Fatal("hybrid search did not use the embedder again once it worked")
 	}
 }
 
@@ -193,39 +210,5 @@ func TestSecondHandleSeesWrites(t *testing.T) {
 			t.Fatal("the other handle still finds a forgotten memory by vector")
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func setFail(v *Vault, fail bool) {
-	type failer interface{ SetFail(bool) }
-	if f, ok := v.embedder.(failer); ok {
-		f.SetFail(fail)
-	}
-}
-
-// A term in more than commonDocs memories only adds to the score of those
-// that match a rarer term; alone it still matches.
-func TestCommonTermsOnlyScore(t *testing.T) {
-	ctx := context.Background()
-	v, _ := newTestVault(t)
-	old := commonDocs
-	commonDocs = 3
-	t.Cleanup(func() { commonDocs = old })
-	var appleOnly []string
-	for i := range 5 {
-		appleOnly = append(appleOnly, mustAdd(t, v, "apple pie recipe number "+string(rune('a'+i))).ID)
-	}
-	both := mustAdd(t, v, "apple and banana smoothie")
-	banana := mustAdd(t, v, "banana bread")
-	res, err := v.Search(ctx, Query{Text: "apple banana", Mode: Keyword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res) != 2 || res[0].ID != both.ID || res[1].ID != banana.ID {
-		t.Fatalf("want the apple-and-banana memory, then banana bread; got %+v", res)
-	}
-	res, _ = v.Search(ctx, Query{Text: "apple", Mode: Keyword})
-	if len(res) != len(appleOnly)+1 {
-		t.Fatalf("a common term alone should still match everything it is in: %d results", len(res))
 	}
 }

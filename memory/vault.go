@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -69,8 +69,8 @@ type Vault struct {
 	seen    int64            // greatest seq reflected in vectors and missing
 	expect  int              // embeddings counted at unlock, to size the index
 
-	refresh    sync.Mutex // one catch-up at a time; guards embedRetry
-	embedRetry time.Time  // searches skip embedding until then
+	refresh    sync.Mutex   // one catch-up at a time
+	embedRetry atomic.Int64 // Unix nanoseconds: after the embedder failed, skip it until then
 }
 
 // vaultKeys are the subkeys derived from the vault key while unlocked.

@@ -45,11 +45,13 @@ func newVectorIndex(model string, dim int) *vectorIndex {
 	return &vectorIndex{model: model, dim: dim, words: (dim + 63) / 64, pos: map[int64]int{}}
 }
 
-// signBits sets bit i of dst when v[i] > 0.
-func signBits(v []float32, dst []uint64) {
+// signBits sets bit i of dst when q[i] > 0. Rows and queries both take
+// their bits from the int8 copy, so their Hamming distance compares like
+// with like.
+func signBits(q []int8, dst []uint64) {
 	clear(dst)
-	for i, f := range v {
-		if f > 0 {
+	for i, d := range q {
+		if d > 0 {
 			dst[i/64] |= 1 << (i % 64)
 		}
 	}
@@ -96,13 +98,6 @@ func (x *vectorIndex) reserve(n int) {
 	x.bits = slices.Grow(x.bits, n*x.words)
 }
 
-func (x *vectorIndex) upsert(rid int64, v []float32) {
-	if len(v) != x.dim {
-		return
-	}
-	x.fill(x.slot(rid), v)
-}
-
 // slot returns the row of rid, adding a zeroed row when it has none.
 func (x *vectorIndex) slot(rid int64) int {
 	if i, ok := x.pos[rid]; ok {
@@ -117,24 +112,12 @@ func (x *vectorIndex) slot(rid int64) int {
 	return i
 }
 
-// fillQuant copies an already quantised row into row i.
-func (x *vectorIndex) fillQuant(i int, q []int8, scale float32) {
+// fill copies a quantised vector into row i. Rows are disjoint, so fills of
+// different rows may run at once.
+func (x *vectorIndex) fill(i int, q []int8, scale float32) {
 	copy(x.data[i*x.dim:(i+1)*x.dim], q)
 	x.scales[i] = scale
-	bits := x.bits[i*x.words : (i+1)*x.words]
-	clear(bits)
-	for j, d := range q {
-		if d > 0 {
-			bits[j/64] |= 1 << (j % 64)
-		}
-	}
-}
-
-// fill quantises v into row i. Rows are disjoint, so fills of different
-// rows may run at once.
-func (x *vectorIndex) fill(i int, v []float32) {
-	x.scales[i] = quantize(v, x.data[i*x.dim:(i+1)*x.dim])
-	signBits(v, x.bits[i*x.words:(i+1)*x.words])
+	signBits(q, x.bits[i*x.words:(i+1)*x.words])
 }
 
 // remove drops a row by moving the last row into its place.
@@ -178,7 +161,7 @@ func (x *vectorIndex) nearest(q []float32, n int) []candidate {
 	var rows []int32 // nil: every row
 	if x.len() > bitsThreshold {
 		qb := make([]uint64, x.words)
-		signBits(q, qb)
+		signBits(qi, qb)
 		scanBits(x.bits, x.words, qb, scores)
 		rows = closest(scores, max(n*bitsOversample, bitsMinCandidates), x.dim)
 		scores = scores[:len(rows)]

@@ -16,11 +16,11 @@ import (
 // words have similar vectors. It is no language model; it stands in for
 // one where a test needs repeatable vectors.
 type Embedder struct {
-	Dim   int
-	Name  string
+	Dim  int
+	Name string
+	// Calls counts Embed calls.
 	Calls atomic.Int64
-	// Fail makes Embed return an error while set.
-	Fail atomic.Bool
+	fail  atomic.Bool
 }
 
 // NewEmbedder returns an embedder of the given dimension.
@@ -32,7 +32,7 @@ func (e *Embedder) Model() string { return e.Name }
 // Embed hashes each text's words into a vector.
 func (e *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	e.Calls.Add(1)
-	if e.Fail.Load() {
+	if e.fail.Load() {
 		return nil, errors.New("memtest embedder: failing on purpose")
 	}
 	if err := ctx.Err(); err != nil {
@@ -65,4 +65,4 @@ func (e *Embedder) vector(text string) []float32 {
 }
 
 // SetFail makes Embed fail (true) or work (false).
-func (e *Embedder) SetFail(fail bool) { e.Fail.Store(fail) }
+func (e *Embedder) SetFail(fail bool) { e.fail.Store(fail) }
