@@ -4,6 +4,7 @@
 #   make run              build, then open the desktop app
 #   make build-headless   no GUI libraries: CLI and `cairn serve` only -> bin/cairn
 #   make test             vet, lint, go test -race, headless and desktop build checks
+#   make test-tools       Ollama and a registry for the tests -> bin/test-tools
 #   make bench            benchmarks on one core -> docs/BENCHMARKS.md
 #   make fuzz             each fuzz target for FUZZTIME (default 60s)
 #
@@ -15,9 +16,11 @@ TAGS = sqlite_fts5
 DESKTOP_TAGS = desktop,production,webkit2_41,sqlite_fts5
 BIN = bin/cairn
 
-# Debian/Ubuntu packages `build` needs; test-only packages go in APT_TEST_PACKAGES.
+# Debian/Ubuntu packages `build` needs; test-only packages go in APT_TEST_PACKAGES
+# (g++ and llama.cpp's JSON header, which Go module zips leave out: test-tools
+# builds Ollama with cgo).
 APT_PACKAGES = gcc pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev
-APT_TEST_PACKAGES =
+APT_TEST_PACKAGES = g++ nlohmann-json3-dev
 
 export CGO_ENABLED := 1
 
@@ -25,10 +28,10 @@ export CGO_ENABLED := 1
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
 .PHONY: build build-headless run frontend vet lint fmt-check test bench fuzz clean \
-	deps-apt deps-apt-test help
+	deps-apt deps-apt-test test-tools help
 
 help:
-	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- system packages -------------------------------------------------------
 
@@ -57,6 +60,36 @@ deps-apt:
 
 deps-apt-test:
 	$(call apt_install,$(APT_PACKAGES) $(APT_TEST_PACKAGES))
+
+# ---- test tools ------------------------------------------------------------
+
+# Tests run a real Ollama and, for pulls, a distribution registry (see
+# agent/ollamatest and ../shared/OLLAMA-IN-TESTS.md), built from the Go module
+# proxy into TEST_TOOLS, where agent/ollamatest looks first. Each is built only
+# when missing or not the pinned version (a few minutes, once); keep the
+# versions in step with agent/ollamatest/binary.go.
+TEST_TOOLS = bin/test-tools
+OLLAMA_VERSION = v0.11.4
+REGISTRY_VERSION = v3.1.2
+# go install leaves Ollama's version at 0.0.0: stamp it.
+OLLAMA_LDFLAGS = -X=github.com/ollama/ollama/version.Version=$(patsubst v%,%,$(OLLAMA_VERSION))
+
+# $(call go_tool,NAME,MODULE,VERSION,PACKAGE,LDFLAGS): go install PACKAGE@VERSION
+# into TEST_TOOLS unless TEST_TOOLS/NAME is MODULE at VERSION built with LDFLAGS.
+define go_tool
+	@info=$$($(GO) version -m $(TEST_TOOLS)/$(1) 2>/dev/null); \
+	if printf '%s\n' "$$info" | grep -Eq '^\s+mod\s+$(2)\s+$(3)(\s|$$)' && \
+		{ [ -z '$(5)' ] || printf '%s\n' "$$info" | grep -Eq '^\s+build\s+-ldflags=$(5)$$'; }; then \
+		exit 0; \
+	fi; \
+	echo "test-tools: building $(1) $(3) into $(TEST_TOOLS) (a few minutes, once)"; \
+	mkdir -p $(TEST_TOOLS) && \
+	GOBIN='$(CURDIR)/$(TEST_TOOLS)' $(GO) install $(if $(5),-ldflags='$(5)') $(4)@$(3)
+endef
+
+test-tools: deps-apt-test
+	$(call go_tool,ollama,github.com/ollama/ollama,$(OLLAMA_VERSION),github.com/ollama/ollama,$(OLLAMA_LDFLAGS))
+	$(call go_tool,registry,github.com/distribution/distribution/v3,$(REGISTRY_VERSION),github.com/distribution/distribution/v3/cmd/registry,)
 
 # ---- frontend --------------------------------------------------------------
 
@@ -102,7 +135,7 @@ fmt-check:
 	if [ -n "$$bad" ]; then echo "gofmt: these files need formatting (run gofmt -w):"; \
 		echo "$$bad" | sed 's/^/  /'; exit 1; fi
 
-test: deps-apt-test frontend vet lint
+test: deps-apt-test test-tools frontend vet lint
 	$(GO) test -race -tags $(TAGS) -timeout 25m ./...
 	@echo "headless build check: no GTK or WebKit linked"
 	@$(GO) build -tags $(TAGS) -o bin/cairn-headless .
