@@ -172,7 +172,8 @@ func TestApplyKeepsNewerSchemaUnchanged(t *testing.T) {
 	v, _ := newTestVault(t)
 	const id = "0190aaaa-0000-7000-8000-000000000004"
 	future := []byte(`{"kind":"fact","text":"from the future","embedding_hint":[1,2,3],"v2_field":true}`)
-	rec := Record{ID: id, Kind: KindMemory, Clock: clockAt(time.Now()), Origin: "newer-device", Sealed: v.keys.records.seal(id, KindMemory, 2, future)}
+	newer := schemas[KindMemory] + 1
+	rec := Record{ID: id, Kind: KindMemory, Clock: clockAt(time.Now()), Origin: "newer-device", Sealed: v.keys.records.seal(id, KindMemory, newer, future)}
 	if out, err := v.Apply(ctx, rec); err != nil || out != Inserted {
 		t.Fatalf("apply newer schema: %v %v", out, err)
 	}
@@ -200,7 +201,7 @@ func TestApplyKeepsNewerSchemaUnchanged(t *testing.T) {
 	if !bytes.Equal(passed[id], rec.Sealed) || !bytes.Equal(passed[other.ID], other.Sealed) {
 		t.Fatal("records of a newer schema or kind were not passed on byte for byte")
 	}
-	if rec2 := (Record{Sealed: passed[id]}); rec2.Schema() != 2 {
+	if rec2 := (Record{Sealed: passed[id]}); rec2.Schema() != newer {
 		t.Fatalf("schema read back as %d", rec2.Schema())
 	}
 }
@@ -230,5 +231,89 @@ func TestApplyRefusesBadRecords(t *testing.T) {
 	}
 	if n := len(vaultState(t, v)); n != 0 {
 		t.Fatalf("refused records left %d rows", n)
+	}
+}
+
+// Conversations and messages travel like memories: another copy of the
+// vault (same key) applies them and reads, lists and searches them; a
+// rename replaces, a delete arrives as tombstones; everything is
+// idempotent.
+func TestApplyConversationsFromAnotherCopy(t *testing.T) {
+	ctx := context.Background()
+	a, cfg := newTestVault(t)
+	c := cfg
+	c.Path += ".b"
+	b, _, err := Create(ctx, c, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.keys = a.keys // the same vault key, as on a paired device
+	var after int64
+	ship := func(from int64) map[Outcome]int {
+		t.Helper()
+		changes, err := a.Changes(ctx, from, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[Outcome]int{}
+		for _, ch := range changes {
+			out, err := b.Apply(ctx, ch.Record)
+			if err != nil {
+				t.Fatalf("apply %s %s: %v", ch.Kind, ch.ID, err)
+			}
+			got[out]++
+			after = max(after, ch.Seq)
+		}
+		return got
+	}
+
+	conv := mustConversation(t, a, "Synced chat")
+	q := mustMessage(t, a, conv.ID, "", RoleUser, "what is the wifi password")
+	r := mustMessage(t, a, conv.ID, q.ID, RoleAssistant, "it is on the router sticker")
+	if got := ship(after); got[Inserted] != 3 {
+		t.Fatalf("first shipment: %v, want 3 inserted", got)
+	}
+	list, err := b.Conversations(ctx, 0)
+	if err != nil || len(list) != 1 || list[0].ID != conv.ID || list[0].Title != "Synced chat" || list[0].Messages != 2 {
+		t.Fatalf("conversations on the other copy: %+v %v", list, err)
+	}
+	msgs, err := b.Messages(ctx, conv.ID)
+	if err != nil || len(msgs) != 2 || msgs[0].ID != q.ID || msgs[1].ID != r.ID || msgs[1].ParentID != q.ID || msgs[1].Content != r.Content {
+		t.Fatalf("messages on the other copy: %+v %v", msgs, err)
+	}
+	if res, err := b.SearchMessages(ctx, MessageQuery{Text: "router sticker"}); err != nil || len(res) != 1 || res[0].Message.ID != r.ID {
+		t.Fatalf("message search on the other copy: %+v %v", res, err)
+	}
+	before := vaultState(t, b)
+	if got := ship(0); got[Unchanged] != 3 || len(got) != 1 {
+		t.Fatalf("shipping again: %v, want 3 unchanged", got)
+	}
+	if !slices.Equal(before, vaultState(t, b)) {
+		t.Fatal("applying the same records again changed the vault")
+	}
+
+	title := "Wifi"
+	if _, err := a.EditConversation(ctx, conv.ID, ConversationPatch{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ship(after); got[Replaced] != 1 {
+		t.Fatalf("rename: %v, want 1 replaced", got)
+	}
+	if got, _ := b.Conversation(ctx, conv.ID); got.Title != "Wifi" {
+		t.Fatalf("renamed title on the other copy: %q", got.Title)
+	}
+
+	if err := a.DeleteConversation(ctx, conv.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := ship(after); got[Forgotten] != 3 {
+		t.Fatalf("delete: %v, want 3 forgotten", got)
+	}
+	if _, err := b.Conversation(ctx, conv.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted conversation on the other copy: %v", err)
+	}
+	if res, _ := b.SearchMessages(ctx, MessageQuery{Text: "router sticker"}); len(res) != 0 {
+		t.Fatalf("a deleted message is still found on the other copy: %+v", res)
 	}
 }

@@ -349,3 +349,105 @@ func BenchmarkAdd(b *testing.B) {
 		})
 	}
 }
+
+// chatVault builds a vault of n messages in conversations of perConv, user
+// and assistant turns of 100 to 2,000 bytes (about 1 KB on average), written
+// in large transactions as an import would.
+func chatVault(b *testing.B, n, perConv int) (*Vault, []string) {
+	ctx := context.Background()
+	cfg := testConfig(b, nil)
+	v, _, err := Create(ctx, cfg, testPass)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { v.Close() })
+	rng := rand.New(rand.NewPCG(7, 7))
+	zipf := rand.NewZipf(rng, 1.1, 1, 20000)
+	var convs []string
+	err = v.withTx(ctx, func(tx *sql.Tx) error {
+		var conv, parent string
+		for i := range n {
+			if i%perConv == 0 {
+				conv, parent = uuid.Must(uuid.NewV7()).String(), ""
+				now := time.Now().UTC()
+				p := conversationPayload{Title: fmt.Sprintf("conversation %d", len(convs)), CreatedAt: now, UpdatedAt: now}
+				rec, _, err := v.sealRecord(ctx, tx, v.keys, conv, KindConversation, &p)
+				if err != nil {
+					return err
+				}
+				if _, err := insertRecord(ctx, tx, rec); err != nil {
+					return err
+				}
+				convs = append(convs, conv)
+			}
+			var sb strings.Builder
+			for size := 100 + rng.IntN(1900); sb.Len() < size; {
+				fmt.Fprintf(&sb, "w%d ", zipf.Uint64())
+			}
+			role := RoleUser
+			if i%2 == 1 {
+				role = RoleAssistant
+			}
+			id := uuid.Must(uuid.NewV7()).String()
+			p := messagePayload{ConversationID: conv, CreatedAt: time.Now().UTC(), ParentID: parent, Role: role, Content: sb.String()}
+			rec, raw, err := v.sealRecord(ctx, tx, v.keys, id, KindMessage, &p)
+			if err != nil {
+				return err
+			}
+			rid, err := insertRecord(ctx, tx, rec)
+			if err != nil {
+				return err
+			}
+			if err := indexRecord(ctx, tx, v.keys, rid, rec, raw); err != nil {
+				return err
+			}
+			parent = id
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return v, convs
+}
+
+// BenchmarkMessages lists conversations and reads one conversation's
+// messages in a vault of 10,000 messages (100 conversations of 100). A
+// message's conversation is sealed inside it: the first listing after
+// unlock (cold) opens every message; later ones fold in what changed.
+func BenchmarkMessages(b *testing.B) {
+	const n, perConv = 10_000, 100
+	v, convs := chatVault(b, n, perConv)
+	ctx := context.Background()
+	b.Run(fmt.Sprintf("conversations-cold/n=%d", n), func(b *testing.B) {
+		latencies(b, func(int) {
+			v.mu.Lock()
+			v.heads, v.headsSeen = nil, 0 // as after unlock
+			v.mu.Unlock()
+			if cs, err := v.Conversations(ctx, 0); err != nil || len(cs) != n/perConv {
+				b.Fatal(len(cs), err)
+			}
+		})
+	})
+	b.Run(fmt.Sprintf("conversations/n=%d", n), func(b *testing.B) {
+		latencies(b, func(int) {
+			if cs, err := v.Conversations(ctx, 0); err != nil || len(cs) != n/perConv {
+				b.Fatal(len(cs), err)
+			}
+		})
+	})
+	b.Run(fmt.Sprintf("messages/n=%d", n), func(b *testing.B) {
+		latencies(b, func(i int) {
+			if ms, err := v.Messages(ctx, convs[i%len(convs)]); err != nil || len(ms) != perConv {
+				b.Fatal(len(ms), err)
+			}
+		})
+	})
+	b.Run(fmt.Sprintf("search/n=%d", n), func(b *testing.B) {
+		latencies(b, func(i int) {
+			if _, err := v.SearchMessages(ctx, MessageQuery{Text: fmt.Sprintf("w%d w%d", 20+i%500, 100+i%700)}); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}

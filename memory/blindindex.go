@@ -1,9 +1,12 @@
 package memory
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base32"
+	"encoding/json"
 	"strings"
 	"unicode"
 
@@ -109,4 +112,85 @@ func blindTokens(key []byte, terms []string) []string {
 		out[i] = tokenEncoding.EncodeToString(mac.Sum(nil)[:tokenLen])
 	}
 	return out
+}
+
+// blindTable is one blind keyword index: an FTS5 table of tokens, its
+// per-token document counts, and the HMAC key of its tokens.
+type blindTable struct {
+	index, vocab string
+	key          func(*vaultKeys) []byte
+}
+
+// Memories and messages have an index each, so that memory search ranks
+// and plans (BM25 statistics, common terms) over memories alone and never
+// reads a message's row. Each has its own HMAC key, so the file does not
+// show which messages share words with which memories.
+var (
+	memoryIndex  = &blindTable{index: "blind_index", vocab: "blind_vocab", key: func(k *vaultKeys) []byte { return k.index }}
+	messageIndex = &blindTable{index: "message_index", vocab: "message_vocab", key: func(k *vaultKeys) []byte { return k.messageIndex }}
+)
+
+// blindTableOf is the index that holds records of a kind, or nil.
+func blindTableOf(k Kind) *blindTable {
+	switch k {
+	case KindMemory:
+		return memoryIndex
+	case KindMessage:
+		return messageIndex
+	}
+	return nil
+}
+
+// indexRecord brings the derived, device-local data for a record up to date
+// with its current version: the blind keyword index entry (rewritten) and
+// any embedding (dropped as stale; catchUp computes a new one).
+func indexRecord(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r *Record, payload []byte) error {
+	if err := unindexRecord(ctx, tx, rid, r.Kind); err != nil {
+		return err
+	}
+	text := indexText(r, payload)
+	if text == "" {
+		return nil
+	}
+	table := blindTableOf(r.Kind)
+	toks := blindTokens(table.key(keys), words(text))
+	_, err := tx.ExecContext(ctx, "INSERT INTO "+table.index+"(rowid, tokens) VALUES(?, ?)", rid, strings.Join(toks, " "))
+	return err
+}
+
+// unindexRecord removes a record's blind index entry and embeddings.
+func unindexRecord(ctx context.Context, tx *sql.Tx, rid int64, k Kind) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM embeddings WHERE rid = ?", rid); err != nil {
+		return err
+	}
+	if table := blindTableOf(k); table != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table.index+" WHERE rowid = ?", rid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexText is the searchable text of a record version, or "" for one that
+// is not searched: tombstones, soft-forgotten memories, system and tool
+// messages, other kinds, newer schemas.
+func indexText(r *Record, payload []byte) string {
+	if r.Deleted || r.Schema() > schemas[r.Kind] {
+		return ""
+	}
+	switch r.Kind {
+	case KindMemory:
+		var p itemPayload
+		if json.Unmarshal(payload, &p) != nil || p.ForgottenAt != nil {
+			return ""
+		}
+		return p.Text + " " + strings.Join(p.Tags, " ")
+	case KindMessage:
+		var m messagePayload
+		if json.Unmarshal(payload, &m) != nil || (m.Role != RoleUser && m.Role != RoleAssistant) {
+			return ""
+		}
+		return m.Content
+	}
+	return ""
 }

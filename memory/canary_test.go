@@ -96,3 +96,73 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 		}
 	}
 }
+
+// Conversations and messages are sealed like memories: no title, message
+// text, tool argument or summary is in any file; after the conversation is
+// deleted and the log checkpointed, not even their ciphertext.
+func TestNoMessagePlaintextOnDisk(t *testing.T) {
+	ctx := context.Background()
+	v, cfg := newTestVault(t)
+	home := filepath.Dir(cfg.Path)
+	conv, err := v.CreateConversation(ctx, NewConversation{Title: "titlecanaryzq about the clinic", Model: "modelcanaryzq"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	needles := []string{"titlecanaryzq", "modelcanaryzq"}
+	parent := ""
+	for i := range 10 {
+		u := mustMessage(t, v, conv.ID, parent, RoleUser, fmt.Sprintf("usercanary%02dzq my blood test results came back", i))
+		a, err := v.AddMessage(ctx, NewMessage{ConversationID: conv.ID, ParentID: u.ID, Role: RoleAssistant,
+			Content:   fmt.Sprintf("replycanary%02dzq that sounds reassuring", i),
+			ToolCalls: []ToolCall{{Name: "toolcanaryzq", Arguments: []byte(fmt.Sprintf(`{"q":"argcanary%02dzq"}`, i))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parent = a.ID
+		needles = append(needles, fmt.Sprintf("usercanary%02dzq", i), fmt.Sprintf("replycanary%02dzq", i), fmt.Sprintf("argcanary%02dzq", i))
+	}
+	summary := "summarycanaryzq they discussed test results"
+	if _, err := v.EditConversation(ctx, conv.ID, ConversationPatch{Summary: &summary}); err != nil {
+		t.Fatal(err)
+	}
+	soft := mustAdd(t, v, "softcanaryzq was forgotten by the model")
+	if _, err := v.SoftForget(ctx, soft.ID, "whycanaryzq"); err != nil {
+		t.Fatal(err)
+	}
+	needles = append(needles, "toolcanaryzq", "summarycanaryzq", "softcanaryzq", "whycanaryzq")
+	for _, phase := range []string{"before checkpoint", "after checkpoint"} {
+		if phase == "after checkpoint" {
+			if err := v.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, needle := range needles {
+			if hits := filesContaining(t, home, []byte(needle)); len(hits) > 0 {
+				t.Fatalf("%s: %q found in %v", phase, needle, hits)
+			}
+		}
+	}
+
+	var blobs [][]byte
+	rows, _ := v.db.Query("SELECT sealed FROM records WHERE kind IN ('conversation', 'message')")
+	for rows.Next() {
+		var b []byte
+		rows.Scan(&b)
+		blobs = append(blobs, b)
+	}
+	rows.Close()
+	if len(blobs) != 21 {
+		t.Fatalf("%d conversation and message records, want 21", len(blobs))
+	}
+	if err := v.DeleteConversation(ctx, conv.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range blobs {
+		if hits := filesContaining(t, home, b[len(b)/2:len(b)/2+32]); len(hits) > 0 {
+			t.Fatalf("ciphertext of deleted record %d still in %v", i, hits)
+		}
+	}
+}

@@ -34,18 +34,43 @@ const (
 	embedRetryAfter = 30 * time.Second
 )
 
+// embedderRef holds the current embedder (nil for none) for an atomic
+// pointer.
+type embedderRef struct{ Embedder }
+
+// currentEmbedder is the embedder in use, or nil.
+func (v *Vault) currentEmbedder() Embedder {
+	if r := v.embedder.Load(); r != nil {
+		return r.Embedder
+	}
+	return nil
+}
+
 // loadVectors builds the in-memory index from the sealed embeddings, after
 // unlock.
 func (v *Vault) loadVectors(ctx context.Context) error {
+	return v.rebuildVectors(ctx, nil)
+}
+
+// rebuildVectors empties the in-memory index, after calling swap (if any)
+// while no catch-up runs, and builds it again from the sealed embeddings of
+// the current model. Memories without one are noted as missing.
+func (v *Vault) rebuildVectors(ctx context.Context, swap func()) error {
+	v.refresh.Lock()
+	if swap != nil {
+		swap()
+	}
 	var n int
-	if v.embedder != nil {
-		if err := v.db.QueryRowContext(ctx, "SELECT count(*) FROM embeddings WHERE model = ?", v.embedder.Model()).Scan(&n); err != nil {
+	if emb := v.currentEmbedder(); emb != nil {
+		if err := v.db.QueryRowContext(ctx, "SELECT count(*) FROM embeddings WHERE model = ?", emb.Model()).Scan(&n); err != nil {
+			v.refresh.Unlock()
 			return fmt.Errorf("count embeddings: %w", err)
 		}
 	}
 	v.mu.Lock()
 	v.vectors, v.seen, v.missing, v.expect = nil, 0, map[int64]string{}, n
 	v.mu.Unlock()
+	v.refresh.Unlock()
 	return v.sync(ctx, 0)
 }
 
@@ -66,48 +91,69 @@ func (v *Vault) catchUp(ctx context.Context) {
 
 // sync folds changed records (by local change number) into the vector
 // index, then embeds up to maxEmbed memories that have no embedding yet
-// (all of them when maxEmbed < 0).
+// (all of them when maxEmbed < 0). After the embedder failed, only Refresh
+// (maxEmbed < 0) asks it again before embedRetryAfter has passed.
 func (v *Vault) sync(ctx context.Context, maxEmbed int) error {
+	_, err := v.syncEmbed(ctx, maxEmbed, maxEmbed < 0)
+	return err
+}
+
+// syncEmbed is sync, asking a recently failed embedder again when force is
+// set. It reports how many memories it embedded.
+func (v *Vault) syncEmbed(ctx context.Context, maxEmbed int, force bool) (int, error) {
 	v.refresh.Lock()
 	defer v.refresh.Unlock()
 	v.mu.RLock()
 	keys, seen := v.keys, v.seen
 	v.mu.RUnlock()
-	if keys == nil || v.embedder == nil {
-		return nil
+	emb := v.currentEmbedder()
+	if keys == nil || emb == nil {
+		return 0, nil
 	}
 	var latest int64
 	if err := v.db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM records").Scan(&latest); err != nil {
-		return fmt.Errorf("read vault changes: %w", err)
+		return 0, fmt.Errorf("read vault changes: %w", err)
 	}
-	model := v.embedder.Model()
+	model := emb.Model()
 	for seen < latest {
 		next, err := v.foldChanges(ctx, keys, model, seen)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if next == seen {
 			break // nothing past seen after all: never spin
 		}
 		seen = next
 	}
-	if maxEmbed >= 0 && v.embedderResting() {
-		return nil // the embedder failed recently; Refresh still tries
+	if maxEmbed == 0 || (!force && v.embedderResting()) {
+		return 0, nil
 	}
-	if err := v.embedMissing(ctx, keys, model, maxEmbed); err != nil {
+	n, err := v.embedMissing(ctx, keys, emb, maxEmbed)
+	if err != nil {
 		if ctx.Err() == nil {
-			v.embedderFailed()
+			v.embedderFailed(err)
 		}
-		return err
+		return n, err
 	}
 	v.embedRetry.Store(0)
-	return nil
+	if n > 0 {
+		v.embedderWorks()
+	}
+	return n, nil
 }
 
 // embedderFailed makes searches and writes leave the embedder alone for a
-// while, so a stopped or hung Ollama does not slow each of them.
-func (v *Vault) embedderFailed() {
+// while, so a stopped or hung Ollama does not slow each of them, and keeps
+// the error for EmbeddingStatus.
+func (v *Vault) embedderFailed(err error) {
 	v.embedRetry.Store(time.Now().Add(embedRetryAfter).UnixNano())
+	msg := err.Error()
+	v.embedErr.Store(&msg)
+}
+
+// embedderWorks clears the last failure after the embedder answered.
+func (v *Vault) embedderWorks() {
+	v.embedErr.Store(nil)
 }
 
 func (v *Vault) embedderResting() bool {
@@ -116,11 +162,22 @@ func (v *Vault) embedderResting() bool {
 
 // foldChanges applies one batch of changes after seq to the vector index and
 // returns the last seq it handled. Live memories without an embedding for
-// the model are noted as missing.
+// the model are noted as missing, unless there is nothing to embed (a
+// soft-forgotten memory, a newer schema, a damaged record); so the missing
+// note is exactly what EmbedAll has left to do.
 func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, after int64) (int64, error) {
 	batch, last, err := v.readChanges(ctx, model, after)
 	if err != nil {
 		return after, err
+	}
+	// Opening payloads is the slow part; do it before taking the lock that
+	// searches wait on.
+	for i := range batch {
+		c := &batch[i]
+		if c.sealed != nil {
+			c.embeddable = keys.embeddable(&Record{ID: c.id, Kind: c.kind, Sealed: c.sealed})
+			c.sealed = nil
+		}
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -133,7 +190,9 @@ func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, 
 		switch {
 		case c.deleted || c.kind != KindMemory:
 		case c.quant == nil:
-			v.missing[c.rid] = c.id
+			if c.embeddable {
+				v.missing[c.rid] = c.id
+			}
 		default:
 			load = append(load, c)
 		}
@@ -144,17 +203,27 @@ func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, 
 }
 
 type indexChange struct {
-	rid     int64
-	id      string
-	kind    Kind
-	deleted bool
-	quant   []byte // the sealed int8 embedding for the model, if any
+	rid        int64
+	id         string
+	kind       Kind
+	deleted    bool
+	quant      []byte // the sealed int8 embedding for the model, if any
+	sealed     []byte // the record, for a live memory without that embedding
+	embeddable bool   // a memory that should have an embedding
+}
+
+// embeddable reports whether a memory record should have an embedding:
+// readable, of a schema this build knows, and not soft-forgotten.
+func (keys *vaultKeys) embeddable(r *Record) bool {
+	p, err := keys.openItem(r)
+	return err == nil && p.ForgottenAt == nil
 }
 
 func (v *Vault) readChanges(ctx context.Context, model string, after int64) ([]indexChange, int64, error) {
-	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.seq, r.id, r.kind, r.deleted, e.quant
+	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.seq, r.id, r.kind, r.deleted, e.quant,
+			CASE WHEN e.quant IS NULL AND r.kind = ? AND r.deleted = 0 THEN r.sealed END
 		FROM records r LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
-		WHERE r.seq > ? ORDER BY r.seq LIMIT ?`, model, after, catchUpBatch)
+		WHERE r.seq > ? ORDER BY r.seq LIMIT ?`, KindMemory, model, after, catchUpBatch)
 	if err != nil {
 		return nil, after, fmt.Errorf("read vault changes: %w", err)
 	}
@@ -163,7 +232,7 @@ func (v *Vault) readChanges(ctx context.Context, model string, after int64) ([]i
 	var out []indexChange
 	for rows.Next() {
 		var c indexChange
-		if err := rows.Scan(&c.rid, &last, &c.id, &c.kind, &c.deleted, &c.quant); err != nil {
+		if err := rows.Scan(&c.rid, &last, &c.id, &c.kind, &c.deleted, &c.quant, &c.sealed); err != nil {
 			return nil, after, fmt.Errorf("read vault changes: %w", err)
 		}
 		out = append(out, c)
@@ -236,49 +305,50 @@ func (v *Vault) dropVector(rid int64) {
 	delete(v.missing, rid)
 }
 
-// addVector puts a sealed int8 embedding into the index, or notes the
-// memory as missing one; the caller holds v.mu.
-func (v *Vault) addVector(keys *vaultKeys, model string, rid int64, id string, quant []byte) {
-	if quant == nil {
-		v.missing[rid] = id
-		return
-	}
+// addVector puts a sealed int8 embedding into the index and reports
+// whether it could; the caller holds v.mu.
+func (v *Vault) addVector(keys *vaultKeys, model string, rid int64, id string, quant []byte) bool {
 	v.loadSealed(keys, model, []indexChange{{rid: rid, id: id, kind: KindMemory, quant: quant}})
+	_, stillMissing := v.missing[rid]
+	return !stillMissing
 }
 
 // embedMissing embeds up to limit memories noted as missing an embedding
-// (all when limit < 0).
-func (v *Vault) embedMissing(ctx context.Context, keys *vaultKeys, model string, limit int) error {
-	for done := 0; limit < 0 || done < limit; {
+// (all when limit < 0), and reports how many it embedded.
+func (v *Vault) embedMissing(ctx context.Context, keys *vaultKeys, emb Embedder, limit int) (int, error) {
+	model := emb.Model()
+	done := 0
+	for limit < 0 || done < limit {
 		n := embedBatch
 		if limit >= 0 {
 			n = min(n, limit-done)
 		}
 		batch, err := v.missingBatch(ctx, keys, model, n)
 		if err != nil || len(batch) == 0 {
-			return err
+			return done, err
 		}
 		texts := make([]string, len(batch))
 		for i, m := range batch {
 			texts[i] = m.text
 		}
-		vecs, err := v.embedder.Embed(ctx, texts)
+		vecs, err := emb.Embed(ctx, texts)
 		if err != nil {
-			return fmt.Errorf("embed memories with %s: %w", model, err)
+			return done, fmt.Errorf("embed memories with %s: %w", model, err)
 		}
 		if len(vecs) != len(batch) {
-			return fmt.Errorf("embed memories with %s: asked for %d vectors, got %d", model, len(batch), len(vecs))
+			return done, fmt.Errorf("embed memories with %s: asked for %d vectors, got %d", model, len(batch), len(vecs))
 		}
 		if err := v.storeEmbeddings(ctx, keys, model, batch, vecs); err != nil {
-			return err
+			return done, err
 		}
 		done += len(batch)
 	}
-	return nil
+	return done, nil
 }
 
 type missing struct {
 	rid  int64
+	seq  int64 // the version embedded: a newer one needs its own embedding
 	id   string
 	text string
 }
@@ -300,7 +370,7 @@ func (v *Vault) missingBatch(ctx context.Context, keys *vaultKeys, model string,
 		if len(rids) == 0 {
 			return nil, nil
 		}
-		rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.id, r.kind, r.deleted, r.sealed, e.quant FROM records r
+		rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.seq, r.id, r.kind, r.deleted, r.sealed, e.quant FROM records r
 			LEFT JOIN embeddings e ON e.rid = r.rid AND e.model = ?
 			WHERE r.rid IN (?`+strings.Repeat(",?", len(rids)-1)+`)`, append([]any{model}, rids...)...)
 		if err != nil {
@@ -311,24 +381,23 @@ func (v *Vault) missingBatch(ctx context.Context, keys *vaultKeys, model string,
 		v.mu.Lock()
 		for rows.Next() {
 			var r Record
-			var rid int64
+			var rid, seq int64
 			var emb []byte
-			if err := rows.Scan(&rid, &r.ID, &r.Kind, &r.Deleted, &r.Sealed, &emb); err != nil {
+			if err := rows.Scan(&rid, &seq, &r.ID, &r.Kind, &r.Deleted, &r.Sealed, &emb); err != nil {
 				v.mu.Unlock()
 				rows.Close()
 				return nil, err
 			}
 			handled[rid] = true
-			if emb != nil {
-				v.addVector(keys, model, rid, r.ID, emb)
-				continue
+			if emb != nil && v.addVector(keys, model, rid, r.ID, emb) {
+				continue // embedded by another process meanwhile
 			}
 			p, err := keys.openItem(&r)
-			if r.Deleted || err != nil {
-				delete(v.missing, rid) // gone, damaged or newer: nothing to embed
+			if r.Deleted || err != nil || p.ForgottenAt != nil {
+				delete(v.missing, rid) // gone, hidden, damaged or newer: nothing to embed
 				continue
 			}
-			out = append(out, missing{rid: rid, id: r.ID, text: p.Text})
+			out = append(out, missing{rid: rid, seq: seq, id: r.ID, text: p.Text})
 		}
 		for _, rid := range rids {
 			if !handled[rid.(int64)] {
@@ -352,9 +421,11 @@ func (v *Vault) storeEmbeddings(ctx context.Context, keys *vaultKeys, model stri
 			if len(vec) == 0 || !normalize(vec) {
 				return fmt.Errorf("embedding model %s returned an empty or zero vector", model)
 			}
-			// The record may have changed or gone since it was read.
+			// The record may have changed or gone since it was read: an
+			// embedding of an older version (or of a memory soft-forgotten
+			// since) would put it back in vector search.
 			var live bool
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM records WHERE rid = ? AND id = ? AND deleted = 0", m.rid, m.id).Scan(&live); err != nil {
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM records WHERE rid = ? AND id = ? AND seq = ? AND deleted = 0", m.rid, m.id, m.seq).Scan(&live); err != nil {
 				return err
 			}
 			if !live {

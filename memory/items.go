@@ -29,15 +29,32 @@ const (
 // ItemKinds lists the valid kinds, for help texts and validation.
 var ItemKinds = []ItemKind{Fact, Preference, Note, Summary}
 
+// Source says how a memory came to be.
+type Source string
+
+// Memory sources.
+const (
+	SourceManual   Source = ""         // typed by the person (CLI, UI, API)
+	SourceStated   Source = "stated"   // extracted: the person said it
+	SourceInferred Source = "inferred" // extracted: inferred from what the person said
+	SourceModel    Source = "model"    // the model's remember tool
+	SourceImport   Source = "import"
+)
+
+// Sources lists the valid sources, for help texts and validation.
+var Sources = []Source{SourceManual, SourceStated, SourceInferred, SourceModel, SourceImport}
+
 // Limits on a memory item, checked before anything is stored.
 const (
-	MaxTextBytes = 64 << 10
-	MaxTags      = 32
-	MaxTagBytes  = 64
+	MaxTextBytes  = 64 << 10
+	MaxTags       = 32
+	MaxTagBytes   = 64
+	MaxMessageIDs = 64
 )
 
 var (
-	// ErrNotFound means no memory has that id (or it was forgotten).
+	// ErrNotFound means no record has that id (or it was forgotten or
+	// deleted). Errors that wrap it name what was looked for.
 	ErrNotFound = errors.New("no memory with that id")
 	// ErrNewerSchema means a record was written by a newer build of cairn;
 	// it is kept and synced, but this build cannot read or edit it.
@@ -46,23 +63,41 @@ var (
 
 // Item is a memory: something worth remembering about the person.
 type Item struct {
-	ID        string    `json:"id"`
-	Kind      ItemKind  `json:"kind"`
-	Text      string    `json:"text"`
-	Tags      []string  `json:"tags"`
-	Pinned    bool      `json:"pinned"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID     string   `json:"id"`
+	Kind   ItemKind `json:"kind"`
+	Text   string   `json:"text"`
+	Tags   []string `json:"tags"`
+	Pinned bool     `json:"pinned"`
+	// Source says how the memory came to be (empty: typed by the person).
+	Source Source `json:"source,omitempty"`
+	// Quote is the person's own words the memory rests on, when it was
+	// extracted from a conversation.
+	Quote string `json:"quote,omitempty"`
+	// MessageIDs are the messages it came from.
+	MessageIDs []string `json:"message_ids,omitempty"`
+	// ForgottenAt is set only on soft-forgotten items (see SoftForget),
+	// which only Forgotten returns.
+	ForgottenAt  *time.Time `json:"forgotten_at,omitempty"`
+	ForgottenWhy string     `json:"forgotten_why,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
-// itemPayload is what is sealed inside a memory record (schema 1).
+// itemPayload is what is sealed inside a memory record. Schema 2 added
+// source, quote, message_ids and the soft-forget fields; a schema 1
+// payload is the same JSON without them, so it decodes unchanged.
 type itemPayload struct {
-	Kind      ItemKind  `json:"kind"`
-	Text      string    `json:"text"`
-	Tags      []string  `json:"tags,omitempty"`
-	Pinned    bool      `json:"pinned,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Kind         ItemKind   `json:"kind"`
+	Text         string     `json:"text"`
+	Tags         []string   `json:"tags,omitempty"`
+	Pinned       bool       `json:"pinned,omitempty"`
+	Source       Source     `json:"source,omitempty"`
+	Quote        string     `json:"quote,omitempty"`
+	MessageIDs   []string   `json:"message_ids,omitempty"`
+	ForgottenAt  *time.Time `json:"forgotten_at,omitempty"`
+	ForgottenWhy string     `json:"forgotten_why,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
 // NewItem is a memory to add.
@@ -71,6 +106,10 @@ type NewItem struct {
 	Text   string
 	Tags   []string
 	Pinned bool
+	// Source, Quote and MessageIDs record where the memory came from.
+	Source     Source
+	Quote      string
+	MessageIDs []string
 	// CreatedAt is when the memory was first made (imports keep theirs);
 	// zero means now.
 	CreatedAt time.Time
@@ -78,10 +117,13 @@ type NewItem struct {
 
 // Patch changes some fields of a memory; nil fields stay as they are.
 type Patch struct {
-	Kind   *ItemKind
-	Text   *string
-	Tags   *[]string
-	Pinned *bool
+	Kind       *ItemKind
+	Text       *string
+	Tags       *[]string
+	Pinned     *bool
+	Source     *Source
+	Quote      *string
+	MessageIDs *[]string
 }
 
 func validKind(k ItemKind) error {
@@ -101,6 +143,25 @@ func cleanText(s string) (string, error) {
 		return "", invalidf("text is empty: a memory needs some words")
 	case len(s) > MaxTextBytes:
 		return "", invalidf("text is %d bytes, over the %d-byte limit for one memory: split it or keep it as a document", len(s), MaxTextBytes)
+	}
+	return s, nil
+}
+
+func validSource(s Source) error {
+	if slices.Contains(Sources, s) {
+		return nil
+	}
+	return invalidf("unknown source %q: use stated, inferred, model, import, or leave it empty for a memory the person typed", s)
+}
+
+// cleanQuote checks the words a memory rests on; empty is fine.
+func cleanQuote(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", invalidf("quote is not valid UTF-8")
+	}
+	s = strings.TrimSpace(s)
+	if len(s) > MaxTextBytes {
+		return "", invalidf("quote is %d bytes, over the %d-byte limit: quote the sentence the memory rests on, not the conversation", len(s), MaxTextBytes)
 	}
 	return s, nil
 }
@@ -147,6 +208,17 @@ func (v *Vault) Add(ctx context.Context, n NewItem) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
+	if err := validSource(n.Source); err != nil {
+		return Item{}, err
+	}
+	quote, err := cleanQuote(n.Quote)
+	if err != nil {
+		return Item{}, err
+	}
+	msgIDs, err := cleanIDs("message id", n.MessageIDs, MaxMessageIDs)
+	if err != nil {
+		return Item{}, err
+	}
 	keys, err := v.unlockedKeys()
 	if err != nil {
 		return Item{}, err
@@ -156,7 +228,7 @@ func (v *Vault) Add(ctx context.Context, n NewItem) (Item, error) {
 	if n.CreatedAt.IsZero() {
 		created = now
 	}
-	p := itemPayload{Kind: n.Kind, Text: text, Tags: tags, Pinned: n.Pinned, CreatedAt: created, UpdatedAt: now}
+	p := itemPayload{Kind: n.Kind, Text: text, Tags: tags, Pinned: n.Pinned, Source: n.Source, Quote: quote, MessageIDs: msgIDs, CreatedAt: created, UpdatedAt: now}
 	id := uuid.Must(uuid.NewV7()).String()
 	err = v.withTx(ctx, func(tx *sql.Tx) error {
 		rec, raw, err := v.sealItem(ctx, tx, keys, id, &p)
@@ -181,21 +253,35 @@ func (p *itemPayload) item(id string) Item {
 	if tags == nil {
 		tags = []string{}
 	}
-	return Item{ID: id, Kind: p.Kind, Text: p.Text, Tags: tags, Pinned: p.Pinned, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	return Item{
+		ID: id, Kind: p.Kind, Text: p.Text, Tags: tags, Pinned: p.Pinned,
+		Source: p.Source, Quote: p.Quote, MessageIDs: p.MessageIDs,
+		ForgottenAt: p.ForgottenAt, ForgottenWhy: p.ForgottenWhy,
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
 }
 
 // sealItem makes the next local version of a memory record.
 func (v *Vault) sealItem(ctx context.Context, tx *sql.Tx, keys *vaultKeys, id string, p *itemPayload) (*Record, []byte, error) {
-	raw, err := json.Marshal(p)
+	return v.sealRecord(ctx, tx, keys, id, KindMemory, p)
+}
+
+// sealRecord makes the next local version of a record of this build's
+// schema for its kind.
+func (v *Vault) sealRecord(ctx context.Context, tx *sql.Tx, keys *vaultKeys, id string, kind Kind, payload any) (*Record, []byte, error) {
+	raw, err := json.Marshal(payload)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(raw)+sealOverhead > MaxSealedSize {
+		return nil, nil, invalidf("%s is %d bytes sealed, over the %d-byte limit of one record", kind, len(raw)+sealOverhead, MaxSealedSize)
 	}
 	clock, err := v.tick(ctx, tx)
 	if err != nil {
 		return nil, nil, err
 	}
-	sealed := keys.records.seal(id, KindMemory, schemas[KindMemory], raw)
-	return &Record{ID: id, Kind: KindMemory, Clock: clock, Origin: v.device, Sealed: sealed}, raw, nil
+	sealed := keys.records.seal(id, kind, schemas[kind], raw)
+	return &Record{ID: id, Kind: kind, Clock: clock, Origin: v.device, Sealed: sealed}, raw, nil
 }
 
 // tick is the clock for a local write: past every clock this vault has
@@ -211,20 +297,35 @@ func (v *Vault) tick(ctx context.Context, tx *sql.Tx) (Clock, error) {
 // openItem decrypts and decodes a memory record.
 func (keys *vaultKeys) openItem(r *Record) (itemPayload, error) {
 	var p itemPayload
-	if r.Kind != KindMemory {
-		return p, &RecordError{ID: r.ID, Err: fmt.Errorf("is a %s, not a memory", r.Kind)}
-	}
-	if s := r.Schema(); s > schemas[KindMemory] {
-		return p, &RecordError{ID: r.ID, Err: ErrNewerSchema}
-	}
-	raw, err := keys.records.open(r.ID, r.Kind, r.Sealed)
+	raw, err := keys.openRecord(r, KindMemory)
 	if err != nil {
-		return p, &RecordError{ID: r.ID, Err: err}
+		return p, err
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return p, &RecordError{ID: r.ID, Err: fmt.Errorf("%w: payload does not decode: %v", ErrCorrupt, err)}
 	}
 	return p, nil
+}
+
+// openRecord decrypts a record of the given kind whose schema this build
+// reads.
+func (keys *vaultKeys) openRecord(r *Record, kind Kind) ([]byte, error) {
+	return keys.openRecordTo(nil, r, kind)
+}
+
+// openRecordTo is openRecord, appending the payload to dst.
+func (keys *vaultKeys) openRecordTo(dst []byte, r *Record, kind Kind) ([]byte, error) {
+	if r.Kind != kind {
+		return nil, &RecordError{ID: r.ID, Err: fmt.Errorf("is a %s, not a %s", r.Kind, kind)}
+	}
+	if s := r.Schema(); s > schemas[kind] {
+		return nil, &RecordError{ID: r.ID, Err: ErrNewerSchema}
+	}
+	raw, err := keys.records.openTo(dst, r.ID, r.Kind, r.Sealed)
+	if err != nil {
+		return nil, &RecordError{ID: r.ID, Err: err}
+	}
+	return raw, nil
 }
 
 // Get returns one memory.
@@ -244,7 +345,14 @@ func (v *Vault) Get(ctx context.Context, id string) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
+	if p.ForgottenAt != nil {
+		return Item{}, errSoftForgotten(id)
+	}
 	return p.item(id), nil
+}
+
+func errSoftForgotten(id string) error {
+	return notFoundf("memory %s was forgotten at the model's request: restore it from the forgotten memories to use it again", id)
 }
 
 // ListOptions filter List.
@@ -255,7 +363,8 @@ type ListOptions struct {
 }
 
 // List returns memories, most recently changed first. A record that fails
-// its integrity check is skipped and logged (Verify names them all).
+// its integrity check is skipped and logged (Verify names them all), and
+// soft-forgotten memories are left out (Forgotten lists them).
 func (v *Vault) List(ctx context.Context, o ListOptions) ([]Item, error) {
 	keys, err := v.unlockedKeys()
 	if err != nil {
@@ -269,7 +378,7 @@ func (v *Vault) List(ctx context.Context, o ListOptions) ([]Item, error) {
 			v.log.Warn("skipping unreadable memory", "id", r.ID, "err", err)
 			return true
 		}
-		if (o.Kind == "" || p.Kind == o.Kind) && (tag == "" || slices.Contains(p.Tags, tag)) {
+		if p.ForgottenAt == nil && (o.Kind == "" || p.Kind == o.Kind) && (tag == "" || slices.Contains(p.Tags, tag)) {
 			out = append(out, p.item(r.ID))
 		}
 		return o.Limit <= 0 || len(out) < o.Limit
@@ -299,6 +408,22 @@ func (v *Vault) scanRecords(ctx context.Context, kind Kind, fn func(*Record) boo
 
 // Edit changes a memory. The version it replaces is kept as a revision.
 func (v *Vault) Edit(ctx context.Context, id string, patch Patch) (Item, error) {
+	return v.updateItem(ctx, id, "edit", func(p *itemPayload) error {
+		if p.ForgottenAt != nil {
+			return errSoftForgotten(id)
+		}
+		if err := p.apply(patch); err != nil {
+			return err
+		}
+		p.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+		return nil
+	})
+}
+
+// updateItem writes the next version of a live memory, as change makes it
+// from the current one, and keeps the current one as a revision. what names
+// the operation in errors.
+func (v *Vault) updateItem(ctx context.Context, id, what string, change func(*itemPayload) error) (Item, error) {
 	keys, err := v.unlockedKeys()
 	if err != nil {
 		return Item{}, err
@@ -316,10 +441,9 @@ func (v *Vault) Edit(ctx context.Context, id string, patch Patch) (Item, error) 
 		if err != nil {
 			return err
 		}
-		if err := p.apply(patch); err != nil {
+		if err := change(&p); err != nil {
 			return err
 		}
-		p.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
 		next = p
 		rec, raw, err := v.sealItem(ctx, tx, keys, id, &p)
 		if err != nil {
@@ -334,7 +458,7 @@ func (v *Vault) Edit(ctx context.Context, id string, patch Patch) (Item, error) 
 		return indexRecord(ctx, tx, keys, rid, rec, raw)
 	})
 	if err != nil {
-		return Item{}, fmt.Errorf("edit memory %s: %w", id, err)
+		return Item{}, fmt.Errorf("%s memory %s: %w", what, id, err)
 	}
 	v.catchUp(ctx)
 	return next.item(id), nil
@@ -364,13 +488,34 @@ func (p *itemPayload) apply(patch Patch) error {
 	if patch.Pinned != nil {
 		p.Pinned = *patch.Pinned
 	}
+	if patch.Source != nil {
+		if err := validSource(*patch.Source); err != nil {
+			return err
+		}
+		p.Source = *patch.Source
+	}
+	if patch.Quote != nil {
+		q, err := cleanQuote(*patch.Quote)
+		if err != nil {
+			return err
+		}
+		p.Quote = q
+	}
+	if patch.MessageIDs != nil {
+		ids, err := cleanIDs("message id", *patch.MessageIDs, MaxMessageIDs)
+		if err != nil {
+			return err
+		}
+		p.MessageIDs = ids
+	}
 	return nil
 }
 
 // Forget erases a memory: the record becomes a tombstone that beats every
 // other version on every device, and its revisions, index entries and
-// embeddings are deleted. Call Checkpoint afterwards to clear the old bytes
-// from the write-ahead log too.
+// embeddings are deleted. It is the person's own forget, and final; it
+// erases a soft-forgotten memory too. Call Checkpoint afterwards to clear
+// the old bytes from the write-ahead log too.
 func (v *Vault) Forget(ctx context.Context, id string) error {
 	if _, err := v.unlockedKeys(); err != nil {
 		return err
@@ -446,36 +591,4 @@ func (v *Vault) Verify(ctx context.Context) ([]error, error) {
 		}
 	}
 	return bad, rows.Err()
-}
-
-// indexRecord brings the derived, device-local data for a record up to date
-// with its current version: the blind keyword index entry (rewritten) and
-// any embedding (dropped as stale; catchUp computes a new one).
-func indexRecord(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r *Record, payload []byte) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM blind_index WHERE rowid = ?", rid); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM embeddings WHERE rid = ?", rid); err != nil {
-		return err
-	}
-	text := indexText(r, payload)
-	if text == "" {
-		return nil
-	}
-	toks := blindTokens(keys.index, words(text))
-	_, err := tx.ExecContext(ctx, "INSERT INTO blind_index(rowid, tokens) VALUES(?, ?)", rid, strings.Join(toks, " "))
-	return err
-}
-
-// indexText is the searchable text of a record version, or "" for one that
-// is not searched (tombstones, other kinds, newer schemas).
-func indexText(r *Record, payload []byte) string {
-	if r.Deleted || r.Kind != KindMemory || r.Schema() > schemas[KindMemory] {
-		return ""
-	}
-	var p itemPayload
-	if json.Unmarshal(payload, &p) != nil {
-		return ""
-	}
-	return p.Text + " " + strings.Join(p.Tags, " ")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 )
 
 // Kind names what a record holds. It is one of the few cleartext columns.
@@ -25,7 +26,7 @@ const (
 
 // schemas is the payload schema version this build writes and reads for
 // each kind. A record with a greater version is kept, unread.
-var schemas = map[Kind]uint16{KindMemory: 1}
+var schemas = map[Kind]uint16{KindMemory: 2, KindConversation: 1, KindMessage: 1}
 
 // MaxSealedSize bounds one sealed record (payload plus envelope).
 const MaxSealedSize = 4 << 20
@@ -66,6 +67,35 @@ var ErrInvalid = errors.New("invalid input")
 
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// notFoundError is an ErrNotFound with a message of its own, for records
+// that are not memories or are hidden.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string        { return e.msg }
+func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
+
+func notFoundf(format string, args ...any) error {
+	return &notFoundError{msg: fmt.Sprintf(format, args...)}
+}
+
+// cleanIDs checks a list of record ids (what names them goes in the
+// message), dropping repeats.
+func cleanIDs(what string, ids []string, limit int) ([]string, error) {
+	var out []string
+	for _, id := range ids {
+		if !idPattern.MatchString(id) {
+			return nil, invalidf("%s %.70q is not a record id (1-64 letters, digits, '-' or '_')", what, id)
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	if len(out) > limit {
+		return nil, invalidf("%d %ss, more than the %d allowed: keep the ones that matter", len(out), what, limit)
+	}
+	return out, nil
 }
 
 func (r *Record) validate() error {
@@ -280,14 +310,11 @@ func keepRevisionIfNew(ctx context.Context, tx *sql.Tx, r *Record) (bool, error)
 // its content: revisions, index entries and embeddings. With secure_delete
 // on, SQLite zeroes the freed bytes; a checkpoint then clears the WAL.
 func forgetRecord(ctx context.Context, tx *sql.Tx, rid int64, tomb *Record) error {
-	for _, q := range []string{
-		"DELETE FROM revisions WHERE id = (SELECT id FROM records WHERE rid = ?)",
-		"DELETE FROM blind_index WHERE rowid = ?",
-		"DELETE FROM embeddings WHERE rid = ?",
-	} {
-		if _, err := tx.ExecContext(ctx, q, rid); err != nil {
-			return err
-		}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM revisions WHERE id = (SELECT id FROM records WHERE rid = ?)", rid); err != nil {
+		return err
+	}
+	if err := unindexRecord(ctx, tx, rid, tomb.Kind); err != nil {
+		return err
 	}
 	return replaceRecord(ctx, tx, rid, tomb)
 }

@@ -52,6 +52,10 @@ var migrations = []string{
 	);`,
 	// 2: per-token document counts of the blind index, for query planning.
 	`CREATE VIRTUAL TABLE blind_vocab USING fts5vocab(blind_index, 'row');`,
+	// 3: the blind index of messages, apart from the memories' so that
+	// memory search ranks and plans over memories alone.
+	`CREATE VIRTUAL TABLE message_index USING fts5(tokens, content='', contentless_delete=1);
+	CREATE VIRTUAL TABLE message_vocab USING fts5vocab(message_index, 'row');`,
 }
 
 // schemaVersion is the number of migrations this build knows.

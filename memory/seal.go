@@ -75,6 +75,12 @@ func (s *sealer) seal(id string, kind Kind, schema uint16, plaintext []byte) []b
 }
 
 func (s *sealer) open(id string, kind Kind, blob []byte) ([]byte, error) {
+	return s.openTo(nil, id, kind, blob)
+}
+
+// openTo is open, appending the plaintext to dst (which may be a buffer
+// reused between records).
+func (s *sealer) openTo(dst []byte, id string, kind Kind, blob []byte) ([]byte, error) {
 	h, err := parseSealHeader(blob)
 	if err != nil {
 		return nil, err
@@ -83,7 +89,7 @@ func (s *sealer) open(id string, kind Kind, blob []byte) ([]byte, error) {
 		return nil, fmt.Errorf("sealed under key epoch %d, this vault has epoch %d", h.epoch, s.epoch)
 	}
 	nonce := blob[sealHeaderLen : sealHeaderLen+nonceLen]
-	pt, err := s.aead.Open(nil, nonce, blob[sealHeaderLen+nonceLen:], recordAD(id, kind, h.schema, h.epoch))
+	pt, err := s.aead.Open(dst, nonce, blob[sealHeaderLen+nonceLen:], recordAD(id, kind, h.schema, h.epoch))
 	if err != nil {
 		return nil, ErrCorrupt
 	}

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -76,7 +77,7 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 	var vecDone chan struct{}
 	// Hybrid search leaves a failing embedder alone for a while and uses
 	// keywords; vector search always asks, and says when it fails.
-	if q.Mode == Vector || (q.Mode == Hybrid && v.embedder != nil && !v.embedderResting()) {
+	if q.Mode == Vector || (q.Mode == Hybrid && v.currentEmbedder() != nil && !v.embedderResting()) {
 		vecDone = make(chan struct{})
 		go func() {
 			defer close(vecDone)
@@ -90,7 +91,7 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 		}()
 	}
 	if q.Mode != Vector {
-		kw, err = v.keywordCandidates(ctx, keys, q.Text, pool)
+		kw, err = v.keywordCandidates(ctx, keys, memoryIndex, q.Text, pool)
 	}
 	if vecDone != nil {
 		<-vecDone
@@ -102,8 +103,8 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 		if q.Mode == Vector {
 			return nil, vecErr
 		}
-		if ctx.Err() == nil {
-			v.embedderFailed()
+		if ctx.Err() == nil && !errors.Is(vecErr, ErrNoEmbedder) {
+			v.embedderFailed(vecErr)
 		}
 		v.log.Warn("vector search unavailable, using keywords only for a while", "err", vecErr)
 	}
@@ -157,18 +158,19 @@ func (q *Query) normalize() error {
 // "cutoff frequency" of classic search engines).
 var commonDocs = 2000
 
-func (v *Vault) keywordCandidates(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
-	toks := uniqueTokens(blindTokens(keys.index, words(text)))
+// keywordCandidates ranks the rows of one blind index by BM25.
+func (v *Vault) keywordCandidates(ctx context.Context, keys *vaultKeys, table *blindTable, text string, n int) ([]candidate, error) {
+	toks := uniqueTokens(blindTokens(table.key(keys), words(text)))
 	if len(toks) == 0 {
 		return nil, nil
 	}
-	match, err := v.planMatch(ctx, toks)
+	match, err := v.planMatch(ctx, table, toks)
 	if err != nil {
 		return nil, err
 	}
-	// The blind index holds live memories only (indexRecord keeps it so),
-	// which lets FTS5 rank without a join.
-	rows, err := v.db.QueryContext(ctx, "SELECT rowid, rank FROM blind_index WHERE blind_index MATCH ? ORDER BY rank LIMIT ?", match, n)
+	// Each blind index holds live records of its kind only (indexRecord
+	// keeps it so), which lets FTS5 rank without a join.
+	rows, err := v.db.QueryContext(ctx, "SELECT rowid, rank FROM "+table.index+" WHERE "+table.index+" MATCH ? ORDER BY rank LIMIT ?", match, n)
 	if err != nil {
 		return nil, fmt.Errorf("keyword search: %w", err)
 	}
@@ -188,7 +190,7 @@ func (v *Vault) keywordCandidates(ctx context.Context, keys *vaultKeys, text str
 
 // planMatch builds the FTS5 query: any term matches, except that common
 // terms only count alongside a rarer one.
-func (v *Vault) planMatch(ctx context.Context, toks []string) (string, error) {
+func (v *Vault) planMatch(ctx context.Context, table *blindTable, toks []string) (string, error) {
 	if len(toks) == 1 {
 		return anyOf(toks), nil
 	}
@@ -196,7 +198,7 @@ func (v *Vault) planMatch(ctx context.Context, toks []string) (string, error) {
 	for i, t := range toks {
 		args[i] = t
 	}
-	rows, err := v.db.QueryContext(ctx, "SELECT term, doc FROM blind_vocab WHERE term IN (?"+strings.Repeat(",?", len(toks)-1)+")", args...)
+	rows, err := v.db.QueryContext(ctx, "SELECT term, doc FROM "+table.vocab+" WHERE term IN (?"+strings.Repeat(",?", len(toks)-1)+")", args...)
 	if err != nil {
 		return "", fmt.Errorf("keyword search: %w", err)
 	}
@@ -248,14 +250,16 @@ func anyOf(toks []string) string {
 // exact of them against the sealed float32 vectors; the rest keep their
 // int8 estimates, which only order them among themselves.
 func (v *Vault) vectorCandidates(ctx context.Context, keys *vaultKeys, text string, n, exact int) ([]candidate, error) {
-	if v.embedder == nil {
+	emb := v.currentEmbedder()
+	if emb == nil {
 		return nil, ErrNoEmbedder
 	}
-	model := v.embedder.Model()
-	vecs, err := v.embedder.Embed(ctx, []string{text})
+	model := emb.Model()
+	vecs, err := emb.Embed(ctx, []string{text})
 	if err != nil {
 		return nil, fmt.Errorf("embed query with %s: %w", model, err)
 	}
+	v.embedderWorks()
 	if len(vecs) != 1 || !normalize(vecs[0]) {
 		return nil, fmt.Errorf("embed query with %s: the model returned no usable vector", model)
 	}
@@ -333,7 +337,7 @@ func (v *Vault) materialize(ctx context.Context, keys *vaultKeys, q Query, ranke
 			break
 		}
 		part := ranked[start:min(start+chunk, len(ranked))]
-		recs, err := v.recordsByRID(ctx, part)
+		recs, err := v.recordsByRID(ctx, KindMemory, part)
 		if err != nil {
 			return nil, err
 		}
@@ -347,7 +351,7 @@ func (v *Vault) materialize(ctx context.Context, keys *vaultKeys, q Query, ranke
 				v.log.Warn("skipping unreadable memory in search", "id", r.ID, "err", err)
 				continue
 			}
-			if (q.Kind != "" && p.Kind != q.Kind) || (q.Tag != "" && !slices.Contains(p.Tags, q.Tag)) {
+			if p.ForgottenAt != nil || (q.Kind != "" && p.Kind != q.Kind) || (q.Tag != "" && !slices.Contains(p.Tags, q.Tag)) {
 				continue
 			}
 			score := float64(c.score)
@@ -380,9 +384,9 @@ func (v *Vault) materialize(ctx context.Context, keys *vaultKeys, q Query, ranke
 	return out, nil
 }
 
-// recordsByRID reads the live memory records among the candidates in one
+// recordsByRID reads the live records of a kind among the candidates in one
 // query.
-func (v *Vault) recordsByRID(ctx context.Context, cands []candidate) (map[int64]*Record, error) {
+func (v *Vault) recordsByRID(ctx context.Context, kind Kind, cands []candidate) (map[int64]*Record, error) {
 	out := make(map[int64]*Record, len(cands))
 	for start := 0; start < len(cands); start += 500 {
 		chunk := cands[start:min(start+500, len(cands))]
@@ -404,7 +408,7 @@ func (v *Vault) recordsByRID(ctx context.Context, cands []candidate) (map[int64]
 				rows.Close()
 				return nil, err
 			}
-			if !r.Deleted && r.Kind == KindMemory {
+			if !r.Deleted && r.Kind == kind {
 				out[rid] = &r
 			}
 		}

@@ -135,7 +135,7 @@ func TestSearchFiltersPinsAndSnippets(t *testing.T) {
 func TestHybridFallsBackToKeywordsWhenEmbedderFails(t *testing.T) {
 	ctx := context.Background()
 	v, _ := newTestVault(t)
-	emb := v.embedder.(*memtest.Embedder)
+	emb := v.currentEmbedder().(*memtest.Embedder)
 	it := mustAdd(t, v, "The cat is called Miso")
 	emb.SetFail(true)
 	res, err := v.Search(ctx, Query{Text: "Miso"})

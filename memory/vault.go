@@ -39,7 +39,7 @@ type Config struct {
 	// by Create.
 	Path string
 	// Embedder turns text into vectors for semantic search. Nil means
-	// keyword search only.
+	// keyword search only. Vault.SetEmbedder changes it later.
 	Embedder Embedder
 	// KDF stretches new passphrases (Create, ChangePassphrase). Zero means
 	// DefaultKDF. Existing wraps keep the parameters stored with them.
@@ -58,33 +58,38 @@ type Vault struct {
 	path     string
 	id       string
 	device   string
-	embedder Embedder
+	embedder atomic.Pointer[embedderRef] // SetEmbedder swaps it while refresh is held
 	kdf      KDFParams
 	log      *slog.Logger
 
-	mu      sync.RWMutex     // guards keys, vectors, missing and seen
-	keys    *vaultKeys       // nil while locked
-	vectors *vectorIndex     // nil while locked or without an embedder
-	missing map[int64]string // live memories without an embedding: rid -> id
-	seen    int64            // greatest seq reflected in vectors and missing
-	expect  int              // embeddings counted at unlock, to size the index
+	mu        sync.RWMutex         // guards the fields below
+	keys      *vaultKeys           // nil while locked
+	vectors   *vectorIndex         // nil while locked or without an embedder
+	missing   map[int64]string     // live memories without an embedding: rid -> id
+	seen      int64                // greatest seq reflected in vectors and missing
+	expect    int                  // embeddings counted at unlock, to size the index
+	heads     map[int64]cachedHead // message heads seen since unlock (messageheads.go)
+	headsSeen int64                // greatest seq reflected in heads
 
-	refresh    sync.Mutex   // one catch-up at a time
-	embedRetry atomic.Int64 // Unix nanoseconds: after the embedder failed, skip it until then
+	refresh    sync.Mutex             // one catch-up at a time
+	embedRetry atomic.Int64           // Unix nanoseconds: after the embedder failed, skip it until then
+	embedErr   atomic.Pointer[string] // the last embedding failure, nil after a success
 }
 
 // vaultKeys are the subkeys derived from the vault key while unlocked.
 type vaultKeys struct {
-	records *sealer
-	index   []byte // HMAC key of the blind index
-	vectors *sealer
+	records      *sealer
+	index        []byte // HMAC key of the memories' blind index
+	messageIndex []byte // HMAC key of the messages' blind index
+	vectors      *sealer
 }
 
 func newVaultKeys(vaultKey []byte, epoch uint32) *vaultKeys {
 	return &vaultKeys{
-		records: newSealer(vaultKey, epoch),
-		index:   deriveKey(vaultKey, "cairn blind index v1"),
-		vectors: newSealer(deriveKey(vaultKey, "cairn embeddings v1"), epoch),
+		records:      newSealer(vaultKey, epoch),
+		index:        deriveKey(vaultKey, "cairn blind index v1"),
+		messageIndex: deriveKey(vaultKey, "cairn message index v1"),
+		vectors:      newSealer(deriveKey(vaultKey, "cairn embeddings v1"), epoch),
 	}
 }
 
@@ -217,7 +222,9 @@ func newVault(cfg Config) (*Vault, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Vault{db: db, path: cfg.Path, embedder: cfg.Embedder, kdf: kdf, log: log}, nil
+	v := &Vault{db: db, path: cfg.Path, kdf: kdf, log: log}
+	v.embedder.Store(&embedderRef{cfg.Embedder})
+	return v, nil
 }
 
 func (v *Vault) readIdentity(ctx context.Context) error {
@@ -277,11 +284,11 @@ func (v *Vault) unlocked(vaultKey []byte, epoch uint32) {
 	clear(vaultKey)
 }
 
-// Lock forgets the keys and the in-memory index.
+// Lock forgets the keys, the in-memory index and the message heads.
 func (v *Vault) Lock() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.keys, v.vectors, v.missing, v.seen = nil, nil, nil, 0
+	v.keys, v.vectors, v.missing, v.seen, v.heads, v.headsSeen = nil, nil, nil, 0, nil, 0
 }
 
 // Locked reports whether the vault is locked.
