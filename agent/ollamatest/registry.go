@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -23,7 +25,8 @@ import (
 // blob only from the Location of a redirect to another host name (as
 // registry.ollama.ai redirects to its CDN), so the front answers
 // GET /v2/<name>/blobs/<digest> with a 307 to the same path on
-// localhost:<registry port> and passes everything else through unchanged.
+// localhost:<front port>, serves that itself from the registry (at BlobRate
+// when set), and passes everything else through unchanged.
 type Registry struct {
 	// Host is the front's "127.0.0.1:PORT": model names start with it.
 	Host string
@@ -34,6 +37,9 @@ type Registry struct {
 	// LogPath is the registry's log file, inside the temporary directory
 	// (removed by Close).
 	LogPath string
+	// BlobRate, when above zero, slows blob downloads to that many bytes
+	// a second, so a pull of the tiny model shows progress on its way.
+	BlobRate atomic.Int64
 
 	dir       string
 	proc      *process
@@ -117,7 +123,7 @@ func (r *Registry) startFront() error {
 	}
 	r.Host = ln.Addr().String()
 	r.URL = &url.URL{Scheme: "http", Host: r.Host}
-	r.front = &http.Server{Handler: newFront(r.Backend), ReadHeaderTimeout: 10 * time.Second}
+	r.front = &http.Server{Handler: newFront(r.Backend, r.Host, &r.BlobRate), ReadHeaderTimeout: 10 * time.Second}
 	r.frontDone = make(chan struct{})
 	go func() {
 		defer close(r.frontDone)
@@ -127,9 +133,12 @@ func (r *Registry) startFront() error {
 }
 
 // newFront returns the handler in front of the registry at backend
-// ("127.0.0.1:PORT").
-func newFront(backend string) http.Handler {
-	_, port, _ := net.SplitHostPort(backend)
+// ("127.0.0.1:PORT"), listening at front ("127.0.0.1:PORT"). A blob GET to
+// 127.0.0.1 is redirected to the same path on localhost (another host
+// name, which is what Ollama needs); the front serves that one itself,
+// at rate bytes a second when rate is set.
+func newFront(backend, front string, rate *atomic.Int64) http.Handler {
+	_, port, _ := net.SplitHostPort(front)
 	target := &url.URL{Scheme: "http", Host: backend}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -138,9 +147,15 @@ func newFront(backend string) http.Handler {
 			// pointing at the front.
 			pr.Out.Host = pr.In.Host
 		},
+		ModifyResponse: func(resp *http.Response) error {
+			if bps := rate.Load(); bps > 0 && resp.Request.Method == http.MethodGet && isBlobPath(resp.Request.URL.Path) {
+				resp.Body = &slowReader{r: resp.Body, bps: bps}
+			}
+			return nil
+		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method == http.MethodGet && isBlobPath(req.URL.Path) {
+		if req.Method == http.MethodGet && isBlobPath(req.URL.Path) && !strings.HasPrefix(req.Host, "localhost:") {
 			to := url.URL{Scheme: "http", Host: "localhost:" + port, Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
 			http.Redirect(w, req, to.String(), http.StatusTemporaryRedirect)
 			return
@@ -150,6 +165,31 @@ func newFront(backend string) http.Handler {
 		proxy.ServeHTTP(w, req)
 	})
 }
+
+// slowReader reads at most bps bytes a second.
+type slowReader struct {
+	r     io.ReadCloser
+	bps   int64
+	start time.Time
+	n     int64
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
+	if max := s.bps / 20; int64(len(p)) > max {
+		p = p[:max]
+	}
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	if ahead := time.Duration(s.n*int64(time.Second)/s.bps) - time.Since(s.start); ahead > 0 {
+		time.Sleep(ahead)
+	}
+	return n, err
+}
+
+func (s *slowReader) Close() error { return s.r.Close() }
 
 // isBlobPath reports whether p is /v2/<name>/blobs/<digest>.
 func isBlobPath(p string) bool {
