@@ -1,0 +1,567 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cairnlabs/cairn/memory"
+)
+
+// Store is what the agent needs of the vault.
+type Store interface {
+	Search(ctx context.Context, q memory.Query) ([]memory.Result, error)
+	Add(ctx context.Context, n memory.NewItem) (memory.Item, error)
+	Get(ctx context.Context, id string) (memory.Item, error)
+	Edit(ctx context.Context, id string, p memory.Patch) (memory.Item, error)
+	SoftForget(ctx context.Context, id, why string) (memory.Item, error)
+
+	CreateConversation(ctx context.Context, n memory.NewConversation) (memory.Conversation, error)
+	Conversation(ctx context.Context, id string) (memory.Conversation, error)
+	EditConversation(ctx context.Context, id string, p memory.ConversationPatch) (memory.Conversation, error)
+	AddMessage(ctx context.Context, n memory.NewMessage) (memory.Message, error)
+	Message(ctx context.Context, id string) (memory.Message, error)
+	Messages(ctx context.Context, conversationID string) ([]memory.Message, error)
+}
+
+// DefaultNumCtx is Ollama's default context window, used for models the
+// person has not set one for (OLLAMA_CONTEXT_LENGTH changes Ollama's
+// default, and so ours).
+const DefaultNumCtx = 4096
+
+// DefaultSystemPrompt is the system prompt unless the person sets one.
+const DefaultSystemPrompt = `You are Cairn, a personal assistant running on the person's own computer. Be direct and helpful. You may be given memories about the person: use them when relevant, never invent any, and do not recite them unasked. Use the remember tool only for lasting facts or preferences the person states; use forget only when the person asks you to forget something.`
+
+// Config sets how the agent chats.
+type Config struct {
+	// Model is the default chat model ("llama3.2", or "NAME/MODEL" for a
+	// model on another backend).
+	Model string
+	// System is the system prompt; "" means DefaultSystemPrompt.
+	System string
+	// NumCtx is the context window per model; models not listed get
+	// DefaultNumCtx (or OLLAMA_CONTEXT_LENGTH when set).
+	NumCtx map[string]int
+	// Reserve is kept free for the reply; 0 means a quarter of the window,
+	// at most 1024 tokens.
+	Reserve int
+	// NumPredict caps a reply's tokens; 0 lets it fill what the window
+	// leaves after the prompt (so Ollama never shifts the prompt out).
+	NumPredict int
+	// Memories is how many memories a turn may bring into the prompt.
+	Memories int
+	// NoExtraction turns memory extraction off.
+	NoExtraction bool
+	// NoTools stops offering tools to models that support them.
+	NoTools bool
+	// MaxToolRounds bounds the tool loop per reply.
+	MaxToolRounds int
+	// Temperature and Seed, when set, make replies reproducible (tests).
+	Temperature *float64
+	Seed        int
+	Logger      *slog.Logger
+	// OnExtraction, when set, receives each extraction report.
+	OnExtraction func(ExtractionReport)
+}
+
+// Agent runs chat turns over a vault and a set of model backends.
+type Agent struct {
+	store    Store
+	backends *Backends
+	cfg      Config
+	log      *slog.Logger
+	bg       *scheduler
+
+	mu    sync.Mutex
+	stats ExtractionStats
+}
+
+// New returns an agent; Close stops its background work.
+func New(store Store, backends *Backends, cfg Config) *Agent {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Memories <= 0 {
+		cfg.Memories = 8
+	}
+	if cfg.MaxToolRounds <= 0 {
+		cfg.MaxToolRounds = 4
+	}
+	if cfg.System == "" {
+		cfg.System = DefaultSystemPrompt
+	}
+	return &Agent{store: store, backends: backends, cfg: cfg, log: cfg.Logger, bg: newScheduler(cfg.Logger)}
+}
+
+// Close stops background work; queued work is dropped (it is redone from
+// the stored messages only by a later turn).
+func (a *Agent) Close() { a.bg.close() }
+
+// Wait blocks until background work (extraction, summaries) is done.
+func (a *Agent) Wait(ctx context.Context) error { return a.bg.wait(ctx) }
+
+// Backends returns the agent's backends.
+func (a *Agent) Backends() *Backends { return a.backends }
+
+// NumCtx is the context window a model runs with.
+func (a *Agent) NumCtx(model string) int {
+	if n := a.cfg.NumCtx[model]; n > 0 {
+		return n
+	}
+	if n, err := strconv.Atoi(os.Getenv("OLLAMA_CONTEXT_LENGTH")); err == nil && n > 0 {
+		return n
+	}
+	return DefaultNumCtx
+}
+
+func (a *Agent) reserve(numCtx int) int {
+	if a.cfg.Reserve > 0 {
+		return a.cfg.Reserve
+	}
+	return min(numCtx/4, 1024)
+}
+
+// TurnRequest is one message from the person.
+type TurnRequest struct {
+	// ConversationID continues a conversation; "" starts one.
+	ConversationID string
+	// ParentID is the message this one follows; "" means the newest
+	// message of the conversation. Giving an earlier user message's parent
+	// edits that message: the new one starts a branch.
+	ParentID string
+	Text     string
+	// Model overrides the default model for this turn.
+	Model string
+}
+
+// Turn is a finished turn.
+type Turn struct {
+	Conversation memory.Conversation
+	User         memory.Message
+	Reply        memory.Message
+	// Tools lists the tool calls and results persisted on the way.
+	Tools []memory.Message
+	// Dropped is how many old messages did not fit the window.
+	Dropped int
+}
+
+// Chat runs one turn: it stores the person's message, brings relevant
+// memories into the prompt, streams the reply to onDelta and stores it.
+// A cancelled ctx keeps the part of the reply that arrived, marked
+// incomplete; the returned error is then ctx's.
+func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string)) (*Turn, error) {
+	text := strings.TrimSpace(req.Text)
+	switch {
+	case text == "":
+		return nil, fmt.Errorf("%w: the message is empty", memory.ErrInvalid)
+	case len(text) > memory.MaxMessageBytes:
+		return nil, fmt.Errorf("%w: the message is %d bytes, over the %d-byte limit: attach long texts as documents", memory.ErrInvalid, len(text), memory.MaxMessageBytes)
+	}
+	var conv memory.Conversation
+	if req.ConversationID != "" {
+		var err error
+		if conv, err = a.store.Conversation(ctx, req.ConversationID); err != nil {
+			return nil, err
+		}
+	}
+	model := cmp(req.Model, conv.Model, a.cfg.Model)
+	// Ask the backend first: when it is down or lacks the model, nothing
+	// is stored and the person still has their message to send again.
+	backend, name, err := a.backends.Resolve(model)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.backends.Show(ctx, backend, name); err != nil {
+		return nil, err
+	}
+	recall := a.recall(ctx, backend, text)
+	defer recall() // never leave the search running past the turn
+	var msgs []memory.Message
+	if conv.ID != "" {
+		if msgs, err = a.store.Messages(ctx, conv.ID); err != nil {
+			return nil, err
+		}
+	}
+	parent := req.ParentID
+	if parent == "" {
+		parent = head(msgs)
+	} else if !hasMessage(msgs, parent) {
+		return nil, fmt.Errorf("%w: message %s is not in conversation %s", memory.ErrNotFound, parent, cmp(conv.ID, "(new)"))
+	}
+	// The message is stored while the prompt is assembled and the model
+	// reads it: an fsync or two less before the first token. The reply is
+	// stored only once the message is.
+	pend := a.storeUser(ctx, conv, model, parent, text)
+	user := memory.Message{ConversationID: conv.ID, ParentID: parent, Role: memory.RoleUser, Content: text, CreatedAt: time.Now()}
+	thread := append(threadTo(msgs, parent), user)
+	return a.reply(ctx, conv, thread, pend, model, recall, onDelta)
+}
+
+// pending is a person's message being stored.
+type pending struct {
+	done chan struct{}
+	conv memory.Conversation
+	user memory.Message
+	err  error
+}
+
+func (p *pending) wait() (memory.Conversation, memory.Message, error) {
+	<-p.done
+	return p.conv, p.user, p.err
+}
+
+func stored(conv memory.Conversation, user memory.Message) *pending {
+	p := &pending{done: make(chan struct{}), conv: conv, user: user}
+	close(p.done)
+	return p
+}
+
+// storeUser stores the person's message (and a new conversation) in the
+// background; a cancelled turn still stores it.
+func (a *Agent) storeUser(ctx context.Context, conv memory.Conversation, model, parent, text string) *pending {
+	ctx = context.WithoutCancel(ctx)
+	p := &pending{done: make(chan struct{}), conv: conv}
+	go func() {
+		defer close(p.done)
+		if p.conv.ID == "" {
+			if p.conv, p.err = a.store.CreateConversation(ctx, memory.NewConversation{Title: titleFrom(text), Model: model}); p.err != nil {
+				return
+			}
+		}
+		p.user, p.err = a.store.AddMessage(ctx, memory.NewMessage{ConversationID: p.conv.ID, ParentID: parent, Role: memory.RoleUser, Content: text})
+	}()
+	return p
+}
+
+// Regenerate answers the user message before reply again: the new answer
+// is a branch beside the old one.
+func (a *Agent) Regenerate(ctx context.Context, replyID, model string, onDelta func(string)) (*Turn, error) {
+	old, err := a.store.Message(ctx, replyID)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := a.store.Conversation(ctx, old.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := a.store.Messages(ctx, conv.ID)
+	if err != nil {
+		return nil, err
+	}
+	// Walk up past tool rounds to the user message it answered.
+	byID := index(msgs)
+	user := old
+	for user.Role != memory.RoleUser {
+		p, ok := byID[user.ParentID]
+		if !ok {
+			return nil, fmt.Errorf("%w: message %s answers no user message", memory.ErrInvalid, replyID)
+		}
+		user = p
+	}
+	if model == "" {
+		model = cmp(old.Model, conv.Model, a.cfg.Model)
+	}
+	backend, name, err := a.backends.Resolve(model)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.backends.Show(ctx, backend, name); err != nil {
+		return nil, err
+	}
+	recall := a.recall(ctx, backend, user.Content)
+	defer recall()
+	return a.reply(ctx, conv, threadTo(msgs, user.ID), stored(conv, user), model, recall, onDelta)
+}
+
+// recall starts retrieving the memories relevant to text, in the
+// background: embedding the query is a round trip to the embedding model,
+// which overlaps with storing the message. The returned func waits for
+// the result; it is nil-safe to skip calling it.
+func (a *Agent) recall(ctx context.Context, backend Backend, text string) func() []memory.Item {
+	if !a.backends.ReceivesMemory(backend) {
+		return func() []memory.Item { return nil }
+	}
+	ch := make(chan []memory.Item, 1)
+	go func() {
+		res, err := a.store.Search(ctx, memory.Query{Text: text, Limit: a.cfg.Memories})
+		if err != nil && !errors.Is(err, memory.ErrNoEmbedder) && ctx.Err() == nil {
+			a.log.Warn("memory search failed; answering without memories", "err", err)
+		}
+		items := make([]memory.Item, 0, len(res))
+		for _, r := range res {
+			items = append(items, r.Item)
+		}
+		ch <- items
+	}()
+	var once sync.Once
+	var items []memory.Item
+	return func() []memory.Item {
+		once.Do(func() { items = <-ch })
+		return items
+	}
+}
+
+// reply answers the last message of thread, which pend is storing.
+func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []memory.Message, pend *pending, model string, recall func() []memory.Item, onDelta func(string)) (*Turn, error) {
+	backend, name, err := a.backends.Resolve(model)
+	if err != nil {
+		return nil, err
+	}
+	info, err := a.backends.Show(ctx, backend, name)
+	if err != nil {
+		return nil, err
+	}
+	withMemory := a.backends.ReceivesMemory(backend)
+	numCtx := a.NumCtx(model)
+
+	var mems []memory.Item
+	if withMemory {
+		mems = recall()
+	}
+	summary := ""
+	if conv.Summary != "" && conv.SummaryThrough != "" && inThread(thread, conv.SummaryThrough) {
+		summary = conv.Summary
+	}
+	tools := a.toolsFor(info, withMemory)
+	in := promptInput{
+		System: a.cfg.System, Memories: mems, Summary: summary, History: toBackend(thread),
+		Tools: tools, NumCtx: numCtx, Reserve: a.reserve(numCtx),
+	}
+	p, err := assemble(in)
+	if err != nil {
+		if _, _, serr := pend.wait(); serr != nil {
+			return nil, errors.Join(err, serr)
+		}
+		return nil, err
+	}
+
+	done := a.bg.reply()
+	turn, err := a.stream(ctx, pend, backend, name, model, in, p, onDelta)
+	done()
+	if turn == nil {
+		return nil, err
+	}
+	turn.Dropped = p.Dropped
+	if turn.Reply.ID == "" {
+		return turn, err
+	}
+	thread[len(thread)-1] = turn.User
+	if withMemory && !a.cfg.NoExtraction {
+		a.enqueueExtraction(backend, name, numCtx, turn.User, thread)
+	}
+	if p.Dropped > 0 && (!p.Summarised || conv.SummaryThrough != thread[p.Dropped-1].ID) {
+		a.enqueueSummary(backend, name, numCtx, turn.Conversation.ID, thread[:p.Dropped], summary)
+	}
+	return turn, err
+}
+
+// stream runs the model, with the tool loop, and stores what it says.
+func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name, model string, in promptInput, p prompt, onDelta func(string)) (*Turn, error) {
+	turn := &Turn{}
+	messages := p.Messages
+	estimate := p.Estimate
+	// Stored messages follow the person's, once it is stored.
+	var conv memory.Conversation
+	var user memory.Message
+	parent := ""
+	await := func() error {
+		if parent != "" {
+			return nil
+		}
+		var err error
+		if conv, user, err = pend.wait(); err != nil {
+			return fmt.Errorf("your message could not be stored, so neither was the reply: %w", err)
+		}
+		turn.Conversation, turn.User, parent = conv, user, user.ID
+		return nil
+	}
+	total := budget(in.NumCtx, in.Reserve)
+	// Writes after a cancel must still happen: what arrived is kept.
+	store := context.WithoutCancel(ctx)
+	for round := 0; ; round++ {
+		tools := in.Tools
+		if round >= a.cfg.MaxToolRounds || estimate > total {
+			tools = nil // the last round must answer in words
+		}
+		numPredict := a.cfg.NumPredict
+		if numPredict <= 0 {
+			numPredict = max(in.NumCtx-estimate, in.Reserve)
+		}
+		req := ChatRequest{Model: name, Messages: messages, Tools: tools, NumCtx: in.NumCtx, NumPredict: numPredict, Temperature: a.cfg.Temperature, Seed: a.cfg.Seed}
+		resp, err := backend.Chat(ctx, req, func(d Delta) {
+			if onDelta != nil {
+				onDelta(d.Content)
+			}
+		})
+		stats := &memory.MessageStats{PromptTokens: resp.PromptTokens, OutputTokens: resp.OutputTokens, FirstTokenMS: resp.FirstToken.Milliseconds(), TotalMS: resp.Total.Milliseconds()}
+		if werr := await(); werr != nil {
+			return nil, errors.Join(werr, err)
+		}
+		if err != nil {
+			if resp.Message.Content == "" && ctx.Err() == nil {
+				return turn, err // nothing arrived: nothing to keep
+			}
+			m, serr := a.store.AddMessage(store, memory.NewMessage{
+				ConversationID: conv.ID, ParentID: parent, Role: memory.RoleAssistant, Content: resp.Message.Content,
+				Model: model, Incomplete: true, MemoryIDs: p.MemoryIDs, Stats: stats,
+			})
+			if serr != nil {
+				return turn, errors.Join(err, serr)
+			}
+			turn.Reply = m
+			return turn, err
+		}
+		if len(resp.Message.ToolCalls) == 0 || tools == nil {
+			m, err := a.store.AddMessage(store, memory.NewMessage{
+				ConversationID: conv.ID, ParentID: parent, Role: memory.RoleAssistant, Content: resp.Message.Content,
+				Model: model, MemoryIDs: p.MemoryIDs, Stats: stats,
+			})
+			if err != nil {
+				return turn, err
+			}
+			turn.Reply = m
+			return turn, nil
+		}
+		calls := make([]memory.ToolCall, 0, len(resp.Message.ToolCalls))
+		for _, c := range resp.Message.ToolCalls {
+			calls = append(calls, memory.ToolCall{ID: c.ID, Name: c.Name, Arguments: c.Arguments})
+		}
+		asked, err := a.store.AddMessage(store, memory.NewMessage{
+			ConversationID: conv.ID, ParentID: parent, Role: memory.RoleAssistant, Content: resp.Message.Content,
+			Model: model, ToolCalls: calls, MemoryIDs: p.MemoryIDs, Stats: stats,
+		})
+		if err != nil {
+			return turn, err
+		}
+		turn.Tools = append(turn.Tools, asked)
+		parent = asked.ID
+		messages = append(messages, resp.Message)
+		estimate += messageTokens(resp.Message)
+		for _, c := range resp.Message.ToolCalls {
+			result := a.runTool(store, c, user)
+			m, err := a.store.AddMessage(store, memory.NewMessage{
+				ConversationID: conv.ID, ParentID: parent, Role: memory.RoleTool, Content: result, ToolName: c.Name,
+			})
+			if err != nil {
+				return turn, err
+			}
+			turn.Tools = append(turn.Tools, m)
+			parent = m.ID
+			tm := Message{Role: "tool", Content: result, ToolName: c.Name, ToolCallID: c.ID}
+			messages = append(messages, tm)
+			estimate += messageTokens(tm)
+		}
+		if ctx.Err() != nil {
+			return turn, ctx.Err()
+		}
+	}
+}
+
+// titleFrom makes a conversation title from its first message.
+func titleFrom(text string) string {
+	t := strings.Join(strings.Fields(text), " ")
+	if r := []rune(t); len(r) > 60 {
+		t = strings.TrimSpace(string(r[:60])) + "…"
+	}
+	return t
+}
+
+func cmp(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func index(msgs []memory.Message) map[string]memory.Message {
+	m := make(map[string]memory.Message, len(msgs))
+	for _, x := range msgs {
+		m[x.ID] = x
+	}
+	return m
+}
+
+func hasMessage(msgs []memory.Message, id string) bool {
+	for _, m := range msgs {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// head is the newest message of a conversation: where it continues.
+func head(msgs []memory.Message) string {
+	var best memory.Message
+	for _, m := range msgs {
+		if best.ID == "" || m.CreatedAt.After(best.CreatedAt) || (m.CreatedAt.Equal(best.CreatedAt) && m.ID > best.ID) {
+			best = m
+		}
+	}
+	return best.ID
+}
+
+// threadTo is the branch from the first message to leaf, oldest first.
+func threadTo(msgs []memory.Message, leaf string) []memory.Message {
+	byID := index(msgs)
+	var out []memory.Message
+	for id := leaf; id != ""; {
+		m, ok := byID[id]
+		if !ok || len(out) > len(msgs) {
+			break
+		}
+		out = append(out, m)
+		id = m.ParentID
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// Thread returns the branch of a conversation that ends at leaf ("" for
+// its newest message), oldest first.
+func Thread(msgs []memory.Message, leaf string) []memory.Message {
+	if leaf == "" {
+		leaf = head(msgs)
+	}
+	return threadTo(msgs, leaf)
+}
+
+func inThread(thread []memory.Message, id string) bool {
+	return id != "" && hasMessage(thread, id)
+}
+
+// toBackend converts stored messages to what backends take. Incomplete
+// replies are sent as they are: the model sees what the person saw.
+func toBackend(thread []memory.Message) []Message {
+	out := make([]Message, 0, len(thread))
+	for _, m := range thread {
+		bm := Message{Role: string(m.Role), Content: m.Content, ToolName: m.ToolName}
+		for _, c := range m.ToolCalls {
+			bm.ToolCalls = append(bm.ToolCalls, ToolCall{ID: c.ID, Name: c.Name, Arguments: c.Arguments})
+		}
+		out = append(out, bm)
+	}
+	// Pair tool results with the calls before them, for OpenAI backends.
+	var pending []ToolCall
+	for i := range out {
+		if len(out[i].ToolCalls) > 0 {
+			pending = out[i].ToolCalls
+			continue
+		}
+		if out[i].Role == "tool" && len(pending) > 0 {
+			out[i].ToolCallID = pending[0].ID
+			pending = pending[1:]
+		}
+	}
+	return out
+}
