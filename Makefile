@@ -157,9 +157,9 @@ fuzz: frontend
 # Benchmarks on one core (-cpu 1), three runs each, then docs/BENCHMARKS.md
 # from the output. Builds seeded vaults of 10k and 100k memories in a temp dir.
 BENCH_OUT = bin/bench.txt
-bench: frontend
+bench: frontend test-tools
 	@mkdir -p bin
-	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -count 3 -cpu 1 -timeout 30m -tags $(TAGS) ./memory/ | tee $(BENCH_OUT)"
+	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -count 3 -cpu 1 -timeout 30m -tags $(TAGS) ./memory/ ./agent/ | tee $(BENCH_OUT)"
 	$(GO) run ./.ci/benchreport -in $(BENCH_OUT) -out docs/BENCHMARKS.md
 
 clean:

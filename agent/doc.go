@@ -3,6 +3,4 @@
 // the model's context window from the system prompt, relevant memories and
 // history, and extracts new memories from what the person says. It uses
 // the vault through a small interface of its own.
-//
-// Not built yet: the foundation (package memory and the CLI) comes first.
 package agent

@@ -83,7 +83,7 @@ Plain "cairn" opens the desktop app (in a desktop build, with a display).`,
 	f.StringVar(&c.homeDir, "home", "", "data folder (default $CAIRN_HOME, else $XDG_DATA_HOME/cairn, else ~/.local/share/cairn)")
 	f.StringVar(&c.passFile, "passphrase-file", "", "read the vault passphrase from this file (else $CAIRN_PASSPHRASE, else a prompt)")
 	f.BoolVarP(&c.verbose, "verbose", "v", false, "log more (never memory text, keys or passphrases)")
-	root.AddCommand(c.initCommand(), c.passwdCommand(), c.memoryCommand(), c.doctorCommand(), c.versionCommand())
+	root.AddCommand(c.initCommand(), c.passwdCommand(), c.memoryCommand(), c.chatCommand(), c.modelsCommand(), c.pullCommand(), c.conversationsCommand(), c.doctorCommand(), c.versionCommand())
 	return root
 }
 
@@ -116,13 +116,20 @@ func (c *cli) openDefault(cmd *cobra.Command) error {
 
 func hasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
 
-// openVault opens and unlocks the home's vault.
+// openVault opens and unlocks the home's vault, without an embedder:
+// keyword search only.
 func (c *cli) openVault(ctx context.Context) (*memory.Vault, error) {
+	return c.openVaultWith(ctx, nil)
+}
+
+// openVaultWith opens and unlocks the home's vault with an embedder for
+// semantic search (nil for none).
+func (c *cli) openVaultWith(ctx context.Context, emb memory.Embedder) (*memory.Vault, error) {
 	h := c.home()
 	if !h.HasVault() {
 		return nil, h.noVaultError()
 	}
-	v, err := memory.Open(ctx, memory.Config{Path: h.VaultPath()})
+	v, err := memory.Open(ctx, memory.Config{Path: h.VaultPath(), Embedder: emb, Logger: slog.Default()})
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ func (c *cli) memoryCommand() *cobra.Command {
 		Use:   "memory",
 		Short: "Add, search, list, show, edit and forget memories",
 	}
-	cmd.AddCommand(c.memoryAdd(), c.memorySearch(), c.memoryList(), c.memoryShow(), c.memoryEdit(), c.memoryForget())
+	cmd.AddCommand(c.memoryAdd(), c.memorySearch(), c.memoryList(), c.memoryShow(), c.memoryEdit(), c.memoryForget(), c.memoryForgotten(), c.memoryRestore())
 	return cmd
 }
 
@@ -303,6 +303,64 @@ func (c *cli) memoryForget() *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+func (c *cli) memoryForgotten() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "forgotten",
+		Short: "List memories a model forgot, which you can restore for 30 days",
+		Long: `List the memories a model asked to forget (its forget tool, or memory
+extraction deciding a fact no longer holds). They stay restorable with
+` + "`cairn memory restore ID`" + ` for 30 days, so a prompt injection hidden in an
+imported note cannot erase your memory. Memories you forget yourself are
+gone for good and are not listed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			return c.withVault(ctx, func(v *memory.Vault) error {
+				items, err := v.Forgotten(ctx)
+				if err != nil {
+					return err
+				}
+				for _, it := range items {
+					if asJSON {
+						if err := writeJSONLine(c.stdout, it); err != nil {
+							return err
+						}
+						continue
+					}
+					left := memory.SoftForgetWindow - time.Since(*it.ForgottenAt)
+					fmt.Fprintf(c.stdout, "%s  %s  (%s; %d days left to restore)\n", it.ID, oneLine(it.Text, 60), oneLine(it.ForgottenWhy, 50), int(left.Hours()/24))
+				}
+				if len(items) == 0 && !asJSON {
+					fmt.Fprintln(c.stderr, "nothing to restore")
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
+	return cmd
+}
+
+func (c *cli) memoryRestore() *cobra.Command {
+	return &cobra.Command{
+		Use:   "restore ID",
+		Short: "Bring back a memory a model forgot (see `cairn memory forgotten`)",
+		Args:  exactArgs(1, "the memory's id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return c.withVault(ctx, func(v *memory.Vault) error {
+				it, err := v.Restore(ctx, args[0])
+				if err != nil {
+					return fmt.Errorf("%w (only memories a model forgot can be restored: see `cairn memory forgotten`)", err)
+				}
+				fmt.Fprintf(c.stdout, "restored %s: %s\n", it.ID, oneLine(it.Text, 60))
+				return nil
+			})
+		},
+	}
 }
 
 // textArg is the argument itself, or standard input for "-" (read up to

@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/cairnlabs/cairn/agent/ollamatest"
 	"github.com/cairnlabs/cairn/memory"
 	"github.com/cairnlabs/cairn/memory/memtest"
 )
@@ -29,8 +30,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv(execMainEnv) == "1" {
 		os.Exit(Main(context.Background(), os.Args[1:], fstest.MapFS{}))
 	}
-	os.Exit(m.Run())
+	// A real Ollama with the tiny model, for the chat commands.
+	os.Exit(ollamatest.Main(m, &ollama))
 }
+
+var ollama *ollamatest.Server
 
 const testPassphrase = "correct horse battery staple"
 

@@ -2,11 +2,8 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -35,7 +33,9 @@ or --passphrase-file). Exits non-zero when something needs fixing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			checks := []check{c.checkVault(ctx), checkOllama(ctx), checkDesktop()}
+			checks := []check{c.checkVault(ctx), checkOllama(ctx)}
+			checks = append(checks, c.checkModels(ctx)...)
+			checks = append(checks, checkDesktop())
 			failed := 0
 			for _, ch := range checks {
 				fmt.Fprintf(c.stdout, "%-4s  %-8s  %s\n", ch.status, ch.name, ch.detail)
@@ -91,57 +91,85 @@ func (c *cli) checkVault(ctx context.Context) check {
 	return ch
 }
 
-// ollamaURL is where Ollama listens: $OLLAMA_HOST as Ollama reads it
-// (host, host:port, or a URL), default http://127.0.0.1:11434.
-func ollamaURL() (*url.URL, error) {
-	raw := strings.TrimSpace(os.Getenv("OLLAMA_HOST"))
-	if raw == "" {
-		raw = "127.0.0.1:11434"
-	}
-	if !strings.Contains(raw, "://") {
-		raw = "http://" + raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("OLLAMA_HOST=%q is not a host or URL: %w", os.Getenv("OLLAMA_HOST"), err)
-	}
-	if u.Port() == "" {
-		u.Host += ":11434"
-	}
-	if strings.HasPrefix(u.Host, ":") {
-		u.Host = "127.0.0.1" + u.Host
-	}
-	return u, nil
-}
-
 func checkOllama(ctx context.Context) check {
 	ch := check{name: "ollama"}
-	u, err := ollamaURL()
+	u, err := agent.OllamaURL(os.Getenv("OLLAMA_HOST"))
 	if err != nil {
 		ch.status, ch.detail, ch.fix = "fail", err.Error(), "set OLLAMA_HOST to host:port, e.g. 127.0.0.1:11434"
 		return ch
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("/api/version").String(), nil)
-	resp, err := http.DefaultClient.Do(req)
+	version, err := agent.NewOllama("ollama", u).Version(ctx)
 	if err != nil {
 		ch.status = "fail"
 		ch.detail = fmt.Sprintf("not reachable at %s (%v)", u, rootCause(err))
 		ch.fix = "install Ollama (https://ollama.com/download) and start it with `ollama serve`; if it runs elsewhere, set OLLAMA_HOST"
 		return ch
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Version string `json:"version"`
+	ch.status, ch.detail = "ok", fmt.Sprintf("Ollama %s at %s", version, u)
+	if !agent.IsLoopback(u) {
+		ch.detail += " (another machine: memories go to it only with \"ollama_allow_memory\": true in settings.json)"
 	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil || body.Version == "" {
-		ch.status, ch.detail = "fail", fmt.Sprintf("%s answered %s, which does not look like Ollama", u, resp.Status)
-		ch.fix = "check that OLLAMA_HOST points at Ollama"
-		return ch
-	}
-	ch.status, ch.detail = "ok", fmt.Sprintf("Ollama %s at %s", body.Version, u)
 	return ch
+}
+
+// checkModels says whether there is a model to chat with and whether
+// semantic search works.
+func (c *cli) checkModels(ctx context.Context) []check {
+	chat := check{name: "models"}
+	emb := check{name: "search"}
+	s, bs, ollama, err := c.backendsOnly()
+	if err != nil {
+		chat.status, chat.detail = "fail", err.Error()
+		return []check{chat}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	models, err := ollama.Models(ctx)
+	switch {
+	case err != nil:
+		chat.status, chat.detail = "warn", "cannot list models: Ollama is not running"
+	case len(models) == 0:
+		chat.status, chat.detail, chat.fix = "warn", "Ollama has no models yet", "`cairn pull llama3.2` (or any model from ollama.com/library)"
+	case s.Model != "":
+		chat.status, chat.detail = "ok", fmt.Sprintf("%d models; default %s", len(models), s.Model)
+		if b, name, rerr := bs.Resolve(s.Model); rerr != nil {
+			chat.status, chat.detail = "fail", rerr.Error()
+		} else if _, serr := b.Show(ctx, name); serr != nil {
+			chat.status, chat.detail, chat.fix = "fail", serr.Error(), "`cairn models use NAME` with a model from `cairn models`"
+		}
+	default:
+		chat.status, chat.detail = "ok", fmt.Sprintf("%d models; no default set (`cairn models use NAME`)", len(models))
+	}
+	out := []check{chat}
+	for _, b := range bs.Status(ctx)[1:] {
+		line := check{name: b.Name, status: "ok", detail: fmt.Sprintf("%s, %d models", b.URL, b.Models)}
+		if b.Error != "" {
+			line.status, line.detail = "warn", b.Error
+		}
+		if b.Remote {
+			line.detail += map[bool]string{true: "; remote, receives memory (allowed)", false: "; remote, receives no memory"}[b.ReceivesMemory]
+		}
+		out = append(out, line)
+	}
+	if s.EmbeddingModel == "off" {
+		emb.status, emb.detail = "ok", "keyword only (embedding_model is \"off\" in settings.json)"
+		return append(out, emb)
+	}
+	e := agent.NewEmbedder(ollama, s.EmbeddingModel)
+	if err := e.Check(ctx); err != nil {
+		emb.status = "warn"
+		emb.detail = "keyword only: semantic search needs the embedding model " + e.Model()
+		if errors.Is(err, agent.ErrModelNotFound) {
+			emb.fix = "`cairn pull " + e.Model() + "`"
+		} else {
+			emb.fix = "start Ollama (`ollama serve`)"
+		}
+		return append(out, emb)
+	}
+	emb.status, emb.detail = "ok", "semantic and keyword search, embeddings by "+e.Model()
+	return append(out, emb)
 }
 
 func rootCause(err error) error {
