@@ -3,9 +3,12 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -312,4 +315,106 @@ func TestForgottenMemoriesCanBeRestored(t *testing.T) {
 	if r := cairn(t, home, withPass, "memory", "restore", it.ID); r.code == 0 || !strings.Contains(r.stderr, "cairn memory forgotten") {
 		t.Fatalf("restore twice: %q", r.stderr)
 	}
+}
+
+func TestCtrlCStopsTheReplyAndKeepsWhatArrived(t *testing.T) {
+	home := newHome(t)
+	off := false
+	if err := (Home{Dir: home}).SaveSettings(Settings{EmbeddingModel: "off", Extraction: &off, MaxReplyTokens: 400}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "--home", home, "chat", "--model", ollamatest.Tiny, "Write a very long essay.")
+	cmd.Env = append(append(cleanEnv(), execMainEnv+"=1"), withOllama(ollama.Host)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the reply to start streaming, then press Ctrl-C.
+	buf := make([]byte, 64)
+	if _, err := io.ReadAtLeast(out, buf, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, out)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v; stderr %q", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "stopped") {
+		t.Fatalf("stderr %q", errb.String())
+	}
+	convs := jsonLines[memory.Conversation](t, cairn(t, home, withPass, "conversations", "--json").stdout)
+	if len(convs) != 1 {
+		t.Fatalf("conversations %+v", convs)
+	}
+	msgs := jsonLines[memory.Message](t, cairn(t, home, withPass, "conversations", "show", convs[0].ID, "--json").stdout)
+	if len(msgs) != 2 || !msgs[1].Incomplete || msgs[1].Content == "" || msgs[1].Stats.OutputTokens >= 400 {
+		t.Fatalf("stored reply: %+v", msgs)
+	}
+}
+
+func TestCtrlCInTheREPLStopsOnlyTheReply(t *testing.T) {
+	home := newHome(t)
+	off := false
+	if err := (Home{Dir: home}).SaveSettings(Settings{EmbeddingModel: "off", Extraction: &off, MaxReplyTokens: 400}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "--home", home, "chat", "--model", ollamatest.Tiny)
+	cmd.Env = append(append(cleanEnv(), execMainEnv+"=1"), withOllama(ollama.Host)...)
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(in, "Write a very long essay.\n")
+	buf := make([]byte, 64)
+	if _, err := io.ReadAtLeast(out, buf, 1); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	// The chat goes on: wait until the stop is reported, then send more.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(errb.String(), "stopped") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	io.WriteString(in, "And a second one?\n/quit\n")
+	in.Close()
+	io.Copy(io.Discard, out)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v; stderr %q", err, errb.String())
+	}
+	convs := jsonLines[memory.Conversation](t, cairn(t, home, withPass, "conversations", "--json").stdout)
+	if len(convs) != 1 || convs[0].Messages != 4 {
+		t.Fatalf("conversations %+v: want the stopped reply and a second turn; stderr %q", convs, errb.String())
+	}
+	msgs := jsonLines[memory.Message](t, cairn(t, home, withPass, "conversations", "show", convs[0].ID, "--json").stdout)
+	if !msgs[1].Incomplete || msgs[3].Incomplete {
+		t.Fatalf("only the first reply should be stopped: %+v", msgs)
+	}
+}
+
+// syncBuffer is a buffer a child process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,11 @@ Relevant memories go into the prompt; facts you state are remembered
 (turn that off with "extraction": false in settings.json).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
+			// Ctrl-C stops a reply, not the chat: only SIGTERM (or Ctrl-C
+			// at the prompt) ends it, so detach from the process's
+			// interrupt-cancelled context.
+			ctx, stop := signal.NotifyContext(context.WithoutCancel(cmd.Context()), syscall.SIGTERM)
+			defer stop()
 			r, err := c.openRuntime(ctx)
 			if err != nil {
 				return err

@@ -9,9 +9,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -28,7 +30,11 @@ const execMainEnv = "CAIRN_TEST_EXEC_MAIN"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(execMainEnv) == "1" {
-		os.Exit(Main(context.Background(), os.Args[1:], fstest.MapFS{}))
+		// As main does: the context ends on SIGINT and SIGTERM.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := Main(ctx, os.Args[1:], fstest.MapFS{})
+		stop()
+		os.Exit(code)
 	}
 	// A real Ollama with the tiny model, for the chat commands.
 	os.Exit(ollamatest.Main(m, &ollama))
