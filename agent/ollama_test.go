@@ -222,6 +222,21 @@ func TestRealTenTurnsStoreNothingWithoutTheirQuote(t *testing.T) {
 	if err := a.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Extraction ran with the chat model and its window: Ollama kept the
+	// one runner, never reloading it with other options.
+	running, err := ollamaBackend().Running(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chat []int
+	for _, m := range running {
+		if m.Name == ollamatest.Tiny+":latest" {
+			chat = append(chat, m.ContextLength)
+		}
+	}
+	if len(chat) != 1 || chat[0] != DefaultNumCtx {
+		t.Errorf("runners of the chat model after chat and extraction: context lengths %v; want one, of %d", chat, DefaultNumCtx)
+	}
 	st := a.Stats()
 	t.Logf("ten turns with the tiny model: proposed %d, stored %d, dropped %d, junk outputs %d", st.Proposed, st.Stored, st.Dropped, st.Junk)
 	if st.Runs != 10 || st.Proposed != st.Stored+st.Dropped {
