@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -309,35 +310,18 @@ func (v *Vault) EditConversation(ctx context.Context, id string, patch Conversat
 }
 
 func (p *conversationPayload) apply(patch ConversationPatch) error {
-	if patch.Title != nil {
-		t, err := cleanTitle(*patch.Title)
-		if err != nil {
-			return err
-		}
-		p.Title = t
-	}
-	if patch.Model != nil {
-		m, err := cleanModel(*patch.Model)
-		if err != nil {
-			return err
-		}
-		p.Model = m
-	}
-	if patch.Summary != nil {
-		s, err := cleanSummary(*patch.Summary)
-		if err != nil {
-			return err
-		}
-		p.Summary = s
-	}
-	if patch.SummaryThrough != nil {
-		through := strings.TrimSpace(*patch.SummaryThrough)
-		if through != "" && !idPattern.MatchString(through) {
-			return invalidf("summary_through %.70q is not a message id", through)
-		}
-		p.SummaryThrough = through
-	}
-	return nil
+	return errors.Join(
+		patchField(&p.Title, patch.Title, cleanTitle),
+		patchField(&p.Model, patch.Model, cleanModel),
+		patchField(&p.Summary, patch.Summary, cleanSummary),
+		patchField(&p.SummaryThrough, patch.SummaryThrough, func(through string) (string, error) {
+			through = strings.TrimSpace(through)
+			if through != "" && !idPattern.MatchString(through) {
+				return "", invalidf("summary_through %.70q is not a message id", through)
+			}
+			return through, nil
+		}),
+	)
 }
 
 // DeleteConversation deletes a conversation and every message of it, in

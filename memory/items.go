@@ -465,50 +465,39 @@ func (v *Vault) updateItem(ctx context.Context, id, what string, change func(*it
 }
 
 func (p *itemPayload) apply(patch Patch) error {
-	if patch.Kind != nil {
-		if err := validKind(*patch.Kind); err != nil {
+	return errors.Join(
+		patchField(&p.Kind, patch.Kind, checked(validKind)),
+		patchField(&p.Text, patch.Text, cleanText),
+		patchField(&p.Tags, patch.Tags, cleanTags),
+		patchField(&p.Pinned, patch.Pinned, nil),
+		patchField(&p.Source, patch.Source, checked(validSource)),
+		patchField(&p.Quote, patch.Quote, cleanQuote),
+		patchField(&p.MessageIDs, patch.MessageIDs, func(ids []string) ([]string, error) {
+			return cleanIDs("message id", ids, MaxMessageIDs)
+		}),
+	)
+}
+
+// patchField sets *dst to the cleaned *src when the patch sets it; clean
+// may be nil for fields that need no checking.
+func patchField[T any](dst, src *T, clean func(T) (T, error)) error {
+	if src == nil {
+		return nil
+	}
+	v := *src
+	if clean != nil {
+		var err error
+		if v, err = clean(v); err != nil {
 			return err
 		}
-		p.Kind = *patch.Kind
 	}
-	if patch.Text != nil {
-		t, err := cleanText(*patch.Text)
-		if err != nil {
-			return err
-		}
-		p.Text = t
-	}
-	if patch.Tags != nil {
-		t, err := cleanTags(*patch.Tags)
-		if err != nil {
-			return err
-		}
-		p.Tags = t
-	}
-	if patch.Pinned != nil {
-		p.Pinned = *patch.Pinned
-	}
-	if patch.Source != nil {
-		if err := validSource(*patch.Source); err != nil {
-			return err
-		}
-		p.Source = *patch.Source
-	}
-	if patch.Quote != nil {
-		q, err := cleanQuote(*patch.Quote)
-		if err != nil {
-			return err
-		}
-		p.Quote = q
-	}
-	if patch.MessageIDs != nil {
-		ids, err := cleanIDs("message id", *patch.MessageIDs, MaxMessageIDs)
-		if err != nil {
-			return err
-		}
-		p.MessageIDs = ids
-	}
+	*dst = v
 	return nil
+}
+
+// checked turns a validity check into a cleaner that keeps the value.
+func checked[T any](valid func(T) error) func(T) (T, error) {
+	return func(v T) (T, error) { return v, valid(v) }
 }
 
 // Forget erases a memory: the record becomes a tombstone that beats every
