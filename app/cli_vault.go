@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -34,6 +35,13 @@ sets a new passphrase if you forget yours.`,
 				return err
 			}
 			defer v.Close()
+			// The local API's token, made now so scripts can be set up
+			// before the first `cairn serve`.
+			if toks, err := api.OpenTokens(h.Dir); err == nil {
+				if _, _, err := toks.EnsureDefault(); err != nil {
+					fmt.Fprintf(c.stderr, "note: the API token could not be made (%v); `cairn token` makes it later\n", err)
+				}
+			}
 			fmt.Fprintf(c.stderr, "Created your vault in %s.\n\n", h.Dir)
 			fmt.Fprintf(c.stderr, "Your recovery key (shown only this once):\n\n")
 			fmt.Fprintf(c.stdout, "    %s\n\n", recovery)

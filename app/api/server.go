@@ -1,0 +1,191 @@
+// Package api is Cairn's local HTTP API: the native REST routes under
+// /api/v1, an OpenAI-compatible /v1 and an MCP endpoint, all behind one
+// handler that checks the token, the Host and the Origin of every request.
+// cairn serve and the desktop window both serve it.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/memory"
+)
+
+// Version is reported by /api/v1/status.
+var Version = "dev"
+
+// Config wires a Server.
+type Config struct {
+	// Vault is open, locked or not.
+	Vault *memory.Vault
+	// Agent chats over the vault.
+	Agent *agent.Agent
+	// Backends are the model servers.
+	Backends *agent.Backends
+	// Tokens checks bearer tokens.
+	Tokens *Tokens
+	// Hosts are extra Host names to accept, for a server deliberately
+	// bound beyond loopback; loopback names are always accepted.
+	Hosts []string
+	Logger *slog.Logger
+}
+
+// Server is the API's state and handler.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+
+	// routes lists the registered patterns, for the OpenAPI check.
+	routes []string
+
+	failMu sync.Mutex
+	// failed counts recent failed authentications, to slow guessing.
+	failed int
+	since  time.Time
+}
+
+// New returns a server.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.routesV1()
+	return s
+}
+
+// Body limits per kind of route.
+const (
+	smallBody = 64 << 10
+	chatBody  = 8 << 20
+)
+
+// handle registers a route that needs scope and reads at most maxBody.
+func (s *Server) handle(pattern, scope string, maxBody int64, fn func(w http.ResponseWriter, r *http.Request) error) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := tokenFrom(r.Context())
+		if !ok || !tok.Has(scope) {
+			writeError(w, errorf(http.StatusForbidden, "forbidden", "this token lacks the "+scope+" scope: create one with `cairn token create NAME --scope "+scope+"`"))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := fn(w, r); err != nil {
+			writeError(w, err)
+		}
+	}))
+}
+
+// Handler is the API with its checks, for a socket. A request must name
+// a loopback host (so a web page cannot reach it through DNS rebinding),
+// come from no browser or the app's own origin, and carry a token.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r.Host) {
+			writeError(w, errorf(http.StatusMisdirectedRequest, "bad_host", "Host "+strconvQuote(r.Host)+" is not this machine: use http://127.0.0.1 or http://localhost"))
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" && !s.originAllowed(o, r.Host) {
+			writeError(w, errorf(http.StatusForbidden, "bad_origin", "requests from web pages of other sites are refused"))
+			return
+		}
+		if r.URL.Path == "/healthz" {
+			s.mux.ServeHTTP(w, r)
+			return
+		}
+		tok, ok := s.cfg.Tokens.Check(bearer(r))
+		if !ok {
+			s.slowDown()
+			w.Header().Set("WWW-Authenticate", `Bearer realm="cairn"`)
+			writeError(w, errorf(http.StatusUnauthorized, "unauthorized", "a valid token is needed: send Authorization: Bearer TOKEN (`cairn token` shows yours)"))
+			return
+		}
+		s.mux.ServeHTTP(w, r.WithContext(withToken(r.Context(), tok)))
+	})
+}
+
+// InProcess is the API for the desktop window, served through Wails'
+// asset server: no socket, so no token; it acts with the admin token.
+func (s *Server) InProcess() http.Handler {
+	admin := Token{Name: "desktop", Scopes: []string{ScopeAdmin}}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mux.ServeHTTP(w, r.WithContext(withToken(r.Context(), admin)))
+	})
+}
+
+// slowDown delays a failed authentication, more as failures pile up, so
+// a token cannot be guessed at speed.
+func (s *Server) slowDown() {
+	s.failMu.Lock()
+	if time.Since(s.since) > time.Minute {
+		s.failed, s.since = 0, time.Now()
+	}
+	s.failed++
+	d := time.Duration(min(s.failed, 20)) * 50 * time.Millisecond
+	s.failMu.Unlock()
+	time.Sleep(d)
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(tok)
+	}
+	return ""
+}
+
+func (s *Server) hostAllowed(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	for _, x := range s.cfg.Hosts {
+		if strings.EqualFold(x, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// originAllowed accepts the API's own origin (its web UI) and the desktop
+// window's.
+func (s *Server) originAllowed(origin, host string) bool {
+	switch origin {
+	case "http://" + host, "wails://wails", "http://wails.localhost":
+		return true
+	}
+	return false
+}
+
+type tokenKey struct{}
+
+func withToken(ctx context.Context, t Token) context.Context {
+	return context.WithValue(ctx, tokenKey{}, t)
+}
+
+func tokenFrom(ctx context.Context) (Token, bool) {
+	t, ok := ctx.Value(tokenKey{}).(Token)
+	return t, ok
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func strconvQuote(s string) string { return strconv.Quote(s) }

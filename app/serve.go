@@ -1,0 +1,179 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/api"
+	"github.com/cairnlabs/cairn/memory"
+)
+
+// DefaultAddr is where cairn serve listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:7420"
+
+// Owner is the one long-running process that serves a home's API,
+// recorded in owner.json while it runs.
+type Owner struct {
+	PID     int       `json:"pid"`
+	URL     string    `json:"url"`
+	Started time.Time `json:"started"`
+}
+
+func (h Home) ownerLockPath() string { return filepath.Join(h.Dir, "owner.lock") }
+
+// OwnerPath is where the running owner records itself.
+func (h Home) OwnerPath() string { return filepath.Join(h.Dir, "owner.json") }
+
+// ErrOwned means another process already serves this home.
+var ErrOwned = errors.New("another process already serves this home")
+
+// claimOwner takes the home's owner lock (held until release), or says
+// who holds it.
+func (h Home) claimOwner() (release func(), err error) {
+	if err := os.MkdirAll(h.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(h.ownerLockPath(), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if o, rerr := h.RunningOwner(); rerr == nil {
+			return nil, fmt.Errorf("%w: cairn (pid %d) serves %s at %s since %s: stop it first, or use another --home", ErrOwned, o.PID, h.Dir, o.URL, o.Started.Local().Format(time.DateTime))
+		}
+		return nil, fmt.Errorf("%w: a cairn process holds %s: stop it first, or use another --home", ErrOwned, h.ownerLockPath())
+	}
+	return func() {
+		os.Remove(h.OwnerPath())
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// RunningOwner reads owner.json.
+func (h Home) RunningOwner() (Owner, error) {
+	var o Owner
+	b, err := os.ReadFile(h.OwnerPath())
+	if err != nil {
+		return o, err
+	}
+	return o, json.Unmarshal(b, &o)
+}
+
+func (c *cli) serveCommand() *cobra.Command {
+	var addr string
+	var anyHost bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the local API (REST, OpenAI-compatible, MCP) for your scripts and agents",
+		Long: `Serve this home's API on 127.0.0.1 (default ` + DefaultAddr + `), with the token
+in $CAIRN_HOME/api-token (` + "`cairn token`" + ` shows it). One process serves a
+home at a time. Without a passphrase ($CAIRN_PASSPHRASE, --passphrase-file,
+or a terminal) the vault starts locked: POST /api/v1/unlock opens it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context() // ends on SIGINT and SIGTERM
+			h := c.home()
+			if !h.HasVault() {
+				return h.noVaultError()
+			}
+			release, err := h.claimOwner()
+			if err != nil {
+				return err
+			}
+			defer release()
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return usageError{fmt.Errorf("--addr %q is not host:port", addr)}
+			}
+			if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && !anyHost {
+				return usageError{fmt.Errorf("--addr %s is reachable from other machines: the API holds your memory, so it listens on loopback only unless you also pass --listen-beyond-loopback", addr)}
+			}
+			toks, err := api.OpenTokens(h.Dir)
+			if err != nil {
+				return err
+			}
+			if _, created, err := toks.EnsureDefault(); err != nil {
+				return err
+			} else if created {
+				fmt.Fprintf(c.stderr, "Made an API token in %s (`cairn token` shows it).\n", api.DefaultTokenPath(h.Dir))
+			}
+			sess, err := c.openServing(ctx)
+			if err != nil {
+				return err
+			}
+			defer sess.close(context.WithoutCancel(ctx))
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w (is another program using the port? pass --addr 127.0.0.1:PORT)", addr, err)
+			}
+			var hosts []string
+			if anyHost {
+				hosts = append(hosts, host)
+				fmt.Fprintln(c.stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
+			}
+			srv := api.New(api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default()})
+			url := "http://" + ln.Addr().String()
+			b, _ := json.Marshal(Owner{PID: os.Getpid(), URL: url, Started: time.Now().UTC()})
+			if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
+				ln.Close()
+				return err
+			}
+			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+			state := "unlocked"
+			if sess.vault.Locked() {
+				state = "locked: POST /api/v1/unlock with the passphrase"
+			}
+			fmt.Fprintf(c.stderr, "Serving %s at %s (vault %s). Ctrl-C stops.\n", h.Dir, url, state)
+			errc := make(chan error, 1)
+			go func() { errc <- hs.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return hs.Shutdown(sctx)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", DefaultAddr, "address to listen on (loopback)")
+	cmd.Flags().BoolVar(&anyHost, "listen-beyond-loopback", false, "allow an --addr other machines can reach (dangerous: see the README)")
+	return cmd
+}
+
+// openServing opens the vault for a server: unlocked when a passphrase
+// is at hand, else locked until POST /api/v1/unlock.
+func (c *cli) openServing(ctx context.Context) (*session, error) {
+	if os.Getenv(envPassphrase) != "" || c.passFile != "" || c.term.isTerminal() {
+		return c.openRuntime(ctx)
+	}
+	s, bs, ollama, err := c.backendsOnly()
+	if err != nil {
+		return nil, err
+	}
+	r := &session{settings: s, backends: bs, ollama: ollama}
+	var emb memory.Embedder
+	if s.EmbeddingModel != "off" {
+		r.embedder = agent.NewEmbedder(ollama, s.EmbeddingModel)
+		emb = r.embedder
+	}
+	if r.vault, err = memory.Open(ctx, memory.Config{Path: c.home().VaultPath(), Embedder: emb, Logger: slog.Default()}); err != nil {
+		return nil, err
+	}
+	r.agent = agent.New(r.vault, bs, agent.Config{Model: s.Model, System: s.System, NumCtx: s.NumCtx, NumPredict: s.MaxReplyTokens, NoExtraction: !s.extraction(), Logger: slog.Default()})
+	return r, nil
+}
