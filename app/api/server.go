@@ -33,7 +33,7 @@ type Config struct {
 	Tokens *Tokens
 	// Hosts are extra Host names to accept, for a server deliberately
 	// bound beyond loopback; loopback names are always accepted.
-	Hosts []string
+	Hosts  []string
 	Logger *slog.Logger
 }
 
