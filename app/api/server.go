@@ -62,6 +62,8 @@ func New(cfg Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.routesV1()
+	s.routesOpenAI()
+	s.routesMCP()
 	return s
 }
 

