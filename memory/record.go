@@ -332,6 +332,16 @@ type Change struct {
 	Record
 }
 
+// LastSeq is the sequence number of the latest change, so a reader of
+// Changes can start from now.
+func (v *Vault) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := v.db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM records").Scan(&seq); err != nil {
+		return 0, fmt.Errorf("read the latest change: %w", err)
+	}
+	return seq, nil
+}
+
 // Changes returns up to limit records changed after seq, oldest first: the
 // feed that sync and export read. Records are returned sealed, as stored.
 func (v *Vault) Changes(ctx context.Context, after int64, limit int) ([]Change, error) {

@@ -1,0 +1,268 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/memory"
+)
+
+// routesChat registers conversations, chat turns and models.
+func (s *Server) routesChat() {
+	s.handle("GET /api/v1/conversations", ScopeChat, 0, s.listConversations)
+	s.handle("GET /api/v1/conversations/{id}", ScopeChat, 0, s.getConversation)
+	s.handle("PATCH /api/v1/conversations/{id}", ScopeChat, smallBody, s.patchConversation)
+	s.handle("DELETE /api/v1/conversations/{id}", ScopeChat, 0, s.deleteConversation)
+	s.handle("POST /api/v1/chat", ScopeChat, chatBody, s.chat)
+	s.handle("POST /api/v1/messages/{id}/regenerate", ScopeChat, smallBody, s.regenerate)
+	s.handle("GET /api/v1/models", ScopeChat, 0, s.listModels)
+	s.handle("POST /api/v1/models/pull", ScopeAdmin, smallBody, s.pullModel)
+	s.handle("GET /api/v1/events", ScopeMemoryRead, 0, s.events)
+}
+
+func (s *Server) needAgent() error {
+	if s.cfg.Agent == nil || s.cfg.Backends == nil {
+		return errorf(http.StatusServiceUnavailable, "no_agent", "this server runs without models")
+	}
+	return nil
+}
+
+func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error {
+	limit := 50
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			return errorf(http.StatusBadRequest, "invalid", "limit must be a number, 0 for all")
+		}
+		limit = n
+	}
+	convs, err := s.cfg.Vault.Conversations(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	if convs == nil {
+		convs = []memory.Conversation{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": convs})
+	return nil
+}
+
+func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.cfg.Vault.Conversation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	msgs, err := s.cfg.Vault.Messages(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	if msgs == nil {
+		msgs = []memory.Message{}
+	}
+	// Every branch, oldest first; head is the newest message, where the
+	// conversation continues.
+	head := ""
+	if t := agent.Thread(msgs, ""); len(t) > 0 {
+		head = t[len(t)-1].ID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": c, "messages": msgs, "head": head})
+	return nil
+}
+
+func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Title *string `json:"title"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	c, err := s.cfg.Vault.EditConversation(r.Context(), r.PathValue("id"), memory.ConversationPatch{Title: in.Title})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request) error {
+	if err := s.cfg.Vault.DeleteConversation(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// turnBody is a finished turn on the wire.
+type turnBody struct {
+	Conversation memory.Conversation `json:"conversation"`
+	User         memory.Message      `json:"user"`
+	Reply        memory.Message      `json:"reply"`
+	Tools        []memory.Message    `json:"tools,omitempty"`
+}
+
+func newTurnBody(t *agent.Turn) turnBody {
+	return turnBody{Conversation: t.Conversation, User: t.User, Reply: t.Reply, Tools: t.Tools}
+}
+
+// chat runs a turn. With "stream": true the reply streams as Server-Sent
+// Events: "delta" events with text, then one "done" event with the stored
+// turn (or "error").
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needAgent(); err != nil {
+		return err
+	}
+	var in struct {
+		ConversationID string `json:"conversation_id"`
+		ParentID       string `json:"parent_id"`
+		Text           string `json:"text"`
+		Model          string `json:"model"`
+		Stream         bool   `json:"stream"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	req := agent.TurnRequest{ConversationID: in.ConversationID, ParentID: in.ParentID, Text: in.Text, Model: in.Model}
+	return s.runTurn(w, r, in.Stream, func(onDelta func(string)) (*agent.Turn, error) {
+		return s.cfg.Agent.Chat(r.Context(), req, onDelta)
+	})
+}
+
+func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needAgent(); err != nil {
+		return err
+	}
+	var in struct {
+		Model  string `json:"model"`
+		Stream bool   `json:"stream"`
+	}
+	if r.ContentLength != 0 {
+		if err := readJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	id := r.PathValue("id")
+	return s.runTurn(w, r, in.Stream, func(onDelta func(string)) (*agent.Turn, error) {
+		return s.cfg.Agent.Regenerate(r.Context(), id, in.Model, onDelta)
+	})
+}
+
+func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, run func(func(string)) (*agent.Turn, error)) error {
+	if !stream {
+		turn, err := run(nil)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, newTurnBody(turn))
+		return nil
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		return errorf(http.StatusInternalServerError, "internal", "streaming is not supported on this connection")
+	}
+	started := false
+	start := func() {
+		if !started {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+	}
+	turn, err := run(func(d string) {
+		start()
+		b, _ := json.Marshal(map[string]string{"text": d})
+		fmt.Fprintf(w, "event: delta\ndata: %s\n\n", b)
+		flusher.Flush()
+	})
+	if err != nil && !started {
+		return err // nothing streamed: a plain error response
+	}
+	start()
+	if err != nil {
+		ae := classify(err)
+		b, _ := json.Marshal(map[string]any{"error": ae, "turn": turnOrNil(turn)})
+		fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+	} else {
+		b, _ := json.Marshal(newTurnBody(turn))
+		fmt.Fprintf(w, "event: done\ndata: %s\n\n", b)
+	}
+	flusher.Flush()
+	return nil
+}
+
+func turnOrNil(t *agent.Turn) any {
+	if t == nil {
+		return nil
+	}
+	return newTurnBody(t)
+}
+
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needAgent(); err != nil {
+		return err
+	}
+	out := []agent.ModelInfo{}
+	for i, b := range s.cfg.Backends.All() {
+		models, err := b.Models(r.Context())
+		if err != nil {
+			if i == 0 {
+				return err
+			}
+			continue
+		}
+		for _, m := range models {
+			if i > 0 {
+				m.Name = b.Name() + "/" + m.Name
+			}
+			out = append(out, m)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"models": out})
+	return nil
+}
+
+// pullModel downloads a model into Ollama, streaming progress as
+// Server-Sent Events ("progress", then "done" or "error").
+func (s *Server) pullModel(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needAgent(); err != nil {
+		return err
+	}
+	var in struct {
+		Name     string `json:"name"`
+		Insecure bool   `json:"insecure"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Name == "" {
+		return errorf(http.StatusBadRequest, "invalid", "name is missing: send {\"name\": \"llama3.2\"}")
+	}
+	puller, ok := s.cfg.Backends.Default().(agent.Puller)
+	if !ok {
+		return errorf(http.StatusNotImplemented, "not_supported", "the default backend cannot pull models")
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		return errorf(http.StatusInternalServerError, "internal", "streaming is not supported on this connection")
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	err := puller.Pull(r.Context(), in.Name, in.Insecure, func(p agent.PullProgress) {
+		b, _ := json.Marshal(p)
+		fmt.Fprintf(w, "event: progress\ndata: %s\n\n", b)
+		flusher.Flush()
+	})
+	if err != nil {
+		b, _ := json.Marshal(map[string]any{"error": classify(err)})
+		fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+	} else {
+		s.cfg.Backends.Forget()
+		fmt.Fprint(w, "event: done\ndata: {}\n\n")
+	}
+	flusher.Flush()
+	return nil
+}
