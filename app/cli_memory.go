@@ -54,7 +54,7 @@ func (c *cli) memoryAdd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+			return c.withMemories(cmd.Context(), func(v memories) error {
 				it, err := v.Add(cmd.Context(), memory.NewItem{Kind: memory.ItemKind(kind), Text: text, Tags: tags, Pinned: pinned})
 				if err != nil {
 					return err
@@ -101,7 +101,7 @@ func (c *cli) memorySearch() *cobra.Command {
 		Args:  exactArgs(1, "what to search for, in quotes"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q.Text, q.Kind, q.Mode = args[0], memory.ItemKind(kind), memory.Mode(mode)
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+			return c.withMemories(cmd.Context(), func(v memories) error {
 				res, err := v.Search(cmd.Context(), q)
 				if err != nil {
 					return err
@@ -146,7 +146,7 @@ func (c *cli) memoryList() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Kind = memory.ItemKind(kind)
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+			return c.withMemories(cmd.Context(), func(v memories) error {
 				items, err := v.List(cmd.Context(), o)
 				if err != nil {
 					return err
@@ -185,7 +185,7 @@ func (c *cli) memoryShow() *cobra.Command {
 		Short: "Show one memory in full, with its earlier versions",
 		Args:  exactArgs(1, "the memory's id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+			return c.withMemories(cmd.Context(), func(v memories) error {
 				it, err := v.Get(cmd.Context(), args[0])
 				if err != nil {
 					return err
@@ -247,7 +247,7 @@ func (c *cli) memoryEdit() *cobra.Command {
 			if p == (memory.Patch{}) {
 				return usageError{fmt.Errorf("nothing to change: give new text, --kind, --tag, --pin or --unpin")}
 			}
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
+			return c.withMemories(cmd.Context(), func(v memories) error {
 				it, err := v.Edit(cmd.Context(), args[0], p)
 				if err != nil {
 					return err
@@ -273,7 +273,7 @@ func (c *cli) memoryForget() *cobra.Command {
 		Args:  exactArgs(1, "the memory's id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return c.withVault(ctx, func(v *memory.Vault) error {
+			return c.withMemories(ctx, func(v memories) error {
 				it, err := v.Get(ctx, args[0])
 				if err != nil {
 					return err

@@ -152,3 +152,55 @@ func TestServeRefusesANonLoopbackAddress(t *testing.T) {
 		t.Fatalf("code %d, %q", r.code, r.stderr)
 	}
 }
+
+func TestCommandsGoThroughTheRunningOwner(t *testing.T) {
+	home := newHome(t)
+	url, _, _ := startServe(t, home, withOllama("127.0.0.1:1"))
+	tok := strings.TrimSpace(cairn(t, home, nil, "token").stdout)
+	req, _ := http.NewRequest("GET", url+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := make(chan string, 16)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				events <- string(buf[:n])
+			}
+			if err != nil {
+				close(events)
+				return
+			}
+		}
+	}()
+	// No passphrase: the owner has the vault open.
+	r := cairn(t, home, nil, "memory", "add", "Sails a blue dinghy")
+	if r.code != 0 {
+		t.Fatalf("add through the owner: %q", r.stderr)
+	}
+	it := struct{ ID string }{strings.TrimSpace(r.stdout)}
+	deadline := time.After(10 * time.Second)
+	seen := ""
+	for !strings.Contains(seen, it.ID) {
+		select {
+		case s, ok := <-events:
+			if !ok {
+				t.Fatalf("events ended: %q", seen)
+			}
+			seen += s
+		case <-deadline:
+			t.Fatalf("the add %s did not show in the owner's events: %q", it.ID, seen)
+		}
+	}
+	if r := cairn(t, home, nil, "memory", "search", "dinghy"); r.code != 0 || !strings.Contains(r.stdout, it.ID) {
+		t.Fatalf("search through the owner: %q %q", r.stdout, r.stderr)
+	}
+	if r := cairn(t, home, nil, "memory", "show", "no-such-id"); r.code == 0 || !strings.Contains(r.stderr, "no memory") {
+		t.Fatalf("show of a missing id through the owner: %q", r.stderr)
+	}
+}
