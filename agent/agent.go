@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,6 +139,38 @@ type TurnRequest struct {
 	Text     string
 	// Model overrides the default model for this turn.
 	Model string
+
+	// System, when set, replaces the agent's system prompt for this turn
+	// (API clients bring their own); the memory block is still added.
+	System string
+	// Tools, when set, are the caller's own tools: they are offered
+	// instead of Cairn's memory tools (to models that can call tools), and
+	// Cairn does not run them. A call to one ends the turn: the reply is
+	// the stored assistant message with the calls (Reply.ToolCalls), and
+	// the caller sends the results back as ToolResults.
+	Tools []Tool
+	// ToolResults answer the tool calls of the assistant message at
+	// ParentID; a turn with them has no Text. They are stored as tool
+	// messages and the model answers them.
+	ToolResults []ToolResult
+	// NoExtraction skips memory extraction after this turn.
+	NoExtraction bool
+	// MaxTokens caps the reply's tokens (0: the agent's setting).
+	MaxTokens int
+	// Temperature and Seed, when set, replace the agent's for this turn.
+	Temperature *float64
+	Seed        int
+	// Format is a JSON schema (or "json") the reply must follow.
+	Format json.RawMessage
+}
+
+// ToolResult is what one of the caller's tools returned.
+type ToolResult struct {
+	// CallID is the id of the call it answers.
+	CallID string
+	// Name is the tool's name; "" takes it from the call.
+	Name    string
+	Content string
 }
 
 // Turn is a finished turn.
@@ -149,6 +182,9 @@ type Turn struct {
 	Tools []memory.Message
 	// Dropped is how many old messages did not fit the window.
 	Dropped int
+	// DoneReason is why the model stopped ("stop", "length"), as the
+	// backend says.
+	DoneReason string
 }
 
 // Chat runs one turn: it stores the person's message, brings relevant
@@ -158,6 +194,10 @@ type Turn struct {
 func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string)) (*Turn, error) {
 	text := strings.TrimSpace(req.Text)
 	switch {
+	case len(req.ToolResults) > 0:
+		if text != "" {
+			return nil, fmt.Errorf("%w: a turn carries a message or tool results, not both", memory.ErrInvalid)
+		}
 	case text == "":
 		return nil, fmt.Errorf("%w: the message is empty", memory.ErrInvalid)
 	case len(text) > memory.MaxMessageBytes:
@@ -180,8 +220,11 @@ func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string))
 	if _, err := a.backends.Show(ctx, backend, name); err != nil {
 		return nil, err
 	}
-	recall := a.recall(ctx, backend, text)
-	defer recall() // never leave the search running past the turn
+	recall := func() []memory.Item { return nil }
+	if len(req.ToolResults) == 0 {
+		recall = a.recall(ctx, backend, text)
+	}
+	defer func() { recall() }() // never leave the search running past the turn
 	var msgs []memory.Message
 	if conv.ID != "" {
 		if msgs, err = a.store.Messages(ctx, conv.ID); err != nil {
@@ -194,13 +237,24 @@ func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string))
 	} else if !hasMessage(msgs, parent) {
 		return nil, fmt.Errorf("%w: message %s is not in conversation %s", memory.ErrNotFound, parent, cmp(conv.ID, "(new)"))
 	}
+	if len(req.ToolResults) > 0 {
+		thread, pend, err := a.storeToolResults(ctx, conv, msgs, parent, req.ToolResults)
+		if err != nil {
+			return nil, err
+		}
+		if t := lastUserText(thread); t != "" {
+			recall = a.recall(ctx, backend, t)
+		}
+		req.NoExtraction = true // no words of the person's in this turn
+		return a.reply(ctx, conv, thread, pend, model, recall, onDelta, req)
+	}
 	// The message is stored while the prompt is assembled and the model
 	// reads it: an fsync or two less before the first token. The reply is
 	// stored only once the message is.
 	pend := a.storeUser(ctx, conv, model, parent, text)
 	user := memory.Message{ConversationID: conv.ID, ParentID: parent, Role: memory.RoleUser, Content: text, CreatedAt: time.Now()}
 	thread := append(threadTo(msgs, parent), user)
-	return a.reply(ctx, conv, thread, pend, model, recall, onDelta)
+	return a.reply(ctx, conv, thread, pend, model, recall, onDelta, req)
 }
 
 // pending is a person's message being stored.
@@ -276,7 +330,7 @@ func (a *Agent) Regenerate(ctx context.Context, replyID, model string, onDelta f
 	}
 	recall := a.recall(ctx, backend, user.Content)
 	defer recall()
-	return a.reply(ctx, conv, threadTo(msgs, user.ID), stored(conv, user), model, recall, onDelta)
+	return a.reply(ctx, conv, threadTo(msgs, user.ID), stored(conv, user), model, recall, onDelta, TurnRequest{})
 }
 
 // recall starts retrieving the memories relevant to text, in the
@@ -307,8 +361,9 @@ func (a *Agent) recall(ctx context.Context, backend Backend, text string) func()
 	}
 }
 
-// reply answers the last message of thread, which pend is storing.
-func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []memory.Message, pend *pending, model string, recall func() []memory.Item, onDelta func(string)) (*Turn, error) {
+// reply answers the last message of thread, which pend is storing; opts
+// carries the turn's own settings (System, Tools, MaxTokens and the rest).
+func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []memory.Message, pend *pending, model string, recall func() []memory.Item, onDelta func(string), opts TurnRequest) (*Turn, error) {
 	backend, name, err := a.backends.Resolve(model)
 	if err != nil {
 		return nil, err
@@ -329,8 +384,14 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 		summary = conv.Summary
 	}
 	tools := a.toolsFor(info, withMemory)
+	if opts.Tools != nil {
+		tools = nil
+		if info.Can("tools") {
+			tools = opts.Tools
+		}
+	}
 	in := promptInput{
-		System: a.cfg.System, Memories: mems, Summary: summary, History: toBackend(thread),
+		System: cmp(opts.System, a.cfg.System), Memories: mems, Summary: summary, History: toBackend(thread),
 		Tools: tools, NumCtx: numCtx, Reserve: a.reserve(numCtx),
 	}
 	p, err := assemble(in)
@@ -342,7 +403,7 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 	}
 
 	done := a.bg.reply()
-	turn, err := a.stream(ctx, pend, backend, name, model, in, p, onDelta)
+	turn, err := a.stream(ctx, pend, backend, name, model, in, p, onDelta, opts)
 	done()
 	if turn == nil {
 		return nil, err
@@ -352,7 +413,7 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 		return turn, err
 	}
 	thread[len(thread)-1] = turn.User
-	if withMemory && !a.cfg.NoExtraction {
+	if withMemory && !a.cfg.NoExtraction && !opts.NoExtraction {
 		a.enqueueExtraction(backend, name, numCtx, turn.User, thread)
 	}
 	if p.Dropped > 0 && (!p.Summarised || conv.SummaryThrough != thread[p.Dropped-1].ID) {
@@ -362,7 +423,7 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 }
 
 // stream runs the model, with the tool loop, and stores what it says.
-func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name, model string, in promptInput, p prompt, onDelta func(string)) (*Turn, error) {
+func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name, model string, in promptInput, p prompt, onDelta func(string), opts TurnRequest) (*Turn, error) {
 	turn := &Turn{}
 	messages := p.Messages
 	estimate := p.Estimate
@@ -390,10 +451,20 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 			tools = nil // the last round must answer in words
 		}
 		numPredict := a.cfg.NumPredict
+		if opts.MaxTokens > 0 {
+			numPredict = opts.MaxTokens
+		}
 		if numPredict <= 0 {
 			numPredict = max(in.NumCtx-estimate, in.Reserve)
 		}
-		req := ChatRequest{Model: name, Messages: messages, Tools: tools, NumCtx: in.NumCtx, NumPredict: numPredict, Temperature: a.cfg.Temperature, Seed: a.cfg.Seed}
+		temperature, seed := a.cfg.Temperature, a.cfg.Seed
+		if opts.Temperature != nil {
+			temperature = opts.Temperature
+		}
+		if opts.Seed != 0 {
+			seed = opts.Seed
+		}
+		req := ChatRequest{Model: name, Messages: messages, Tools: tools, Format: opts.Format, NumCtx: in.NumCtx, NumPredict: numPredict, Temperature: temperature, Seed: seed}
 		resp, err := backend.Chat(ctx, req, func(d Delta) {
 			if onDelta != nil {
 				onDelta(d.Content)
@@ -403,6 +474,7 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 		if werr := await(); werr != nil {
 			return nil, errors.Join(werr, err)
 		}
+		turn.DoneReason = resp.DoneReason
 		if err != nil {
 			if resp.Message.Content == "" && ctx.Err() == nil {
 				return turn, err // nothing arrived: nothing to keep
@@ -430,6 +502,10 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 		}
 		calls := make([]memory.ToolCall, 0, len(resp.Message.ToolCalls))
 		for _, c := range resp.Message.ToolCalls {
+			if opts.Tools != nil {
+				// The caller answers by id, across turns: ids must be unique.
+				c.ID = newCallID()
+			}
 			calls = append(calls, memory.ToolCall{ID: c.ID, Name: c.Name, Arguments: c.Arguments})
 		}
 		asked, err := a.store.AddMessage(store, memory.NewMessage{
@@ -438,6 +514,10 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 		})
 		if err != nil {
 			return turn, err
+		}
+		if opts.Tools != nil {
+			turn.Reply = asked // the caller runs its own tools
+			return turn, nil
 		}
 		turn.Tools = append(turn.Tools, asked)
 		parent = asked.ID
