@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -109,9 +110,27 @@ func (c *cli) home() Home { return Home{Dir: c.homeDir} }
 // help otherwise.
 func (c *cli) openDefault(cmd *cobra.Command) error {
 	if desktopBuild && hasDisplay() {
-		return runDesktop(cmd.Context(), c.assets, nil)
+		return c.runDesktopApp(cmd.Context())
 	}
 	return cmd.Help()
+}
+
+// runDesktopApp opens the window as the home's owner: it serves the API
+// on 127.0.0.1 for scripts, and the same handler in-process to the page
+// (no socket, so no token there).
+func (c *cli) runDesktopApp(ctx context.Context) error {
+	if !c.home().HasVault() {
+		return runDesktop(ctx, c.assets, nil) // the window's first run makes one
+	}
+	o, err := c.startOwner(ctx, DefaultAddr, false)
+	if err != nil && !errors.Is(err, ErrOwned) && strings.Contains(err.Error(), "listen on") {
+		o, err = c.startOwner(ctx, "127.0.0.1:0", false) // the usual port is taken
+	}
+	if err != nil {
+		return err
+	}
+	defer o.stop()
+	return runDesktop(ctx, c.assets, o.api.InProcess())
 }
 
 func hasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }

@@ -86,15 +86,6 @@ or a terminal) the vault starts locked: POST /api/v1/unlock opens it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context() // ends on SIGINT and SIGTERM
-			h := c.home()
-			if !h.HasVault() {
-				return h.noVaultError()
-			}
-			release, err := h.claimOwner()
-			if err != nil {
-				return err
-			}
-			defer release()
 			host, _, err := net.SplitHostPort(addr)
 			if err != nil {
 				return usageError{fmt.Errorf("--addr %q is not host:port", addr)}
@@ -102,57 +93,96 @@ or a terminal) the vault starts locked: POST /api/v1/unlock opens it.`,
 			if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && !anyHost {
 				return usageError{fmt.Errorf("--addr %s is reachable from other machines: the API holds your memory, so it listens on loopback only unless you also pass --listen-beyond-loopback", addr)}
 			}
-			toks, err := api.OpenTokens(h.Dir)
+			o, err := c.startOwner(ctx, addr, anyHost)
 			if err != nil {
 				return err
 			}
-			if _, created, err := toks.EnsureDefault(); err != nil {
-				return err
-			} else if created {
-				fmt.Fprintf(c.stderr, "Made an API token in %s (`cairn token` shows it).\n", api.DefaultTokenPath(h.Dir))
-			}
-			sess, err := c.openServing(ctx)
-			if err != nil {
-				return err
-			}
-			defer sess.close(context.WithoutCancel(ctx))
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return fmt.Errorf("listen on %s: %w (is another program using the port? pass --addr 127.0.0.1:PORT)", addr, err)
-			}
-			var hosts []string
-			if anyHost {
-				hosts = append(hosts, host)
-				fmt.Fprintln(c.stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
-			}
-			srv := api.New(api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default()})
-			url := "http://" + ln.Addr().String()
-			b, _ := json.Marshal(Owner{PID: os.Getpid(), URL: url, Started: time.Now().UTC()})
-			if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
-				ln.Close()
-				return err
-			}
-			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+			defer o.stop()
 			state := "unlocked"
-			if sess.vault.Locked() {
+			if o.sess.vault.Locked() {
 				state = "locked: POST /api/v1/unlock with the passphrase"
 			}
-			fmt.Fprintf(c.stderr, "Serving %s at %s (vault %s). Ctrl-C stops.\n", h.Dir, url, state)
-			errc := make(chan error, 1)
-			go func() { errc <- hs.Serve(ln) }()
+			fmt.Fprintf(c.stderr, "Serving %s at %s (vault %s). Ctrl-C stops.\n", c.home().Dir, o.url, state)
 			select {
-			case err := <-errc:
+			case err := <-o.errc:
 				return err
 			case <-ctx.Done():
+				return nil
 			}
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			return hs.Shutdown(sctx)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", DefaultAddr, "address to listen on (loopback)")
 	cmd.Flags().BoolVar(&anyHost, "listen-beyond-loopback", false, "allow an --addr other machines can reach (dangerous: see the README)")
 	return cmd
+}
+
+// owning is a running owner of a home: the API on a socket, recorded in
+// owner.json, over an open session.
+type owning struct {
+	sess *session
+	api  *api.Server
+	url  string
+	errc chan error
+	stop func()
+}
+
+// startOwner claims the home, opens its vault (locked without a
+// passphrase at hand) and serves the API on addr.
+func (c *cli) startOwner(ctx context.Context, addr string, anyHost bool) (*owning, error) {
+	h := c.home()
+	if !h.HasVault() {
+		return nil, h.noVaultError()
+	}
+	release, err := h.claimOwner()
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*owning, error) {
+		release()
+		return nil, err
+	}
+	toks, err := api.OpenTokens(h.Dir)
+	if err != nil {
+		return fail(err)
+	}
+	if _, created, err := toks.EnsureDefault(); err != nil {
+		return fail(err)
+	} else if created {
+		fmt.Fprintf(c.stderr, "Made an API token in %s (`cairn token` shows it).\n", api.DefaultTokenPath(h.Dir))
+	}
+	sess, err := c.openServing(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		sess.close(context.WithoutCancel(ctx))
+		return fail(fmt.Errorf("listen on %s: %w (is another program using the port? pass --addr 127.0.0.1:PORT)", addr, err))
+	}
+	var hosts []string
+	if anyHost {
+		host, _, _ := net.SplitHostPort(addr)
+		hosts = append(hosts, host)
+		fmt.Fprintln(c.stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
+	}
+	srv := api.New(api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default()})
+	o := &owning{sess: sess, api: srv, url: "http://" + ln.Addr().String(), errc: make(chan error, 1)}
+	b, _ := json.Marshal(Owner{PID: os.Getpid(), URL: o.url, Started: time.Now().UTC()})
+	if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
+		ln.Close()
+		sess.close(context.WithoutCancel(ctx))
+		return fail(err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { o.errc <- hs.Serve(ln) }()
+	o.stop = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+		sess.close(sctx)
+		release()
+	}
+	return o, nil
 }
 
 // openServing opens the vault for a server: unlocked when a passphrase

@@ -247,3 +247,23 @@ func TestLockAndUnlock(t *testing.T) {
 		t.Fatalf("after unlock: %d %s", r.status, r.body)
 	}
 }
+
+// The desktop window reaches the API in-process, through Wails' asset
+// server: no socket, so no token.
+func TestInProcessNeedsNoToken(t *testing.T) {
+	f := newFixture(t)
+	s := New(Config{Vault: f.vault, Tokens: f.tokens})
+	rec := httptest.NewRecorder()
+	s.InProcess().ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/memories", strings.NewReader(`{"text":"From the window"}`)))
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("in-process add: %d %s", rec.Code, rec.Body.String())
+	}
+	// The same request over the socket handler needs its token.
+	rec = httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/api/v1/memories", strings.NewReader(`{"text":"From a web page"}`))
+	req.Host = "127.0.0.1:7420"
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized || f.count() != 1 {
+		t.Fatalf("socket handler without a token: %d, %d memories", rec.Code, f.count())
+	}
+}
