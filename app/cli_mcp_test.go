@@ -1,0 +1,101 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// TestMCPOverStdio runs `cairn mcp` as an MCP client would launch it and
+// talks to it with the SDK's own client.
+func TestMCPOverStdio(t *testing.T) {
+	home := newHome(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.Command(os.Args[0], "--home", home, "mcp")
+	cmd.Env = append(append(cleanEnv(), execMainEnv+"=1"), withPass...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v0"}, nil)
+	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v\n%s", err, stderr.String())
+	}
+	var names []string
+	for tool, err := range cs.Tools(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, tool.Name)
+	}
+	slices.Sort(names)
+	if want := []string{"add_memory", "forget_memory", "list_recent_memories", "search_memory", "update_memory"}; !slices.Equal(names, want) {
+		t.Fatalf("tools %v, want %v", names, want)
+	}
+
+	call := func(name string, args map[string]any) (*mcp.CallToolResult, map[string]any) {
+		t.Helper()
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, stderr.String())
+		}
+		var out map[string]any
+		b, _ := json.Marshal(res.StructuredContent)
+		json.Unmarshal(b, &out)
+		return res, out
+	}
+	res, added := call("add_memory", map[string]any{"text": "Grows tomatoes on the balcony", "tags": []string{"garden"}, "pinned": true})
+	id, _ := added["id"].(string)
+	if res.IsError || id == "" {
+		t.Fatalf("add: %+v", res.Content)
+	}
+	res, found := call("search_memory", map[string]any{"query": "tomatoes"})
+	if b, _ := json.Marshal(found); res.IsError || !strings.Contains(string(b), id) {
+		t.Fatalf("search: %s", b)
+	}
+	// The person runs cairn mcp: full scopes, so writes are allowed.
+	if res, _ := call("update_memory", map[string]any{"id": id, "tags": []string{"garden", "food"}}); res.IsError {
+		t.Fatalf("update: %+v", res.Content)
+	}
+	if read, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "cairn://memory/" + id}); err != nil || read.Contents[0].Text != "Grows tomatoes on the balcony" {
+		t.Fatalf("read resource: %+v %v", read, err)
+	}
+	if err := cs.Close(); err != nil {
+		t.Logf("close: %v", err)
+	}
+	if cmd.ProcessState == nil || !cmd.ProcessState.Success() {
+		t.Fatalf("cairn mcp did not exit cleanly: %v\n%s", cmd.ProcessState, stderr.String())
+	}
+
+	// The memory is in the vault for every other command.
+	r := cairn(t, home, withPass, "memory", "search", "tomatoes")
+	if r.code != 0 || !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "#food") {
+		t.Fatalf("cairn memory search after mcp: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestMCPStdioNeedsPassphraseWithoutPrompt(t *testing.T) {
+	home := newHome(t)
+	r := cairn(t, home, nil, "mcp")
+	if r.code == 0 || !strings.Contains(r.stderr, "--passphrase-file") || !strings.Contains(r.stderr, "CAIRN_PASSPHRASE") {
+		t.Fatalf("cairn mcp without a passphrase: %d %q", r.code, r.stderr)
+	}
+	if r.stdout != "" {
+		t.Fatalf("cairn mcp wrote to stdout, which is the protocol: %q", r.stdout)
+	}
+	// A passphrase file works as well as the environment.
+	pf := home + "/../pass"
+	os.WriteFile(pf, []byte(testPassphrase+"\n"), 0o600)
+	r = cairnStdin(t, home, nil, "", "--passphrase-file", pf, "mcp")
+	if r.code != 0 {
+		t.Fatalf("cairn --passphrase-file F mcp with stdin closed: %d %q", r.code, r.stderr)
+	}
+}
