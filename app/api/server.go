@@ -73,6 +73,23 @@ const (
 	chatBody  = 8 << 20
 )
 
+// Timeouts for what is not a stream: a slow or stalled client cannot hold
+// a connection. Streams (replies, events, pulls) run as long as they need.
+const (
+	bodyTimeout  = 30 * time.Second
+	replyTimeout = 2 * time.Minute
+)
+
+// streamingRoutes answer for as long as a reply, a download or an event
+// feed lasts: no write deadline.
+var streamingRoutes = map[string]bool{
+	"POST /api/v1/chat":                     true,
+	"POST /api/v1/messages/{id}/regenerate": true,
+	"POST /api/v1/models/pull":              true,
+	"GET /api/v1/events":                    true,
+	"POST /v1/chat/completions":             true,
+}
+
 // handle registers a route that needs scope and reads at most maxBody.
 func (s *Server) handle(pattern, scope string, maxBody int64, fn func(w http.ResponseWriter, r *http.Request) error) {
 	s.routes = append(s.routes, pattern)
@@ -83,6 +100,15 @@ func (s *Server) handle(pattern, scope string, maxBody int64, fn func(w http.Res
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		// Deadlines are not supported in-process (the desktop window);
+		// there is no client to stall there.
+		// (A read deadline on a stream would end it: the server's
+		// background read that watches for a closed connection fails too.)
+		if !streamingRoutes[pattern] {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+			_ = rc.SetWriteDeadline(time.Now().Add(replyTimeout))
+		}
 		if err := fn(w, r); err != nil {
 			writeError(w, err)
 		}
