@@ -104,8 +104,12 @@ func (s *Server) handle(pattern, scope string, maxBody int64, fn func(w http.Res
 		// there is no client to stall there.
 		// (A read deadline on a stream would end it: the server's
 		// background read that watches for a closed connection fails too.)
-		if !streamingRoutes[pattern] {
-			rc := http.NewResponseController(w)
+		// Deadlines stay on a kept-alive connection, so a stream clears
+		// the one an earlier request set.
+		rc := http.NewResponseController(w)
+		if streamingRoutes[pattern] {
+			_ = rc.SetWriteDeadline(time.Time{})
+		} else {
 			_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
 			_ = rc.SetWriteDeadline(time.Now().Add(replyTimeout))
 		}
