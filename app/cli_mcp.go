@@ -19,7 +19,7 @@ import (
 
 // errMCPPassphrase: stdin carries the protocol, so there is no prompt.
 var errMCPPassphrase = errors.New("cairn mcp speaks MCP on standard input, so it cannot ask for the vault's passphrase: " +
-	"pass --passphrase-file FILE before mcp (`cairn --passphrase-file ~/.config/cairn/passphrase mcp`), or set CAIRN_PASSPHRASE in the MCP client's env")
+	"pass --passphrase-file FILE (`cairn mcp --passphrase-file ~/.config/cairn/passphrase`, a file only you can read), or set CAIRN_PASSPHRASE in the MCP client's env")
 
 func (c *cli) mcpCommand() *cobra.Command {
 	return &cobra.Command{

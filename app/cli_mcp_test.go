@@ -94,8 +94,8 @@ func TestMCPStdioNeedsPassphraseWithoutPrompt(t *testing.T) {
 	// A passphrase file works as well as the environment.
 	pf := home + "/../pass"
 	os.WriteFile(pf, []byte(testPassphrase+"\n"), 0o600)
-	r = cairnStdin(t, home, nil, "", "--passphrase-file", pf, "mcp")
+	r = cairnStdin(t, home, nil, "", "mcp", "--passphrase-file", pf)
 	if r.code != 0 {
-		t.Fatalf("cairn --passphrase-file F mcp with stdin closed: %d %q", r.code, r.stderr)
+		t.Fatalf("cairn mcp --passphrase-file F with stdin closed: %d %q", r.code, r.stderr)
 	}
 }
