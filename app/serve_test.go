@@ -204,3 +204,42 @@ func TestCommandsGoThroughTheRunningOwner(t *testing.T) {
 		t.Fatalf("show of a missing id through the owner: %q", r.stderr)
 	}
 }
+
+// The README's curl examples run against a real `cairn serve`.
+func TestREADMECurlExamples(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("curl is needed for this test: `make test` installs it")
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "<!-- api-examples -->\n```sh\n")
+	if !ok {
+		t.Fatal("README has no api-examples block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	home := newHome(t)
+	url, _, _ := startServe(t, home, withOllama("127.0.0.1:1"))
+	tok := strings.TrimSpace(cairn(t, home, nil, "token").stdout)
+	ran := 0
+	for _, line := range strings.Split(block, "\n") {
+		if !strings.HasPrefix(line, "curl ") || strings.Contains(line, " -sfN ") {
+			continue // streams (events) run forever
+		}
+		line = strings.ReplaceAll(line, "http://127.0.0.1:7420", url)
+		cmd := exec.Command("sh", "-c", line)
+		cmd.Env = append(os.Environ(), "TOKEN="+tok)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(out)), "{") {
+			t.Errorf("%s\n-> %v: %s", line, err, out)
+		}
+		ran++
+	}
+	if ran < 4 {
+		t.Fatalf("ran %d examples", ran)
+	}
+	if r := cairn(t, home, nil, "memory", "search", "window seats"); !strings.Contains(r.stdout, "window seats") {
+		t.Fatalf("the example's memory is not there: %q", r.stdout)
+	}
+}
