@@ -159,7 +159,7 @@ fuzz: frontend
 BENCH_OUT = bin/bench.txt
 bench: frontend test-tools
 	@mkdir -p bin
-	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -count 3 -cpu 1 -timeout 30m -tags $(TAGS) ./memory/ ./agent/ | tee $(BENCH_OUT)"
+	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -count 3 -cpu 1 -timeout 30m -tags $(TAGS) ./memory/ ./agent/ ./app/api/ | tee $(BENCH_OUT)"
 	$(GO) run ./.ci/benchreport -in $(BENCH_OUT) -out docs/BENCHMARKS.md
 
 clean:

@@ -20,7 +20,7 @@ var testKDF = memory.KDFParams{MemoryKiB: 8 * 1024, Passes: 1, Parallelism: 1}
 const testPass = "correct horse battery staple"
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	vault  *memory.Vault
 	tokens *Tokens
@@ -28,7 +28,7 @@ type fixture struct {
 	path   string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "vault.db")
