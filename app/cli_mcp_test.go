@@ -99,3 +99,55 @@ func TestMCPStdioNeedsPassphraseWithoutPrompt(t *testing.T) {
 		t.Fatalf("cairn mcp --passphrase-file F with stdin closed: %d %q", r.code, r.stderr)
 	}
 }
+
+// With `cairn serve` owning the home, `cairn mcp` needs no passphrase: it
+// serves the owner's /mcp, so the owner sees every change.
+func TestMCPOverStdioThroughTheOwner(t *testing.T) {
+	home := newHome(t)
+	startServe(t, home, append(withOllama("127.0.0.1:1"), withPass...))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.Command(os.Args[0], "--home", home, "mcp")
+	cmd.Env = append(cleanEnv(), execMainEnv+"=1") // no passphrase
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v0"}, nil)
+	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v\n%s", err, stderr.String())
+	}
+	n := 0
+	for _, err := range cs.Tools(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 5 {
+		t.Fatalf("%d tools through the owner, want 5", n)
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "add_memory", Arguments: map[string]any{"text": "Plays the cello", "pinned": true}})
+	if err != nil || res.IsError {
+		t.Fatalf("add through the owner: %v %+v\n%s", err, res, stderr.String())
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	var added struct{ ID string }
+	json.Unmarshal(b, &added)
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "update_memory", Arguments: map[string]any{"id": "no-such-id", "text": "x"}})
+	if err != nil || !res.IsError {
+		t.Fatalf("a tool error through the owner: %v %+v", err, res)
+	}
+	list, err := cs.ListResources(ctx, nil)
+	if err != nil || len(list.Resources) != 1 || list.Resources[0].URI != "cairn://memory/"+added.ID {
+		t.Fatalf("resources through the owner: %+v %v", list, err)
+	}
+	read, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: list.Resources[0].URI})
+	if err != nil || read.Contents[0].Text != "Plays the cello" {
+		t.Fatalf("read through the owner: %+v %v", read, err)
+	}
+	cs.Close()
+	// The memory command goes through the owner too.
+	if r := cairn(t, home, nil, "memory", "search", "cello"); r.code != 0 || !strings.Contains(r.stdout, added.ID) {
+		t.Fatalf("search after mcp: %q %q", r.stdout, r.stderr)
+	}
+}

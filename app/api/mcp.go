@@ -83,6 +83,17 @@ func mcpScoped(scope string, h http.Handler) http.Handler {
 			writeError(w, errorf(http.StatusForbidden, "forbidden", "this token lacks the "+scope+" scope: create one with `cairn token create NAME --scope "+scope+"`"))
 			return
 		}
+		// As handle does: a POST (one message and its answer) or DELETE
+		// gets the timeouts of any request; the GET event stream lasts as
+		// long as the session and clears the write deadline an earlier
+		// request on the connection left.
+		rc := http.NewResponseController(w)
+		if r.Method == http.MethodGet {
+			_ = rc.SetWriteDeadline(time.Time{})
+		} else {
+			_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+			_ = rc.SetWriteDeadline(time.Now().Add(replyTimeout))
+		}
 		h.ServeHTTP(w, r)
 	})
 }
