@@ -266,4 +266,13 @@ func TestInProcessNeedsNoToken(t *testing.T) {
 	if rec.Code != http.StatusUnauthorized || f.count() != 1 {
 		t.Fatalf("socket handler without a token: %d, %d memories", rec.Code, f.count())
 	}
+	// MCP too answers the window without a token.
+	rec = httptest.NewRecorder()
+	req = httptest.NewRequest("POST", "/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"window","version":"1"}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	s.InProcess().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "serverInfo") {
+		t.Fatalf("in-process MCP initialize: %d %s", rec.Code, rec.Body.String())
+	}
 }

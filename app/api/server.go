@@ -150,8 +150,12 @@ func (s *Server) Handler() http.Handler {
 // InProcess is the API for the desktop window, served through Wails'
 // asset server: no socket, so no token; it acts with the admin token.
 func (s *Server) InProcess() http.Handler {
-	admin := Token{Name: "desktop", Scopes: []string{ScopeAdmin}}
+	admin := Token{Name: "desktop", Hash: "desktop", Scopes: []string{ScopeAdmin}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The MCP SDK wants a bearer header; who asks is in the context.
+		if r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer in-process")
+		}
 		s.mux.ServeHTTP(w, r.WithContext(withToken(r.Context(), admin)))
 	})
 }
