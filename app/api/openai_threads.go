@@ -66,10 +66,12 @@ func (o *openAI) find(ctx context.Context, history []chatMsg) (conv, leaf string
 		leaf, _ := matchThread(msgs, history)
 		return leaf, nil
 	}
-	var ids []string
 	if id, ok := o.threads.get(history); ok {
-		ids = append(ids, id)
+		if leaf, err := try(id); err != nil || leaf != "" {
+			return id, leaf, err
+		}
 	}
+	var ids []string
 	first := firstUser(history)
 	if first != "" {
 		res, err := v.SearchMessages(ctx, memory.MessageQuery{Text: truncate(first, 1024), Limit: 50})
@@ -87,11 +89,9 @@ func (o *openAI) find(ctx context.Context, history []chatMsg) (conv, leaf string
 			return id, leaf, err
 		}
 	}
-	if len(ids) > 0 {
-		return "", "", nil
-	}
-	// The first message may have no indexed words (stopwords only): the
-	// chat going on is most likely among the newest.
+	// The first message may have no indexed words (stopwords only), or
+	// start more conversations than the search returns: the chat going on
+	// is most likely among the newest.
 	recent, err := v.Conversations(ctx, 10)
 	if err != nil {
 		return "", "", err
