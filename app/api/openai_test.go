@@ -325,6 +325,10 @@ func TestOpenAIErrors(t *testing.T) {
 	if _, err := f.client(f.admin).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "no-such-model", Messages: msgs}); status(err) != http.StatusNotFound {
 		t.Fatalf("unknown model: %v", err)
 	}
+	if _, err := f.client(f.admin).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: ollamatest.Tiny, Messages: msgs},
+		option.WithHeader(headerConversation, "0190a0a0-0000-7000-8000-000000000000")); status(err) != http.StatusNotFound {
+		t.Fatalf("unknown conversation: %v", err)
+	}
 	for body, code := range map[string]string{
 		`{"model":"tiny","messages":[`:                                                   "bad_json",
 		`{"model":"tiny","messages":[{"role":"assistant","content":"hi"}]}`:              "invalid",
@@ -357,4 +361,35 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// Memory extraction runs on API traffic only for tokens with memory:learn.
+func TestOpenAIExtractionNeedsMemoryLearn(t *testing.T) {
+	ctx := testCtx(t)
+	f := newOAIFixture(t, nil, ollamatest.Tiny)
+	learner, err := f.tokens.Create("learner", []string{ScopeChat, ScopeMemoryLearn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("I live in Lisbon.")}
+	if _, err := f.client(f.chatToken()).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: ollamatest.Tiny, Messages: msgs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.agent.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.extractions.Load(); n != 0 {
+		t.Fatalf("%d extractions for a chat-only token", n)
+	}
+	start := time.Now()
+	if _, err := f.client(learner).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: ollamatest.Tiny, Messages: msgs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.agent.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("turn and extraction: %v", time.Since(start))
+	if n := f.extractions.Load(); n != 1 {
+		t.Fatalf("%d extractions for a memory:learn token, want 1", n)
+	}
 }
