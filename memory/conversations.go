@@ -349,10 +349,20 @@ func (v *Vault) DeleteConversation(ctx context.Context, id string) error {
 				doomed = append(doomed, recordRef{rid: rid, id: h.id})
 			}
 		}
+		// Feedback on its replies goes with it.
+		feedback, err := v.feedbackOfConversation(ctx, tx, keys, id)
+		if err != nil {
+			return err
+		}
+		nMessages := len(doomed)
+		doomed = append(doomed, feedback...)
 		for i, d := range doomed {
 			kind := KindMessage
-			if i == 0 {
+			switch {
+			case i == 0:
 				kind = KindConversation
+			case i >= nMessages:
+				kind = KindFeedback
 			}
 			clock, err := v.tick(ctx, tx)
 			if err != nil {

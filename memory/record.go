@@ -26,7 +26,7 @@ const (
 
 // schemas is the payload schema version this build writes and reads for
 // each kind. A record with a greater version is kept, unread.
-var schemas = map[Kind]uint16{KindMemory: 2, KindConversation: 1, KindMessage: 1}
+var schemas = map[Kind]uint16{KindMemory: 2, KindConversation: 1, KindMessage: 1, KindFeedback: 1}
 
 // MaxSealedSize bounds one sealed record (payload plus envelope).
 const MaxSealedSize = 4 << 20

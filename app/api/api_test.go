@@ -276,3 +276,22 @@ func TestInProcessNeedsNoToken(t *testing.T) {
 		t.Fatalf("in-process MCP initialize: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+func TestFeedbackOverREST(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	conv, _ := f.vault.CreateConversation(ctx, memory.NewConversation{Title: "t"})
+	user, _ := f.vault.AddMessage(ctx, memory.NewMessage{ConversationID: conv.ID, Role: memory.RoleUser, Content: "Capital of Portugal?"})
+	reply, _ := f.vault.AddMessage(ctx, memory.NewMessage{ConversationID: conv.ID, ParentID: user.ID, Role: memory.RoleAssistant, Content: "Porto."})
+	r := f.do("POST", "/api/v1/messages/"+reply.ID+"/feedback", f.admin, strings.NewReader(`{"rating":-1,"correction":"Lisbon."}`))
+	if r.status != http.StatusCreated {
+		t.Fatalf("feedback: %d %s", r.status, r.body)
+	}
+	if r := f.do("POST", "/api/v1/messages/"+reply.ID+"/feedback", f.admin, strings.NewReader(`{"rating":7}`)); r.status != 400 || errorCode(t, r) != "invalid" {
+		t.Fatalf("bad rating: %d %s", r.status, r.body)
+	}
+	r = f.do("GET", "/api/v1/messages/"+reply.ID+"/feedback", f.admin, nil)
+	if r.status != 200 || !strings.Contains(r.body, "Lisbon.") || strings.Count(r.body, `"id"`) != 1 {
+		t.Fatalf("list: %d %s", r.status, r.body)
+	}
+}

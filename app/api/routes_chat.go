@@ -18,6 +18,8 @@ func (s *Server) routesChat() {
 	s.handle("DELETE /api/v1/conversations/{id}", ScopeChat, 0, s.deleteConversation)
 	s.handle("POST /api/v1/chat", ScopeChat, chatBody, s.chat)
 	s.handle("POST /api/v1/messages/{id}/regenerate", ScopeChat, smallBody, s.regenerate)
+	s.handle("POST /api/v1/messages/{id}/feedback", ScopeChat, chatBody, s.addFeedback)
+	s.handle("GET /api/v1/messages/{id}/feedback", ScopeChat, 0, s.listFeedback)
 	s.handle("GET /api/v1/models", ScopeChat, 0, s.listModels)
 	s.handle("POST /api/v1/models/pull", ScopeAdmin, smallBody, s.pullModel)
 	s.handle("GET /api/v1/events", ScopeMemoryRead, 0, s.events)
@@ -264,5 +266,34 @@ func (s *Server) pullModel(w http.ResponseWriter, r *http.Request) error {
 		fmt.Fprint(w, "event: done\ndata: {}\n\n")
 	}
 	flusher.Flush()
+	return nil
+}
+
+func (s *Server) addFeedback(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Rating     int    `json:"rating"`
+		Comment    string `json:"comment"`
+		Correction string `json:"correction"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	fb, err := s.cfg.Vault.AddFeedback(r.Context(), memory.NewFeedback{MessageID: r.PathValue("id"), Rating: in.Rating, Comment: in.Comment, Correction: in.Correction})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, fb)
+	return nil
+}
+
+func (s *Server) listFeedback(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.cfg.Vault.Message(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	fb, err := s.cfg.Vault.FeedbackOn(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"feedback": fb})
 	return nil
 }
