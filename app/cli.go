@@ -122,9 +122,9 @@ func (c *cli) runDesktopApp(ctx context.Context) error {
 	if !c.home().HasVault() {
 		return runDesktop(ctx, c.assets, nil) // the window's first run makes one
 	}
-	o, err := c.startOwner(ctx, DefaultAddr, false)
+	o, err := c.startOwner(ctx, DefaultAddr, false, false)
 	if err != nil && !errors.Is(err, ErrOwned) && strings.Contains(err.Error(), "listen on") {
-		o, err = c.startOwner(ctx, "127.0.0.1:0", false) // the usual port is taken
+		o, err = c.startOwner(ctx, "127.0.0.1:0", false, false) // the usual port is taken
 	}
 	if err != nil {
 		return err

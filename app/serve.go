@@ -75,7 +75,7 @@ func (h Home) RunningOwner() (Owner, error) {
 
 func (c *cli) serveCommand() *cobra.Command {
 	var addr string
-	var anyHost bool
+	var anyHost, ui bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the local API (REST, OpenAI-compatible, MCP) for your scripts and agents",
@@ -93,11 +93,16 @@ or a terminal) the vault starts locked: POST /api/v1/unlock opens it.`,
 			if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && !anyHost {
 				return usageError{fmt.Errorf("--addr %s is reachable from other machines: the API holds your memory, so it listens on loopback only unless you also pass --listen-beyond-loopback", addr)}
 			}
-			o, err := c.startOwner(ctx, addr, anyHost)
+			o, err := c.startOwner(ctx, addr, anyHost, ui)
 			if err != nil {
 				return err
 			}
 			defer o.stop()
+			if ui || o.newToken {
+				// Good once, for ten minutes: it signs a browser in without
+				// pasting the token.
+				fmt.Fprintf(c.stderr, "Open this in your browser to sign in (once, within 10 minutes):\n  %s\n", o.api.LoginURL(o.url))
+			}
 			state := "unlocked"
 			if o.sess.vault.Locked() {
 				state = "locked: POST /api/v1/unlock with the passphrase"
@@ -112,6 +117,7 @@ or a terminal) the vault starts locked: POST /api/v1/unlock opens it.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", DefaultAddr, "address to listen on (loopback)")
+	cmd.Flags().BoolVar(&ui, "ui", false, "serve the web UI too, and print a one-time login link for the browser")
 	cmd.Flags().BoolVar(&anyHost, "listen-beyond-loopback", false, "allow an --addr other machines can reach (dangerous: see the README)")
 	return cmd
 }
@@ -120,6 +126,8 @@ or a terminal) the vault starts locked: POST /api/v1/unlock opens it.`,
 // owner.json, over an open session.
 type owning struct {
 	sess *session
+	// newToken says the API token was made just now.
+	newToken bool
 	api  *api.Server
 	url  string
 	errc chan error
@@ -128,7 +136,7 @@ type owning struct {
 
 // startOwner claims the home, opens its vault (locked without a
 // passphrase at hand) and serves the API on addr.
-func (c *cli) startOwner(ctx context.Context, addr string, anyHost bool) (*owning, error) {
+func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*owning, error) {
 	h := c.home()
 	if !h.HasVault() {
 		return nil, h.noVaultError()
@@ -145,9 +153,11 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost bool) (*ownin
 	if err != nil {
 		return fail(err)
 	}
-	if _, created, err := toks.EnsureDefault(); err != nil {
+	_, created, err := toks.EnsureDefault()
+	if err != nil {
 		return fail(err)
-	} else if created {
+	}
+	if created {
 		fmt.Fprintf(c.stderr, "Made an API token in %s (`cairn token` shows it).\n", api.DefaultTokenPath(h.Dir))
 	}
 	sess, err := c.openServing(ctx)
@@ -165,8 +175,12 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost bool) (*ownin
 		hosts = append(hosts, host)
 		fmt.Fprintln(c.stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
 	}
-	srv := api.New(api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default()})
-	o := &owning{sess: sess, api: srv, url: "http://" + ln.Addr().String(), errc: make(chan error, 1)}
+	cfg := api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default()}
+	if ui {
+		cfg.Assets = c.assets
+	}
+	srv := api.New(cfg)
+	o := &owning{sess: sess, api: srv, newToken: created, url: "http://" + ln.Addr().String(), errc: make(chan error, 1)}
 	b, _ := json.Marshal(Owner{PID: os.Getpid(), URL: o.url, Started: time.Now().UTC()})
 	if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
 		ln.Close()

@@ -16,9 +16,9 @@ import (
 
 // startServe runs `cairn serve` on a free port and returns its URL once
 // it has recorded itself as the home's owner.
-func startServe(t *testing.T, home string, env []string) (string, *exec.Cmd, *syncBuffer) {
+func startServe(t *testing.T, home string, env []string, args ...string) (string, *exec.Cmd, *syncBuffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "--home", home, "serve", "--addr", "127.0.0.1:0")
+	cmd := exec.Command(os.Args[0], append([]string{"--home", home, "serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(append(cleanEnv(), execMainEnv+"=1"), env...)
 	var errb syncBuffer
 	cmd.Stderr = &errb
@@ -241,5 +241,33 @@ func TestREADMECurlExamples(t *testing.T) {
 	}
 	if r := cairn(t, home, nil, "memory", "search", "window seats"); !strings.Contains(r.stdout, "window seats") {
 		t.Fatalf("the example's memory is not there: %q", r.stdout)
+	}
+}
+
+func TestServeUIPrintsAOneTimeLoginLink(t *testing.T) {
+	home := newHome(t)
+	url, _, errb := startServe(t, home, withOllama("127.0.0.1:1"), "--ui")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(errb.String(), "/login?code=") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, rest, ok := strings.Cut(errb.String(), url+"/login?code=")
+	if !ok {
+		t.Fatalf("no login link for %s in %q", url, errb.String())
+	}
+	link := url + "/login?code=" + strings.Fields(rest)[0]
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
+		t.Fatalf("login link: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", url+"/api/v1/memories", nil)
+	req.AddCookie(resp.Cookies()[0])
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("API with the browser session: %v", err)
 	}
 }

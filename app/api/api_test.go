@@ -295,3 +295,49 @@ func TestFeedbackOverREST(t *testing.T) {
 		t.Fatalf("list: %d %s", r.status, r.body)
 	}
 }
+
+func TestOneTimeLoginForABrowser(t *testing.T) {
+	f := newFixture(t)
+	s := New(Config{Vault: f.vault, Tokens: f.tokens})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	link := s.LoginURL(srv.URL)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionName {
+			session = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("login: %d, cookie %+v", resp.StatusCode, session)
+	}
+	// The cookie stands in for the token.
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/status", nil)
+	req.AddCookie(session)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status with the session: %v %v", resp.StatusCode, err)
+	}
+	// The link works once.
+	if resp, _ := noRedirect.Get(link); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("second use of the link: %d", resp.StatusCode)
+	}
+	// A page of another site cannot ride on the cookie.
+	req, _ = http.NewRequest("POST", srv.URL+"/api/v1/memories", strings.NewReader(`{"text":"planted"}`))
+	req.AddCookie(session)
+	req.Header.Set("Origin", "https://evil.example")
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != http.StatusForbidden || f.count() != 0 {
+		t.Fatalf("cross-site POST with the cookie: %d, %d memories", resp.StatusCode, f.count())
+	}
+	// A made-up session is nobody.
+	req, _ = http.NewRequest("GET", srv.URL+"/api/v1/status", nil)
+	req.AddCookie(&http.Cookie{Name: sessionName, Value: strings.Repeat("ab", 32)})
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("made-up session: %d", resp.StatusCode)
+	}
+}

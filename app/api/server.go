@@ -6,6 +6,7 @@ package api
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,7 +34,10 @@ type Config struct {
 	Tokens *Tokens
 	// Hosts are extra Host names to accept, for a server deliberately
 	// bound beyond loopback; loopback names are always accepted.
-	Hosts  []string
+	Hosts []string
+	// Assets, when set, is the web UI, served at / to a browser that signed
+	// in with a login URL.
+	Assets fs.FS
 	Logger *slog.Logger
 }
 
@@ -42,9 +46,13 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
+	// assets serves the web UI, when there is one.
+	assets http.Handler
 
 	// routes lists the registered patterns, for the OpenAPI check.
 	routes []string
+
+	browser browserSessions
 
 	failMu sync.Mutex
 	// failed counts recent failed authentications, to slow guessing.
@@ -58,9 +66,13 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s.browser.codes, s.browser.sessions = map[string]time.Time{}, map[string]time.Time{}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	if cfg.Assets != nil {
+		s.assets = http.FileServerFS(cfg.Assets)
+	}
 	s.routesV1()
 	s.routesOpenAI()
 	s.routesMCP()
@@ -132,11 +144,22 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, errorf(http.StatusForbidden, "bad_origin", "requests from web pages of other sites are refused"))
 			return
 		}
-		if r.URL.Path == "/healthz" {
+		switch {
+		case r.URL.Path == "/healthz":
 			s.mux.ServeHTTP(w, r)
+			return
+		case r.URL.Path == "/login" && r.Method == http.MethodGet:
+			s.login(w, r)
+			return
+		case s.cfg.Assets != nil && r.Method == http.MethodGet && !isAPIPath(r.URL.Path):
+			// The web UI's files hold no data: the page asks the API.
+			s.assets.ServeHTTP(w, r)
 			return
 		}
 		tok, ok := s.cfg.Tokens.Check(bearer(r))
+		if !ok && bearer(r) == "" {
+			tok, ok = s.sessionToken(r)
+		}
 		if !ok {
 			s.slowDown()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cairn"`)
@@ -171,6 +194,16 @@ func (s *Server) slowDown() {
 	d := time.Duration(min(s.failed, 20)) * 50 * time.Millisecond
 	s.failMu.Unlock()
 	time.Sleep(d)
+}
+
+// isAPIPath reports whether a path belongs to the API rather than the web UI.
+func isAPIPath(p string) bool {
+	for _, prefix := range []string{"/api/", "/v1/", "/mcp"} {
+		if strings.HasPrefix(p, prefix) || p+"/" == prefix {
+			return true
+		}
+	}
+	return false
 }
 
 func bearer(r *http.Request) string {
