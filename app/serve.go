@@ -128,10 +128,10 @@ type owning struct {
 	sess *session
 	// newToken says the API token was made just now.
 	newToken bool
-	api  *api.Server
-	url  string
-	errc chan error
-	stop func()
+	api      *api.Server
+	url      string
+	errc     chan error
+	stop     func()
 }
 
 // startOwner claims the home, opens its vault (locked without a
