@@ -122,43 +122,11 @@ func parseChat(req oaiChatRequest) (chatInput, error) {
 			in.Tools = append(in.Tools, agent.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: params})
 		}
 	}
-	if len(req.Messages) == 0 {
-		return in, badRequest("messages is empty: send at least one user message")
+	system, msgs, err := parseMessages(req.Messages)
+	if err != nil {
+		return in, err
 	}
-	var system []string
-	var msgs []chatMsg
-	names := map[string]string{} // tool call id → tool name
-	for i, m := range req.Messages {
-		text, err := contentText(m.Content)
-		if err != nil {
-			return in, badRequest("message " + itoa(int64(i)) + ": " + err.Error())
-		}
-		cm := chatMsg{Role: memory.Role(m.Role), Content: strings.TrimSpace(text)}
-		switch m.Role {
-		case "system", "developer":
-			system = append(system, cm.Content)
-			continue
-		case "user":
-			if cm.Content == "" && i < len(req.Messages)-1 {
-				return in, badRequest("message " + itoa(int64(i)) + " (user) is empty")
-			}
-		case "assistant":
-			for _, c := range m.ToolCalls {
-				args := json.RawMessage(c.Function.Arguments)
-				if !json.Valid(args) {
-					args, _ = json.Marshal(c.Function.Arguments)
-				}
-				cm.ToolCalls = append(cm.ToolCalls, agent.ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: compactJSON(args)})
-				names[c.ID] = c.Function.Name
-			}
-		case "tool":
-			cm.ToolCallID, cm.ToolName = m.ToolCallID, names[m.ToolCallID]
-		default:
-			return in, badRequest("message " + itoa(int64(i)) + " has role " + strconvQuote(m.Role) + ": use system, developer, user, assistant or tool")
-		}
-		msgs = append(msgs, cm)
-	}
-	in.System = strings.Join(system, "\n\n")
+	in.System = system
 	n := len(msgs)
 	for n > 0 && msgs[n-1].Role == memory.RoleTool {
 		n--
@@ -177,6 +145,48 @@ func parseChat(req oaiChatRequest) (chatInput, error) {
 	}
 	in.Earlier = msgs[:n]
 	return in, nil
+}
+
+// parseMessages reads a request's messages: the system prompt (system and
+// developer messages, joined) and the rest, in order.
+func parseMessages(in []oaiMessage) (string, []chatMsg, error) {
+	if len(in) == 0 {
+		return "", nil, badRequest("messages is empty: send at least one user message")
+	}
+	var system []string
+	var msgs []chatMsg
+	names := map[string]string{} // tool call id → tool name
+	for i, m := range in {
+		text, err := contentText(m.Content)
+		if err != nil {
+			return "", nil, badRequest("message " + itoa(int64(i)) + ": " + err.Error())
+		}
+		cm := chatMsg{Role: memory.Role(m.Role), Content: strings.TrimSpace(text)}
+		switch m.Role {
+		case "system", "developer":
+			system = append(system, cm.Content)
+			continue
+		case "user":
+			if cm.Content == "" && i < len(in)-1 {
+				return "", nil, badRequest("message " + itoa(int64(i)) + " (user) is empty")
+			}
+		case "assistant":
+			for _, c := range m.ToolCalls {
+				args := json.RawMessage(c.Function.Arguments)
+				if !json.Valid(args) {
+					args, _ = json.Marshal(c.Function.Arguments)
+				}
+				cm.ToolCalls = append(cm.ToolCalls, agent.ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: compactJSON(args)})
+				names[c.ID] = c.Function.Name
+			}
+		case "tool":
+			cm.ToolCallID, cm.ToolName = m.ToolCallID, names[m.ToolCallID]
+		default:
+			return "", nil, badRequest("message " + itoa(int64(i)) + " has role " + strconvQuote(m.Role) + ": use system, developer, user, assistant or tool")
+		}
+		msgs = append(msgs, cm)
+	}
+	return strings.Join(system, "\n\n"), msgs, nil
 }
 
 // contentText reads a message's content: a string, null, or an array of
