@@ -133,6 +133,9 @@ func parseChat(req oaiChatRequest) (chatInput, error) {
 	}
 	switch {
 	case n < len(msgs):
+		if n == 0 || len(msgs[n-1].ToolCalls) == 0 {
+			return in, badRequest("tool results must follow the assistant message that called the tools")
+		}
 		in.Results = msgs[n:]
 	case n > 0 && msgs[n-1].Role == memory.RoleUser:
 		n--

@@ -21,6 +21,8 @@ func TestParseChat(t *testing.T) {
 		{`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{ \"a\": 1 }"}}]},{"role":"tool","tool_call_id":"c1","content":"r"}]}`, "", 2, 1, "", true},
 		{`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}`, "", 0, 0, "", false},
 		{`{"messages":[{"role":"function","content":"q"}]}`, "", 0, 0, "", false},
+		{`{"messages":[{"role":"tool","tool_call_id":"c1","content":"r"}]}`, "", 0, 0, "", false},
+		{`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"},{"role":"tool","content":"r"}]}`, "", 0, 0, "", false},
 		{`{"messages":[{"role":"user","content":7}]}`, "", 0, 0, "", false},
 		{`{"messages":[{"role":"user","content":"  "}]}`, "", 0, 0, "", false},
 	} {
