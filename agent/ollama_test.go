@@ -199,7 +199,7 @@ func TestRealOpenAIBackendAgainstOllamasV1(t *testing.T) {
 func TestRealTenTurnsStoreNothingWithoutTheirQuote(t *testing.T) {
 	// The tiny model fills every string of the JSON schema with gibberish:
 	// seconds per extraction on two CPU cores.
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	v := newVault(t, nil)
 	var mu sync.Mutex
