@@ -79,15 +79,7 @@ func (v *Vault) AddFeedback(ctx context.Context, n NewFeedback) (Feedback, error
 		if cur == nil || cur.Deleted {
 			return fmt.Errorf("message %s: %w", msg.ID, ErrNotFound)
 		}
-		rec, raw, err := v.sealRecord(ctx, tx, keys, id, KindFeedback, &p)
-		if err != nil {
-			return err
-		}
-		rid, err := insertRecord(ctx, tx, rec)
-		if err != nil {
-			return err
-		}
-		return indexRecord(ctx, tx, keys, rid, rec, raw)
+		return v.insertNew(ctx, tx, keys, id, KindFeedback, &p)
 	})
 	if err != nil {
 		return Feedback{}, fmt.Errorf("add feedback on %s: %w", msg.ID, err)

@@ -231,15 +231,7 @@ func (v *Vault) Add(ctx context.Context, n NewItem) (Item, error) {
 	p := itemPayload{Kind: n.Kind, Text: text, Tags: tags, Pinned: n.Pinned, Source: n.Source, Quote: quote, MessageIDs: msgIDs, CreatedAt: created, UpdatedAt: now}
 	id := uuid.Must(uuid.NewV7()).String()
 	err = v.withTx(ctx, func(tx *sql.Tx) error {
-		rec, raw, err := v.sealItem(ctx, tx, keys, id, &p)
-		if err != nil {
-			return err
-		}
-		rid, err := insertRecord(ctx, tx, rec)
-		if err != nil {
-			return err
-		}
-		return indexRecord(ctx, tx, keys, rid, rec, raw)
+		return v.insertNew(ctx, tx, keys, id, KindMemory, &p)
 	})
 	if err != nil {
 		return Item{}, fmt.Errorf("add memory: %w", err)
@@ -264,6 +256,19 @@ func (p *itemPayload) item(id string) Item {
 // sealItem makes the next local version of a memory record.
 func (v *Vault) sealItem(ctx context.Context, tx *sql.Tx, keys *vaultKeys, id string, p *itemPayload) (*Record, []byte, error) {
 	return v.sealRecord(ctx, tx, keys, id, KindMemory, p)
+}
+
+// insertNew seals, stores and indexes a new record.
+func (v *Vault) insertNew(ctx context.Context, tx *sql.Tx, keys *vaultKeys, id string, kind Kind, payload any) error {
+	rec, raw, err := v.sealRecord(ctx, tx, keys, id, kind, payload)
+	if err != nil {
+		return err
+	}
+	rid, err := insertRecord(ctx, tx, rec)
+	if err != nil {
+		return err
+	}
+	return indexRecord(ctx, tx, keys, rid, rec, raw)
 }
 
 // sealRecord makes the next local version of a record of this build's

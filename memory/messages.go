@@ -217,15 +217,7 @@ func (v *Vault) AddMessage(ctx context.Context, n NewMessage) (Message, error) {
 				return err
 			}
 		}
-		rec, raw, err := v.sealRecord(ctx, tx, keys, id, KindMessage, &p)
-		if err != nil {
-			return err
-		}
-		rid, err := insertRecord(ctx, tx, rec)
-		if err != nil {
-			return err
-		}
-		return indexRecord(ctx, tx, keys, rid, rec, raw)
+		return v.insertNew(ctx, tx, keys, id, KindMessage, &p)
 	})
 	if err != nil {
 		return Message{}, fmt.Errorf("add message to conversation %s: %w", p.ConversationID, err)

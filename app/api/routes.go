@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -28,23 +29,13 @@ func (s *Server) routesV1() {
 }
 
 type statusBody struct {
-	Version  string         `json:"version"`
-	Go       string         `json:"go"`
-	SQLite   string         `json:"sqlite"`
-	Locked   bool           `json:"locked"`
-	Vault    string         `json:"vault_id,omitempty"`
-	Backends []backendState `json:"backends"`
-	Search   *searchState   `json:"search,omitempty"`
-}
-
-type backendState struct {
-	Name           string `json:"name"`
-	URL            string `json:"url"`
-	Remote         bool   `json:"remote"`
-	ReceivesMemory bool   `json:"receives_memory"`
-	Reachable      bool   `json:"reachable"`
-	Models         int    `json:"models"`
-	Error          string `json:"error,omitempty"`
+	Version  string                `json:"version"`
+	Go       string                `json:"go"`
+	SQLite   string                `json:"sqlite"`
+	Locked   bool                  `json:"locked"`
+	Vault    string                `json:"vault_id,omitempty"`
+	Backends []agent.BackendStatus `json:"backends"`
+	Search   *searchState          `json:"search,omitempty"`
 }
 
 type searchState struct {
@@ -68,9 +59,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Backends != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		for _, b := range s.cfg.Backends.Status(ctx) {
-			body.Backends = append(body.Backends, backendState(b))
-		}
+		body.Backends = s.cfg.Backends.Status(ctx)
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil
