@@ -85,6 +85,13 @@ func (v *Vault) Refresh(ctx context.Context) error {
 // catchUp is the cheap refresh run before searches and after writes.
 func (v *Vault) catchUp(ctx context.Context) {
 	if err := v.sync(ctx, embedInline); err != nil {
+		if v.embedderResting() {
+			// A missing embedding model or a stopped Ollama is an expected
+			// state, not an alarm: search runs on keywords meanwhile and
+			// EmbeddingStatus says why.
+			v.log.Info("semantic search paused: the embedder failed; searching by keyword meanwhile", "err", err)
+			return
+		}
 		v.log.Warn("catching up with the vault failed", "err", err)
 	}
 }
