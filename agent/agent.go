@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,7 +211,7 @@ func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string))
 			return nil, err
 		}
 	}
-	model := cmp(req.Model, conv.Model, a.cfg.Model)
+	model := cmp.Or(req.Model, conv.Model, a.cfg.Model)
 	// Ask the backend first: when it is down or lacks the model, nothing
 	// is stored and the person still has their message to send again.
 	backend, name, err := a.backends.Resolve(model)
@@ -235,7 +236,7 @@ func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string))
 	if parent == "" {
 		parent = head(msgs)
 	} else if !hasMessage(msgs, parent) {
-		return nil, fmt.Errorf("%w: message %s is not in conversation %s", memory.ErrNotFound, parent, cmp(conv.ID, "(new)"))
+		return nil, fmt.Errorf("%w: message %s is not in conversation %s", memory.ErrNotFound, parent, cmp.Or(conv.ID, "(new)"))
 	}
 	if len(req.ToolResults) > 0 {
 		thread, pend, err := a.storeToolResults(ctx, conv, msgs, parent, req.ToolResults)
@@ -319,7 +320,7 @@ func (a *Agent) Regenerate(ctx context.Context, replyID, model string, onDelta f
 		user = p
 	}
 	if model == "" {
-		model = cmp(old.Model, conv.Model, a.cfg.Model)
+		model = cmp.Or(old.Model, conv.Model, a.cfg.Model)
 	}
 	backend, name, err := a.backends.Resolve(model)
 	if err != nil {
@@ -391,7 +392,7 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 		}
 	}
 	in := promptInput{
-		System: cmp(opts.System, a.cfg.System), Memories: mems, Summary: summary, History: toBackend(thread),
+		System: cmp.Or(opts.System, a.cfg.System), Memories: mems, Summary: summary, History: toBackend(thread),
 		Tools: tools, NumCtx: numCtx, Reserve: a.reserve(numCtx),
 	}
 	p, err := assemble(in)
@@ -550,15 +551,6 @@ func titleFrom(text string) string {
 		t = strings.TrimSpace(string(r[:60])) + "…"
 	}
 	return t
-}
-
-func cmp(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func index(msgs []memory.Message) map[string]memory.Message {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -67,12 +68,7 @@ type ModelInfo struct {
 
 // Can reports whether the model has a capability ("tools", "embedding").
 func (m ModelInfo) Can(capability string) bool {
-	for _, c := range m.Capabilities {
-		if c == capability {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(m.Capabilities, capability)
 }
 
 // Message is one chat message as backends see it.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -35,7 +36,7 @@ func (a *Agent) storeToolResults(ctx context.Context, conv memory.Conversation, 
 		if content == "" {
 			content = "(no output)"
 		}
-		m, err := a.store.AddMessage(store, memory.NewMessage{ConversationID: conv.ID, ParentID: cmp(last.ID, parent), Role: memory.RoleTool, Content: content, ToolName: name})
+		m, err := a.store.AddMessage(store, memory.NewMessage{ConversationID: conv.ID, ParentID: cmp.Or(last.ID, parent), Role: memory.RoleTool, Content: content, ToolName: name})
 		if err != nil {
 			return nil, nil, err
 		}

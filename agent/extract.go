@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -165,11 +167,11 @@ func (a *Agent) enqueueExtraction(b Backend, model string, numCtx int, user memo
 // Extract runs extraction on one user message now, in the foreground.
 // The CLI and tests use it; chat turns queue it in the background.
 func (a *Agent) Extract(ctx context.Context, model string, user memory.Message, before string) (ExtractionReport, error) {
-	b, name, err := a.backends.Resolve(cmp(model, a.cfg.Model))
+	b, name, err := a.backends.Resolve(cmp.Or(model, a.cfg.Model))
 	if err != nil {
 		return ExtractionReport{}, err
 	}
-	x := extractor{a: a, backend: b, model: name, numCtx: a.NumCtx(cmp(model, a.cfg.Model))}
+	x := extractor{a: a, backend: b, model: name, numCtx: a.NumCtx(cmp.Or(model, a.cfg.Model))}
 	rep := x.run(ctx, user, before)
 	if rep.Err != "" {
 		return rep, errors.New(rep.Err)
@@ -400,10 +402,8 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n] + "…"
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
