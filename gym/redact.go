@@ -39,6 +39,8 @@ type Known struct {
 type Redactor struct {
 	known *regexp.Regexp
 	kinds map[string]string // lower-cased term -> placeholder
+	// odd: some term's case forms differ in length, so the regexp runs.
+	odd bool
 }
 
 var (
@@ -47,7 +49,6 @@ var (
 	// Keys and tokens that announce themselves by prefix.
 	secretRe = regexp.MustCompile(`\b(?:sk|pk|rk)[-_](?:live[-_]|test[-_]|proj[-_])?[A-Za-z0-9_-]{16,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bxox[abpr]-[A-Za-z0-9-]{10,}|\bAKIA[0-9A-Z]{16}\b|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`)
 	ipv4Re   = regexp.MustCompile(`\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b`)
-	ipv6Re   = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}`)
 	// Digit runs of card length, spaces or dashes between groups.
 	cardRe = regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`)
 	// Phone numbers: international (+…), North American (555) 123-4567,
@@ -66,6 +67,9 @@ func NewRedactor(k Known) *Redactor {
 				continue
 			}
 			key := strings.ToLower(t)
+			if len(key) != len(t) || len(key) != len(strings.ToUpper(t)) {
+				r.odd = true
+			}
 			if _, ok := r.kinds[key]; !ok {
 				r.kinds[key] = place
 				terms = append(terms, regexp.QuoteMeta(t))
@@ -91,20 +95,13 @@ func NewRedactor(k Known) *Redactor {
 func (r *Redactor) Text(s string) string {
 	s = urlRe.ReplaceAllStringFunc(s, redactURL)
 	s = emailRe.ReplaceAllString(s, PlaceEmail)
-	s = secretRe.ReplaceAllString(s, PlaceSecret)
+	if mayHoldSecret(s) {
+		s = secretRe.ReplaceAllString(s, PlaceSecret)
+	}
 	s = ipv4Re.ReplaceAllString(s, PlaceIP)
-	s = ipv6Re.ReplaceAllStringFunc(s, func(m string) string {
-		groups := 0
-		for _, g := range strings.Split(m, ":") {
-			if g != "" {
-				groups++
-			}
-		}
-		if groups >= 3 && net.ParseIP(m) != nil {
-			return PlaceIP
-		}
-		return m
-	})
+	if strings.Count(s, ":") >= 2 {
+		s = replaceIPv6(s)
+	}
 	s = cardRe.ReplaceAllStringFunc(s, func(m string) string {
 		if luhn(m) {
 			return PlaceCard
@@ -123,11 +120,46 @@ func (r *Redactor) Text(s string) string {
 	return s
 }
 
-// replaceKnown replaces known terms that stand as whole words.
+// replaceKnown replaces known terms that stand as whole words, longest
+// first where they overlap.
 func (r *Redactor) replaceKnown(s string) string {
+	var locs [][]int
+	lower := strings.ToLower(s)
+	fast := len(lower) == len(s) && !r.odd
+	if fast {
+		// Lower-casing kept every byte offset: plain substring search.
+		for term := range r.kinds {
+			for from := 0; ; {
+				i := strings.Index(lower[from:], term)
+				if i < 0 {
+					break
+				}
+				locs = append(locs, []int{from + i, from + i + len(term)})
+				from += i + 1
+			}
+		}
+		slices.SortFunc(locs, func(a, b []int) int {
+			if a[0] != b[0] {
+				return a[0] - b[0]
+			}
+			return b[1] - a[1] // longest first
+		})
+	}
+	if !fast {
+		locs = append(locs, r.known.FindAllStringIndex(s, -1)...)
+		slices.SortFunc(locs, func(a, b []int) int {
+			if a[0] != b[0] {
+				return a[0] - b[0]
+			}
+			return b[1] - a[1]
+		})
+	}
 	var b strings.Builder
 	last := 0
-	for _, loc := range r.known.FindAllStringIndex(s, -1) {
+	for _, loc := range locs {
+		if loc[0] < last {
+			continue // inside a longer match already replaced
+		}
 		before, _ := utf8.DecodeLastRuneInString(s[:loc[0]])
 		after, _ := utf8.DecodeRuneInString(s[loc[1]:])
 		if isWordChar(before) || isWordChar(after) {
@@ -136,6 +168,56 @@ func (r *Redactor) replaceKnown(s string) string {
 		b.WriteString(s[last:loc[0]])
 		b.WriteString(r.kinds[strings.ToLower(s[loc[0]:loc[1]])])
 		last = loc[1]
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// mayHoldSecret is a cheap test before the secret patterns run.
+func mayHoldSecret(s string) bool {
+	for _, p := range []string{"sk-", "sk_", "pk-", "pk_", "rk-", "rk_", "gh", "xox", "AKIA", "eyJ"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceIPv6 replaces IPv6 addresses: runs of hex digits and colons with
+// at least three groups that parse as an address.
+func replaceIPv6(s string) string {
+	isHex := func(c byte) bool {
+		return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !isHex(s[i]) && s[i] != ':' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && (isHex(s[j]) || s[j] == ':') {
+			j++
+		}
+		tok := s[i:j]
+		groups := 0
+		for _, g := range strings.Split(tok, ":") {
+			if g != "" {
+				groups++
+			}
+		}
+		prev, _ := utf8.DecodeLastRuneInString(s[:i])
+		next, _ := utf8.DecodeRuneInString(s[j:])
+		if groups >= 3 && strings.Count(tok, ":") >= 2 && !isWordChar(prev) && !isWordChar(next) && net.ParseIP(tok) != nil {
+			b.WriteString(s[last:i])
+			b.WriteString(PlaceIP)
+			last = j
+		}
+		i = j
 	}
 	if last == 0 {
 		return s
