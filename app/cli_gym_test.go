@@ -165,3 +165,25 @@ func TestGymCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("contributors: %s", r.stdout)
 	}
 }
+
+// With an owner serving the home, feedback goes through its API: no
+// passphrase needed.
+func TestGymFeedbackThroughTheOwner(t *testing.T) {
+	home := newHome(t)
+	_, good := conversationWithBranches(t, home)
+	startServe(t, home, withOllama("127.0.0.1:1"))
+	if r := cairn(t, home, nil, "gym", "feedback", good, "--prefer", "--up", "--reason", "clear"); r.code != 0 || strings.TrimSpace(r.stdout) == "" {
+		t.Fatalf("feedback through the owner: %+v", r)
+	}
+	if r := cairn(t, home, nil, "gym", "feedback", "no-such-message", "--up"); r.code == 0 || !strings.Contains(r.stderr, "no message") {
+		t.Fatalf("feedback on a missing message: %+v", r)
+	}
+	ctx := context.Background()
+	v, _ := memory.Open(ctx, memory.Config{Path: Home{Dir: home}.VaultPath()})
+	defer v.Close()
+	v.Unlock(ctx, []byte(testPassphrase))
+	fbs, err := v.FeedbackOn(ctx, good)
+	if err != nil || len(fbs) != 1 || !fbs[0].Preferred || fbs[0].Rating != 1 || fbs[0].Comment != "clear" {
+		t.Fatalf("stored feedback: %+v, %v", fbs, err)
+	}
+}
