@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,5 +186,41 @@ func TestGymFeedbackThroughTheOwner(t *testing.T) {
 	fbs, err := v.FeedbackOn(ctx, good)
 	if err != nil || len(fbs) != 1 || !fbs[0].Preferred || fbs[0].Rating != 1 || fbs[0].Comment != "clear" {
 		t.Fatalf("stored feedback: %+v, %v", fbs, err)
+	}
+}
+
+// In a terminal, review asks item by item, then for the licence.
+func TestGymReviewInATerminal(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Fatalf("script (util-linux) gives the review a terminal: %v", err)
+	}
+	home := newHome(t)
+	bad, _ := conversationWithBranches(t, home)
+	if r := cairn(t, home, withPass, "gym", "feedback", bad, "--down", "--correct", "Lisbon."); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	node, err := gym.OpenNode(context.Background(), gym.NodeConfig{Dir: t.TempDir(), Name: "tty-gym", License: "CC0-1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	srv := httptest.NewServer(node.HTTPHandler())
+	defer srv.Close()
+	if r := cairn(t, home, nil, "gym", "add", srv.URL); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	// Approve the first item, decline the second, quit, accept the licence.
+	cmd := exec.Command("script", "-qec", os.Args[0]+" --home "+home+" gym review tty-gym", "/dev/null")
+	cmd.Env = append(cleanEnv(), execMainEnv+"=1", "CAIRN_PASSPHRASE="+testPassphrase)
+	cmd.Stdin = strings.NewReader("a\nd\nq\ny\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("review in a terminal: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "exactly as it would be sent") || !strings.Contains(string(out), "CC0-1.0") || !strings.Contains(string(out), "Approved 1 items for tty-gym; 1 declined") || !strings.Contains(string(out), "1 delivered") {
+		t.Fatalf("review in a terminal:\n%s", out)
+	}
+	if items, _ := node.Items(context.Background(), ""); len(items) != 1 {
+		t.Fatalf("the gym holds %d items, want the 1 approved", len(items))
 	}
 }
