@@ -166,8 +166,14 @@ func egressSession(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); readPcap(t, pcap, "udp port 9") < 2 && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Stop serve (startServe's own goroutine waits for it): it is gone
+	// when it has released the home.
 	serve.Process.Signal(syscall.SIGTERM)
-	serve.Wait()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := (Home{Dir: home}).RunningOwner(); err != nil {
+			break
+		}
+	}
 	capture.Process.Signal(syscall.SIGINT)
 	<-captureDone
 
