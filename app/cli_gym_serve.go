@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -103,8 +104,8 @@ func (c *cli) gymExport() *cobra.Command {
 			if dir == "" {
 				return usageError{fmt.Errorf("--dir DIR is needed: the gym's folder")}
 			}
-			if _, err := os.Stat(dir); err != nil {
-				return fmt.Errorf("gym folder %s: %w", dir, err)
+			if _, err := os.Stat(filepath.Join(dir, "gym.db")); err != nil {
+				return fmt.Errorf("%s is not a gym's folder (no gym.db): give the --dir that `cairn gym serve` used", dir)
 			}
 			n, err := gym.OpenNode(cmd.Context(), gym.NodeConfig{Dir: dir})
 			if err != nil {
