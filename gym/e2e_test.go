@@ -8,6 +8,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -305,4 +306,45 @@ func rowOf(t *testing.T, c Candidate) string {
 	}
 	b, _ := json.Marshal(it.Row())
 	return string(b)
+}
+
+// The retry loop delivers an approved contribution once the gym is back
+// and the backoff has passed, without anyone asking.
+func TestRetryLoopDeliversWhenDue(t *testing.T) {
+	ctx := testCtx(t)
+	gym := startGym(t, NodeConfig{License: testLicense})
+	var now atomic.Int64
+	now.Store(time.Now().UnixMilli())
+	c, err := OpenContributor(ctx, ContributorConfig{Path: t.TempDir() + "/gym.db", Now: func() time.Time { return time.UnixMilli(now.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	g, err := c.AddGym(ctx, gym.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gym.stop()
+	ids, _ := c.Approve(ctx, g, []Candidate{sftItem("later")}, testLicense)
+	if rep, _ := c.Send(ctx, false); rep.Failed != 1 {
+		t.Fatalf("send to a stopped gym: %+v", rep)
+	}
+	gym.restart(t)
+	loop, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { c.RetryLoop(loop, 10*time.Millisecond); close(done) }()
+	defer func() { stop(); <-done }()
+	time.Sleep(100 * time.Millisecond)
+	if e := outboxEntry(t, c, ids[0]); e.State != OutboxPending || e.Attempts != 1 {
+		t.Fatalf("retried before the backoff passed: %+v", e)
+	}
+	now.Add(time.Minute.Milliseconds())
+	for deadline := time.Now().Add(30 * time.Second); outboxEntry(t, c, ids[0]).State != OutboxDelivered; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not delivered: %+v", outboxEntry(t, c, ids[0]))
+		}
+	}
+	if n := len(gymItems(t, gym)); n != 1 {
+		t.Fatalf("gym holds %d items", n)
+	}
 }

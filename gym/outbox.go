@@ -177,3 +177,35 @@ func (c *Contributor) Receipts(ctx context.Context, g GymInfo) ([]KeptReceipt, e
 	}
 	return out, rows.Err()
 }
+
+// RetryLoop sends what is due in the outbox every interval until ctx ends:
+// only what the person approved is ever there, and nothing is sent while
+// it is empty (no gym is contacted, not even for its manifest).
+func (c *Contributor) RetryLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !c.hasDue(ctx) {
+			continue
+		}
+		rep, err := c.Send(ctx, false)
+		if err != nil {
+			c.log.Warn("gym outbox: sending failed", "err", err)
+			continue
+		}
+		if rep.Delivered+rep.Refused+rep.Failed > 0 {
+			c.log.Info("gym outbox", "delivered", rep.Delivered, "refused", rep.Refused, "to_retry", rep.Failed)
+		}
+	}
+}
+
+func (c *Contributor) hasDue(ctx context.Context) bool {
+	var n int
+	err := c.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox WHERE state = ? AND next_try <= ?", OutboxPending, c.now().UnixMilli()).Scan(&n)
+	return err == nil && n > 0
+}
