@@ -17,6 +17,7 @@ import (
 
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/app/api"
+	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -176,6 +177,20 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		fmt.Fprintln(c.stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
 	}
 	cfg := api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default()}
+	// The gym file holds only what the person added or approved; opening
+	// it sends nothing.
+	stopGym := func() {}
+	if gc, err := gym.OpenContributor(ctx, gym.ContributorConfig{Path: h.GymPath(), Logger: slog.Default()}); err == nil {
+		cfg.Gym = gc
+		// Retries what the person approved, when due; an empty outbox
+		// sends nothing.
+		gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { gc.RetryLoop(gctx, time.Minute); close(done) }()
+		stopGym = func() { cancel(); <-done; gc.Close() }
+	} else {
+		slog.Warn("gym routes are off: the gym file did not open", "err", err)
+	}
 	if ui {
 		cfg.Assets = c.assets
 	}
@@ -184,6 +199,7 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 	b, _ := json.Marshal(Owner{PID: os.Getpid(), URL: o.url, Started: time.Now().UTC()})
 	if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
 		ln.Close()
+		stopGym()
 		sess.close(context.WithoutCancel(ctx))
 		return fail(err)
 	}
@@ -193,6 +209,7 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		hs.Shutdown(sctx)
+		stopGym()
 		sess.close(sctx)
 		release()
 	}

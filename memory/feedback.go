@@ -13,17 +13,20 @@ import (
 )
 
 // Feedback is what the person thought of a reply: a rating, a comment,
-// or the answer they would have preferred. It stays in the vault; the gym
-// issue decides what, if anything, leaves it.
+// the answer they would have preferred, or that this reply is the one they
+// prefer among its regenerations (its siblings under the same parent). It
+// stays in the vault; package gym decides, with the person, what leaves it.
 type Feedback struct {
 	ID             string `json:"id"`
 	MessageID      string `json:"message_id"`
 	ConversationID string `json:"conversation_id"`
 	// Rating is 1 (good), -1 (bad) or 0 (none given).
-	Rating     int       `json:"rating"`
-	Comment    string    `json:"comment,omitempty"`
-	Correction string    `json:"correction,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
+	Rating     int    `json:"rating"`
+	Comment    string `json:"comment,omitempty"`
+	Correction string `json:"correction,omitempty"`
+	// Preferred marks this reply as the best of its branches.
+	Preferred bool      `json:"preferred,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // NewFeedback is feedback to add about an assistant message.
@@ -32,6 +35,7 @@ type NewFeedback struct {
 	Rating     int
 	Comment    string
 	Correction string
+	Preferred  bool
 }
 
 type feedbackPayload struct {
@@ -40,11 +44,12 @@ type feedbackPayload struct {
 	Rating         int       `json:"rating,omitempty"`
 	Comment        string    `json:"comment,omitempty"`
 	Correction     string    `json:"correction,omitempty"`
+	Preferred      bool      `json:"preferred,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 }
 
 func (p *feedbackPayload) feedback(id string) Feedback {
-	return Feedback{ID: id, MessageID: p.MessageID, ConversationID: p.ConversationID, Rating: p.Rating, Comment: p.Comment, Correction: p.Correction, CreatedAt: p.CreatedAt}
+	return Feedback{ID: id, MessageID: p.MessageID, ConversationID: p.ConversationID, Rating: p.Rating, Comment: p.Comment, Correction: p.Correction, Preferred: p.Preferred, CreatedAt: p.CreatedAt}
 }
 
 // AddFeedback stores feedback on an assistant message.
@@ -53,8 +58,8 @@ func (v *Vault) AddFeedback(ctx context.Context, n NewFeedback) (Feedback, error
 	switch {
 	case n.Rating < -1 || n.Rating > 1:
 		return Feedback{}, invalidf("rating %d: use 1 (good), -1 (bad) or 0", n.Rating)
-	case n.Rating == 0 && n.Comment == "" && n.Correction == "":
-		return Feedback{}, invalidf("feedback needs a rating, a comment or a correction")
+	case n.Rating == 0 && n.Comment == "" && n.Correction == "" && !n.Preferred:
+		return Feedback{}, invalidf("feedback needs a rating, a comment, a correction or a preferred branch")
 	case len(n.Comment) > MaxTextBytes || len(n.Correction) > MaxMessageBytes:
 		return Feedback{}, invalidf("feedback is too long: a comment up to %d bytes, a correction up to %d", MaxTextBytes, MaxMessageBytes)
 	}
@@ -69,7 +74,7 @@ func (v *Vault) AddFeedback(ctx context.Context, n NewFeedback) (Feedback, error
 	if err != nil {
 		return Feedback{}, err
 	}
-	p := feedbackPayload{MessageID: msg.ID, ConversationID: msg.ConversationID, Rating: n.Rating, Comment: n.Comment, Correction: n.Correction, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	p := feedbackPayload{MessageID: msg.ID, ConversationID: msg.ConversationID, Rating: n.Rating, Comment: n.Comment, Correction: n.Correction, Preferred: n.Preferred, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	id := uuid.Must(uuid.NewV7()).String()
 	err = v.withTx(ctx, func(tx *sql.Tx) error {
 		cur, _, err := currentRecord(ctx, tx, msg.ID)

@@ -46,3 +46,18 @@ func TestFeedbackOnReplies(t *testing.T) {
 		t.Fatalf("feedback outlived its conversation: %+v", all)
 	}
 }
+
+func TestFeedbackPreferredBranch(t *testing.T) {
+	ctx := context.Background()
+	v, _ := newTestVault(t)
+	conv, _ := v.CreateConversation(ctx, NewConversation{})
+	user, _ := v.AddMessage(ctx, NewMessage{ConversationID: conv.ID, Role: RoleUser, Content: "Hi"})
+	reply, _ := v.AddMessage(ctx, NewMessage{ConversationID: conv.ID, ParentID: user.ID, Role: RoleAssistant, Content: "Hello."})
+	fb, err := v.AddFeedback(ctx, NewFeedback{MessageID: reply.ID, Preferred: true})
+	if err != nil || !fb.Preferred {
+		t.Fatalf("a preferred branch alone is feedback: %+v, %v", fb, err)
+	}
+	if got, _ := v.FeedbackOn(ctx, reply.ID); len(got) != 1 || !got[0].Preferred {
+		t.Fatalf("preferred not kept: %+v", got)
+	}
+}

@@ -274,11 +274,12 @@ func (s *Server) addFeedback(w http.ResponseWriter, r *http.Request) error {
 		Rating     int    `json:"rating"`
 		Comment    string `json:"comment"`
 		Correction string `json:"correction"`
+		Preferred  bool   `json:"preferred"`
 	}
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	fb, err := s.cfg.Vault.AddFeedback(r.Context(), memory.NewFeedback{MessageID: r.PathValue("id"), Rating: in.Rating, Comment: in.Comment, Correction: in.Correction})
+	fb, err := s.cfg.Vault.AddFeedback(r.Context(), memory.NewFeedback{MessageID: r.PathValue("id"), Rating: in.Rating, Comment: in.Comment, Correction: in.Correction, Preferred: in.Preferred})
 	if err != nil {
 		return err
 	}

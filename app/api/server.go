@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -32,6 +33,8 @@ type Config struct {
 	Backends *agent.Backends
 	// Tokens checks bearer tokens.
 	Tokens *Tokens
+	// Gym is the person's gyms, review and outbox; nil: no gym routes.
+	Gym *gym.Contributor
 	// Hosts are extra Host names to accept, for a server deliberately
 	// bound beyond loopback; loopback names are always accepted.
 	Hosts []string

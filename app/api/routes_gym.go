@@ -1,0 +1,317 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/cairnlabs/cairn/gym"
+)
+
+// routesGym registers the gym routes: the gyms the person added, the
+// review of what would be sent (exact bytes), approval item by item, the
+// outbox, receipts and revocations, and the person's own datasets. All
+// need the admin scope: they read conversations and send them away.
+func (s *Server) routesGym() {
+	s.handle("GET /api/v1/gym/gyms", ScopeAdmin, 0, s.listGyms)
+	s.handle("POST /api/v1/gym/gyms", ScopeAdmin, smallBody, s.addGym)
+	s.handle("DELETE /api/v1/gym/gyms/{id}", ScopeAdmin, 0, s.removeGym)
+	s.handle("GET /api/v1/gym/gyms/{id}/review", ScopeAdmin, 0, s.reviewGym)
+	s.handle("POST /api/v1/gym/gyms/{id}/approve", ScopeAdmin, smallBody, s.approveGym)
+	s.handle("GET /api/v1/gym/gyms/{id}/receipts", ScopeAdmin, 0, s.gymReceipts)
+	s.handle("POST /api/v1/gym/gyms/{id}/revoke", ScopeAdmin, smallBody, s.revokeGym)
+	s.handle("GET /api/v1/gym/outbox", ScopeAdmin, 0, s.gymOutbox)
+	s.handle("POST /api/v1/gym/outbox/send", ScopeAdmin, 0, s.sendGymOutbox)
+	s.handle("GET /api/v1/gym/dataset", ScopeAdmin, 0, s.gymDataset)
+}
+
+var gymOperations = map[string]operation{
+	"GET /api/v1/gym/gyms":               {summary: "The gyms the person added (none by default), with their manifests and this person's pseudonymous key for each (admin)"},
+	"POST /api/v1/gym/gyms":              {summary: "Add a gym by address (http(s) URL or libp2p multiaddr with /p2p/ID): fetches and checks its signed manifest, makes a key for it; sends nothing else (admin)", body: "address"},
+	"DELETE /api/v1/gym/gyms/{id}":       {summary: "Forget a gym, its key and its unsent outbox; receipts stay (admin)"},
+	"GET /api/v1/gym/gyms/{id}/review":   {summary: "Items up for review for a gym (format= to filter): each redacted, with its hash and its exact bytes as they would be signed and sent (admin)"},
+	"POST /api/v1/gym/gyms/{id}/approve": {summary: "Approve items by hash (and decline others) under the gym's licence, which accept_license must name; approved items are signed into the outbox and sent unless send is false (admin)", body: "approve, decline, accept_license, send"},
+	"GET /api/v1/gym/gyms/{id}/receipts": {summary: "The gym's signed receipts: what it did with each item, by hash (admin)"},
+	"POST /api/v1/gym/gyms/{id}/revoke":  {summary: "Withdraw items from a gym by hash: a revocation signed with this person's key for it, sent at once (admin)", body: "items"},
+	"GET /api/v1/gym/outbox":             {summary: "Approved contributions and revocations, delivered or waiting (admin)"},
+	"POST /api/v1/gym/outbox/send":       {summary: "Send what waits in the outbox now (admin)"},
+	"GET /api/v1/gym/dataset":            {summary: "The person's feedback as TRL JSONL (format=sft|dpo|kto, redact=1 to redact), for their own fine-tuning (admin)"},
+}
+
+func init() {
+	for k, v := range gymOperations {
+		operations[k] = v
+	}
+}
+
+func (s *Server) gym() (*gym.Contributor, error) {
+	if s.cfg.Gym == nil {
+		return nil, errorf(http.StatusServiceUnavailable, "no_gym", "this server runs without gym support")
+	}
+	return s.cfg.Gym, nil
+}
+
+func gymError(err error) error {
+	var ref *gym.Refusal
+	switch {
+	case errors.Is(err, gym.ErrNoGym):
+		return errorf(http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, gym.ErrLicense):
+		return errorf(http.StatusBadRequest, "license", err.Error())
+	case errors.As(err, &ref):
+		return errorf(http.StatusBadGateway, "gym_refused", err.Error())
+	}
+	return err
+}
+
+func (s *Server) gymByPath(r *http.Request) (*gym.Contributor, gym.GymInfo, error) {
+	gc, err := s.gym()
+	if err != nil {
+		return nil, gym.GymInfo{}, err
+	}
+	g, err := gc.Gym(r.Context(), r.PathValue("id"))
+	return gc, g, gymError(err)
+}
+
+func (s *Server) listGyms(w http.ResponseWriter, r *http.Request) error {
+	gc, err := s.gym()
+	if err != nil {
+		return err
+	}
+	gyms, err := gc.Gyms(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"gyms": gyms})
+	return nil
+}
+
+func (s *Server) addGym(w http.ResponseWriter, r *http.Request) error {
+	gc, err := s.gym()
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Address string `json:"address"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Address) == "" {
+		return errorf(http.StatusBadRequest, "invalid", "address is missing: send {\"address\": \"https://gym.example\"}")
+	}
+	g, err := gc.AddGym(r.Context(), in.Address)
+	if err != nil {
+		return errorf(http.StatusBadGateway, "gym_unreachable", err.Error())
+	}
+	writeJSON(w, http.StatusCreated, g)
+	return nil
+}
+
+func (s *Server) removeGym(w http.ResponseWriter, r *http.Request) error {
+	gc, err := s.gym()
+	if err != nil {
+		return err
+	}
+	if err := gc.RemoveGym(r.Context(), r.PathValue("id")); err != nil {
+		return gymError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func formatsOf(r *http.Request) ([]gym.Format, error) {
+	f := r.URL.Query().Get("format")
+	if f == "" {
+		return nil, nil
+	}
+	pf, err := gym.ParseFormat(f)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "invalid", err.Error())
+	}
+	return []gym.Format{pf}, nil
+}
+
+func (s *Server) reviewGym(w http.ResponseWriter, r *http.Request) error {
+	gc, g, err := s.gymByPath(r)
+	if err != nil {
+		return err
+	}
+	formats, err := formatsOf(r)
+	if err != nil {
+		return err
+	}
+	cands, err := gc.Candidates(r.Context(), s.cfg.Vault, &g, formats...)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"gym": g.ID, "name": g.Manifest.Name, "license": g.Manifest.License, "items": cands})
+	return nil
+}
+
+func (s *Server) approveGym(w http.ResponseWriter, r *http.Request) error {
+	gc, g, err := s.gymByPath(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Approve       []string `json:"approve"`
+		Decline       []string `json:"decline"`
+		AcceptLicense string   `json:"accept_license"`
+		Send          *bool    `json:"send"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	// The items are rebuilt from the vault: only what review shows, with
+	// the same bytes and hashes, can be approved.
+	cands, err := gc.Candidates(r.Context(), s.cfg.Vault, &g)
+	if err != nil {
+		return err
+	}
+	pick := func(hashes []string) ([]gym.Candidate, error) {
+		var out []gym.Candidate
+		for _, h := range hashes {
+			i := slices.IndexFunc(cands, func(c gym.Candidate) bool { return c.Hash == h })
+			if i < 0 {
+				return nil, errorf(http.StatusNotFound, "not_found", "item "+h+" is not up for review for this gym (reviewed already, or the feedback changed): GET …/review lists them")
+			}
+			out = append(out, cands[i])
+		}
+		return out, nil
+	}
+	approved, err := pick(in.Approve)
+	if err != nil {
+		return err
+	}
+	declined, err := pick(in.Decline)
+	if err != nil {
+		return err
+	}
+	var envelopes []string
+	if len(approved) > 0 {
+		if envelopes, err = gc.Approve(r.Context(), g, approved, in.AcceptLicense); err != nil {
+			return gymError(err)
+		}
+	}
+	if err := gc.Decline(r.Context(), g, hashes(declined)); err != nil {
+		return err
+	}
+	out := map[string]any{"envelopes": envelopes, "approved": len(approved), "declined": len(declined)}
+	if len(approved) > 0 && (in.Send == nil || *in.Send) {
+		rep, err := gc.Send(r.Context(), true)
+		if err != nil {
+			return err
+		}
+		out["sent"] = rep
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func hashes(cs []gym.Candidate) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Hash
+	}
+	return out
+}
+
+func (s *Server) gymReceipts(w http.ResponseWriter, r *http.Request) error {
+	gc, g, err := s.gymByPath(r)
+	if err != nil {
+		return err
+	}
+	recs, err := gc.Receipts(r.Context(), g)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"receipts": recs})
+	return nil
+}
+
+func (s *Server) revokeGym(w http.ResponseWriter, r *http.Request) error {
+	gc, g, err := s.gymByPath(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Items []string `json:"items"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	if len(in.Items) == 0 {
+		return errorf(http.StatusBadRequest, "invalid", "items is missing: the hashes to withdraw")
+	}
+	id, err := gc.Revoke(r.Context(), g, in.Items)
+	if err != nil {
+		return err
+	}
+	rep, err := gc.Send(r.Context(), true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revocation": id, "sent": rep})
+	return nil
+}
+
+func (s *Server) gymOutbox(w http.ResponseWriter, r *http.Request) error {
+	gc, err := s.gym()
+	if err != nil {
+		return err
+	}
+	entries, err := gc.Outbox(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"outbox": entries})
+	return nil
+}
+
+func (s *Server) sendGymOutbox(w http.ResponseWriter, r *http.Request) error {
+	gc, err := s.gym()
+	if err != nil {
+		return err
+	}
+	rep, err := gc.Send(r.Context(), true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (s *Server) gymDataset(w http.ResponseWriter, r *http.Request) error {
+	formats, err := formatsOf(r)
+	if err != nil {
+		return err
+	}
+	f := gym.SFT
+	if len(formats) > 0 {
+		f = formats[0]
+	}
+	exs, err := gym.Examples(r.Context(), s.cfg.Vault, f)
+	if err != nil {
+		return err
+	}
+	var red *gym.Redactor
+	if q := r.URL.Query().Get("redact"); q == "1" || q == "true" {
+		known, err := gym.KnownFromVault(r.Context(), s.cfg.Vault)
+		if err != nil {
+			return err
+		}
+		red = gym.NewRedactor(known)
+	}
+	items := make([]gym.Item, 0, len(exs))
+	for _, ex := range exs {
+		if red != nil {
+			ex.Item = red.Item(ex.Item)
+		}
+		items = append(items, ex.Item)
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", `attachment; filename="cairn-`+string(f)+`.jsonl"`)
+	return gym.WriteJSONL(w, items)
+}
