@@ -94,3 +94,20 @@ func commandOutput(name string, args ...string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// load is the load average when the report is written, which for the
+// 15-minute figure covers most of a bench run: a run that shared the CPU
+// with other work says so.
+func load() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if err != nil || len(f) < 3 {
+		return "unknown"
+	}
+	l15, _ := strconv.ParseFloat(f[2], 64)
+	s := fmt.Sprintf("%s / %s / %s (1, 5, 15 minutes) as the run ended", f[0], f[1], f[2])
+	if l15 > float64(runtime.NumCPU())/2 {
+		s += fmt.Sprintf(": other work shared the %d cores, so the figures are noisier and slower than on a quiet machine", runtime.NumCPU())
+	}
+	return s
+}

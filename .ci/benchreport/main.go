@@ -7,7 +7,11 @@
 //
 // Any benchmark appears in the report; families listed in describe
 // (families.go) get a paragraph saying what they measure, and those in
-// plots (plot.go) a chart against their size.
+// plots (plot.go) a chart against their size. A measurement that is not a
+// Go benchmark joins in by printing lines of the same form, one per run,
+// name, an iteration count, then value-unit pairs:
+//
+//	BenchmarkDesktopIdle/app  1  182.4 PSS-MB  0.91 start-s
 package main
 
 import (
@@ -52,6 +56,7 @@ func run(in, out, plotDir, ollama, cmdline string) error {
 		command:   cmdline,
 		date:      time.Now().UTC().Format("2006-01-02 15:04 UTC"),
 		machine:   machine(r.cpu),
+		load:      load(),
 		goVersion: cmp.Or(goVersion(), runtime.Version()),
 		ollama:    ollamaVersion(ollama),
 		commit:    commit(),

@@ -8,7 +8,7 @@ import (
 
 // header is what the report says about where and how it was measured.
 type header struct {
-	command, date, machine, goVersion, ollama, commit string
+	command, date, machine, load, goVersion, ollama, commit string
 }
 
 // chart is a plot written next to the report, as the report links it.
@@ -17,7 +17,7 @@ type chart struct{ title, link string }
 func render(r *results, h header, charts []chart) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `%s` on %s from the measured runs; do not edit by hand: run it again.\n\n", h.command, h.date)
-	fmt.Fprintf(&b, "- Machine: %s\n- Go: %s\n- Ollama: %s\n- Cairn: %s\n", h.machine, h.goVersion, h.ollama, h.commit)
+	fmt.Fprintf(&b, "- Machine: %s\n- Load: %s\n- Go: %s\n- Ollama: %s\n- Cairn: %s\n", h.machine, h.load, h.goVersion, h.ollama, h.commit)
 	fmt.Fprintf(&b, "- Runs: each benchmark ran %s times on one core (`-cpu 1`). A figure is the median of the runs, "+
 		"with their range and its half-width as a share of the median; p50/p95/p99 are over every operation of a run.\n\n", runCounts(r))
 	b.WriteString(searchSection(r, charts))
