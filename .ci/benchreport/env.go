@@ -55,13 +55,18 @@ func goVersion() string {
 	return commandOutput("go", "env", "GOVERSION")
 }
 
-// commit is the checked-out commit, marked when the tree has changes.
-func commit() string {
+// commit is the checked-out commit, marked when tracked files other than
+// the report's own outputs have changes.
+func commit(outputs ...string) string {
 	c := commandOutput("git", "rev-parse", "--short", "HEAD")
 	if c == "" {
 		return "unknown"
 	}
-	if commandOutput("git", "status", "--porcelain", "--untracked-files=no") != "" {
+	args := []string{"status", "--porcelain", "--untracked-files=no", "--", "."}
+	for _, o := range outputs {
+		args = append(args, ":!"+o)
+	}
+	if commandOutput("git", args...) != "" {
 		c += " (with uncommitted changes)"
 	}
 	return c

@@ -59,7 +59,7 @@ func run(in, out, plotDir, ollama, cmdline string) error {
 		load:      load(),
 		goVersion: cmp.Or(goVersion(), runtime.Version()),
 		ollama:    ollamaVersion(ollama),
-		commit:    commit(),
+		commit:    commit(out, plotDir),
 	}
 	if err := os.WriteFile(out, []byte(render(r, h, charts)), 0o644); err != nil {
 		return err
