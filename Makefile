@@ -5,7 +5,7 @@
 #   make build-headless   no GUI libraries: CLI and `cairn serve` only -> bin/cairn
 #   make test             vet, lint, go test -race, headless and desktop build checks
 #   make test-tools       Ollama and a registry for the tests -> bin/test-tools
-#   make bench            benchmarks on one core -> docs/BENCHMARKS.md
+#   make bench            benchmarks on one core -> docs/BENCHMARKS.md, docs/bench/
 #   make fuzz             each fuzz target for FUZZTIME (default 60s)
 #
 # Every Go target depends on the frontend: main.go embeds frontend/dist, which
@@ -121,10 +121,10 @@ run: build
 	./$(BIN) $(ARGS)
 
 vet: frontend
-	$(GO) vet -tags $(TAGS) ./...
+	$(GO) vet -tags $(TAGS) ./... ./.ci/benchreport
 
 lint: frontend fmt-check
-	$(GO) tool staticcheck -tags $(TAGS) ./...
+	$(GO) tool staticcheck -tags $(TAGS) ./... ./.ci/benchreport
 
 # gofmt over the Go files git knows of (tracked, or new and not ignored).
 fmt-check:
@@ -136,7 +136,7 @@ fmt-check:
 		echo "$$bad" | sed 's/^/  /'; exit 1; fi
 
 test: deps-apt-test test-tools frontend vet lint
-	$(GO) test -race -tags $(TAGS) -timeout 25m ./...
+	$(GO) test -race -tags $(TAGS) -timeout 25m ./... ./.ci/benchreport
 	@echo "headless build check: no GTK or WebKit linked"
 	@$(GO) build -tags $(TAGS) -o bin/cairn-headless .
 	@if ldd bin/cairn-headless | grep -Eq 'gtk|webkit'; then \
@@ -154,13 +154,26 @@ fuzz: frontend
 		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./memory/ || exit 1; \
 	done
 
-# Benchmarks on one core (-cpu 1), three runs each, then docs/BENCHMARKS.md
-# from the output. Builds seeded vaults of 10k and 100k memories in a temp dir.
-BENCH_OUT = bin/bench.txt
+# Benchmarks: every package with a Benchmark function, on one core (-cpu 1),
+# BENCH_COUNT runs each, then docs/BENCHMARKS.md and its plots (docs/bench/)
+# from the output. The memory benchmarks build seeded vaults of 10k, 100k and
+# 1M memories in a temp dir and remove it when they end (CAIRN_BENCH_SIZES,
+# e.g. 10000,100000, picks others). A measurement that is not a Go benchmark
+# (the desktop app's memory, say) is a target named in BENCH_EXTRA that writes
+# lines in `go test -bench` form to $(BENCH_DIR)/NAME.txt: the report reads
+# every file there.
+BENCH_DIR = bin/bench
+BENCH_COUNT ?= 3
+BENCH_EXTRA ?=
+BENCH_PKGS = $(shell git ls-files --cached --others --exclude-standard -- '*_test.go' \
+	| xargs -r grep -l '^func Benchmark' | xargs -r -n1 dirname | sort -u | sed 's|^|./|')
 bench: frontend test-tools
-	@mkdir -p bin
-	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -count 3 -cpu 1 -timeout 30m -tags $(TAGS) ./memory/ ./agent/ ./app/api/ | tee $(BENCH_OUT)"
-	$(GO) run ./.ci/benchreport -in $(BENCH_OUT) -out docs/BENCHMARKS.md
+	@rm -rf $(BENCH_DIR) && mkdir -p $(BENCH_DIR)
+	@echo "bench: $(BENCH_COUNT) runs of the benchmarks in $(BENCH_PKGS)"
+	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -count $(BENCH_COUNT) -cpu 1 -timeout 60m -tags $(TAGS) $(BENCH_PKGS) | tee $(BENCH_DIR)/go.txt"
+	@for t in $(BENCH_EXTRA); do $(MAKE) --no-print-directory $$t || exit 1; done
+	$(GO) run ./.ci/benchreport -in "$$(ls $(BENCH_DIR)/*.txt | paste -sd, -)" -out docs/BENCHMARKS.md -plots docs/bench \
+		-ollama "$${CAIRN_TEST_OLLAMA:-$(TEST_TOOLS)/ollama}"
 
 clean:
 	rm -rf bin frontend/dist

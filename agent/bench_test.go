@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,41 +49,14 @@ var benchWords = strings.Fields(`garden bicycle sister Lisbon coffee piano marat
 // finds its prompt in Ollama's cache.
 func BenchmarkChatOverhead(b *testing.B) {
 	ctx := context.Background()
-	rng := rand.New(rand.NewPCG(1, 2))
-	sentence := func(n int) string {
-		w := make([]string, n)
-		for i := range w {
-			w[i] = benchWords[rng.IntN(len(benchWords))]
-		}
-		return strings.Join(w, " ")
-	}
 	ollama := ollamaBackend()
 	emb := NewEmbedder(ollama, ollamatest.Tiny)
-	v, _, err := memory.Create(ctx, memory.Config{Path: filepath.Join(b.TempDir(), "vault.db"), KDF: testKDF}, []byte("correct horse battery staple"))
+	v, err := chatBenchVault(ctx, emb)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer v.Close()
-	const memories = 10_000
-	// Memories mix the everyday words questions use with a long tail of
-	// rarer ones, as real notes do.
-	zipf := rand.NewZipf(rng, 1.1, 1, 20000)
-	for range memories {
-		text := sentence(3 + rng.IntN(3))
-		for range 6 + rng.IntN(6) {
-			text += fmt.Sprintf(" w%d", zipf.Uint64())
-		}
-		if _, err := v.Add(ctx, memory.NewItem{Text: text}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// Embed them in batches, as after a model change, then measure.
-	if err := v.SetEmbedder(ctx, emb); err != nil {
-		b.Fatal(err)
-	}
-	if err := v.EmbedAll(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	sentence := func(n int) string { return benchSentence(rng, n) }
 	for _, mode := range []string{"hybrid", "keyword"} {
 		b.Run("retrieval="+mode, func(b *testing.B) {
 			var e memory.Embedder
@@ -94,6 +69,75 @@ func BenchmarkChatOverhead(b *testing.B) {
 			benchTurns(b, v, ollama, sentence)
 		})
 	}
+}
+
+func benchSentence(rng *rand.Rand, n int) string {
+	w := make([]string, n)
+	for i := range w {
+		w[i] = benchWords[rng.IntN(len(benchWords))]
+	}
+	return strings.Join(w, " ")
+}
+
+// chatBench is the vault the chat benchmark retrieves from, built once per
+// test process: adding and embedding 10k memories is most of the
+// benchmark's time, and every -count run can share it. TestMain removes it.
+var chatBench struct {
+	once sync.Once
+	dir  string
+	v    *memory.Vault
+	err  error
+}
+
+func chatBenchVault(ctx context.Context, emb memory.Embedder) (*memory.Vault, error) {
+	chatBench.once.Do(func() {
+		chatBench.dir, chatBench.err = os.MkdirTemp("", "cairn-chat-bench-")
+		if chatBench.err == nil {
+			chatBench.v, chatBench.err = buildChatBenchVault(ctx, filepath.Join(chatBench.dir, "vault.db"), emb)
+		}
+	})
+	return chatBench.v, chatBench.err
+}
+
+func removeChatBenchVault() {
+	if chatBench.v != nil {
+		chatBench.v.Close()
+	}
+	if chatBench.dir != "" {
+		os.RemoveAll(chatBench.dir)
+	}
+}
+
+func buildChatBenchVault(ctx context.Context, path string, emb memory.Embedder) (*memory.Vault, error) {
+	v, _, err := memory.Create(ctx, memory.Config{Path: path, KDF: testKDF}, []byte("correct horse battery staple"))
+	if err != nil {
+		return nil, err
+	}
+	const memories = 10_000
+	// Memories mix the everyday words questions use with a long tail of
+	// rarer ones, as real notes do.
+	rng := rand.New(rand.NewPCG(1, 2))
+	zipf := rand.NewZipf(rng, 1.1, 1, 20000)
+	for range memories {
+		text := benchSentence(rng, 3+rng.IntN(3))
+		for range 6 + rng.IntN(6) {
+			text += fmt.Sprintf(" w%d", zipf.Uint64())
+		}
+		if _, err := v.Add(ctx, memory.NewItem{Text: text}); err != nil {
+			v.Close()
+			return nil, err
+		}
+	}
+	// Embed them in batches, as after a model change.
+	if err := v.SetEmbedder(ctx, emb); err != nil {
+		v.Close()
+		return nil, err
+	}
+	if err := v.EmbedAll(ctx, nil); err != nil {
+		v.Close()
+		return nil, err
+	}
+	return v, nil
 }
 
 func benchTurns(b *testing.B, v *memory.Vault, ollama *Ollama, sentence func(int) string) {

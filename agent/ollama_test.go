@@ -28,7 +28,11 @@ import (
 // model: its words are gibberish, so they check structure, not meaning.
 var srv *ollamatest.Server
 
-func TestMain(m *testing.M) { os.Exit(ollamatest.Main(m, &srv)) }
+func TestMain(m *testing.M) {
+	code := ollamatest.Main(m, &srv)
+	removeChatBenchVault()
+	os.Exit(code)
+}
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

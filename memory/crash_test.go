@@ -20,7 +20,9 @@ func TestMain(m *testing.M) {
 		crashChild(path)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBenchVaults()
+	os.Exit(code)
 }
 
 // crashChild adds memories until it is killed, printing each id only after

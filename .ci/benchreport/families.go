@@ -1,0 +1,37 @@
+package main
+
+// describe says, for each benchmark family (the name's first element,
+// without "Benchmark"), what it measures. A family missing here still gets
+// its table; adding one is one line.
+var describe = map[string]string{
+	"Search": "One memory search (limit 10) in a vault of N memories with 768-dimension embeddings, " +
+		"including decrypting and ranking the results: keyword (BM25 over the blind index), vector " +
+		"(int8 scan, exact rescoring) and hybrid (both, fused). `vault-MB` is the vault file's size.",
+	"VectorScan": "The vector index on its own: **int8** is the int8 dot product with every stored vector; " +
+		"**plain** reads the same bytes with `bytes.IndexByte` (memory speed, the floor for anything " +
+		"that looks at every vector); **nearest** is the candidate search vector search uses (above " +
+		"20,000 vectors a sign-bit pass first, then int8 on its best 1,000).",
+	"TextScan": "A plain read of every memory's text held decrypted in memory (what grep over the " +
+		"plaintext would cost, with no index): the floor keyword search is compared with.",
+	"Recall": "Recall@10 of the vault's vector search against exact float32 search over the same seeded " +
+		"corpus (1,000 clusters), over `queries` queries (the 1M tier samples fewer).",
+	"Retrieval": "Keyword search on a synthetic corpus with known answers (memory/retrieval_test.go): " +
+		"personal facts, near misses and everyday notes; each question has one right memory. " +
+		"**inflected** questions reuse the fact's words in another form (lives/live, ran/running, no " +
+		"accents), **paraphrase** ones use other words. recall@k: the right memory is in the first k; " +
+		"MRR@10: mean of 1/rank.",
+	"Unlock": "Opening and unlocking a vault (Argon2id, 64 MiB, 3 passes, 4 lanes) plus building the " +
+		"in-memory index from the sealed embeddings; **kdf-only** is the Argon2id step alone.",
+	"Add": "Adding one memory (sealed, indexed, embedded, committed with fsync) to a vault of N.",
+	"Messages": "Chat history in a vault of 10,000 messages (100 conversations): listing conversations " +
+		"(cold: the first listing after unlock, which opens every message), reading one conversation, " +
+		"and searching messages.",
+	"ChatOverhead": "What Cairn adds before the first token of a reply: storing the message, retrieving " +
+		"memories from a vault of 10,000 and assembling the prompt, against the same request sent to " +
+		"the same Ollama directly (tiny model, so the model's own time is small).",
+	"APILoad": "200 HTTP clients search and add (one add in three) for 30 seconds over loopback " +
+		"against a vault of 10,000 memories: p50/p99 of each kind of request and throughput.",
+	"OpenAIFindHistory": "Finding the conversation an OpenAI-compatible request continues (hit) or " +
+		"learning it continues none (miss).",
+	"SyncConverge": "Time for two paired devices to hold the same records after N changes on one side.",
+}

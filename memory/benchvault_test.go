@@ -1,0 +1,558 @@
+package memory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Benchmark vaults: seeded synthetic corpora of n memories with 768-dimension
+// embeddings drawn around 1,000 cluster centres (so that nearest neighbours
+// are meaningful) and texts drawn from a Zipf-distributed vocabulary. Each
+// size is built once per test process, into a temp dir that TestMain
+// removes, and opened once; every benchmark of that size shares it.
+//
+// Building goes straight to SQLite (prepared statements, one transaction per
+// chunk, the sealing and tokenising on other goroutines), because a million
+// memories added one by one would take most of the bench run. The rows are
+// the ones Add and import write: sealed record, blind index entry, sealed
+// float32 and int8 embeddings. TestBenchVaultIsAVault checks that a vault
+// built this way opens, searches and reads back like any other.
+
+const (
+	benchDim       = 768
+	benchClusters  = 1000
+	benchChunkRows = 5000
+	benchQueries   = 200
+	benchVocab     = 20000
+)
+
+// benchSizes are the vault sizes to measure: -short keeps to the smallest,
+// and CAIRN_BENCH_SIZES (comma-separated) picks others.
+func benchSizes() []int {
+	if s := os.Getenv("CAIRN_BENCH_SIZES"); s != "" {
+		var out []int
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				panic(fmt.Sprintf("CAIRN_BENCH_SIZES=%q: want sizes like 10000,100000", s))
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	if testing.Short() {
+		return []int{10_000}
+	}
+	return []int{10_000, 100_000, 1_000_000}
+}
+
+// recallQueries is how many queries recall@10 is measured over: exact
+// search costs n x 768 multiply-adds a query, so the 1M tier samples fewer.
+func recallQueries(n int) int {
+	if n > 200_000 {
+		return 20
+	}
+	return 50
+}
+
+type corpus struct {
+	n       int
+	seed    uint64
+	chunk   int // rows generated and written together
+	centres [][]float32
+	texts   []string    // row i's memory text
+	queries []string    // keyword queries
+	qvecs   [][]float32 // query vectors
+	exact   [][]int     // exact top 10 rows for qvecs[i], i < recallQueries(n)
+}
+
+func newCorpus(n int, seed uint64) *corpus {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	c := &corpus{n: n, seed: seed, chunk: benchChunkRows, texts: make([]string, n)}
+	for range benchClusters {
+		c.centres = append(c.centres, gaussian(rng, benchDim, 1))
+	}
+	for range benchQueries {
+		c.queries = append(c.queries, fmt.Sprintf("w%d w%d", 20+rng.IntN(2000), 20+rng.IntN(2000)))
+		c.qvecs = append(c.qvecs, around(rng, c.centres[rng.IntN(len(c.centres))], 0.6))
+	}
+	return c
+}
+
+func gaussian(rng *rand.Rand, dim int, sd float64) []float32 {
+	v := make([]float32, dim)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64() * sd)
+	}
+	return v
+}
+
+func around(rng *rand.Rand, centre []float32, spread float64) []float32 {
+	v := gaussian(rng, len(centre), spread)
+	for i := range v {
+		v[i] += centre[i]
+	}
+	normalize(v)
+	return v
+}
+
+// tableEmbedder returns fixed vectors for known texts, so benchmarks measure
+// the vault, not an embedding model.
+type tableEmbedder struct {
+	mu   sync.Mutex
+	vecs map[string][]float32
+}
+
+func (e *tableEmbedder) Model() string { return "bench-table" }
+
+func (e *tableEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		v, ok := e.vecs[t]
+		if !ok {
+			return nil, fmt.Errorf("no vector for %q", t)
+		}
+		out[i] = slices.Clone(v)
+	}
+	return out, nil
+}
+
+func (e *tableEmbedder) set(text string, v []float32) {
+	e.mu.Lock()
+	e.vecs[text] = v
+	e.mu.Unlock()
+}
+
+type benchVault struct {
+	cfg Config
+	c   *corpus
+	emb *tableEmbedder
+	v   *Vault // opened once, shared by the benchmarks of this size
+}
+
+var (
+	benchVaultsMu sync.Mutex
+	benchVaults   = map[int]*benchVault{}
+	benchDirs     []string
+)
+
+// removeBenchVaults closes and deletes every benchmark vault; TestMain calls
+// it when the run ends.
+func removeBenchVaults() {
+	benchVaultsMu.Lock()
+	defer benchVaultsMu.Unlock()
+	for _, bv := range benchVaults {
+		if bv.v != nil {
+			bv.v.Close()
+		}
+	}
+	for _, d := range benchDirs {
+		os.RemoveAll(d)
+	}
+}
+
+// loadedVault returns the benchmark vault of n memories, building it on
+// first use in this process, unlocked.
+func loadedVault(b testing.TB, n int) *benchVault {
+	benchVaultsMu.Lock()
+	defer benchVaultsMu.Unlock()
+	if bv, ok := benchVaults[n]; ok {
+		return bv
+	}
+	dir, err := os.MkdirTemp("", "cairn-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchDirs = append(benchDirs, dir)
+	t0 := time.Now()
+	bv, err := buildBenchVault(context.Background(), dir+"/vault.db", newCorpus(n, uint64(n)))
+	if err != nil {
+		b.Fatalf("build a benchmark vault of %d memories: %v", n, err)
+	}
+	built := time.Since(t0)
+	t0 = time.Now()
+	bv.v = bv.open(b)
+	b.Logf("benchmark vault of %d memories: built in %s, %.0f MB, opened in %s",
+		n, built.Round(time.Millisecond), bv.sizeMB(), time.Since(t0).Round(time.Millisecond))
+	benchVaults[n] = bv
+	return bv
+}
+
+func buildBenchVault(ctx context.Context, path string, c *corpus) (*benchVault, error) {
+	emb := &tableEmbedder{vecs: map[string][]float32{}}
+	for i, q := range c.queries {
+		emb.vecs[q] = c.qvecs[i]
+		emb.vecs[fmt.Sprintf("vector query %d", i)] = c.qvecs[i]
+	}
+	cfg := Config{Path: path, Embedder: emb, KDF: DefaultKDF}
+	v, _, err := Create(ctx, cfg, testPass)
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close()
+	if err := bulkLoad(ctx, v, c, emb.Model()); err != nil {
+		return nil, err
+	}
+	if err := v.Checkpoint(ctx); err != nil {
+		return nil, err
+	}
+	return &benchVault{cfg: cfg, c: c, emb: emb}, nil
+}
+
+// benchRow is one memory, sealed and tokenised, ready to insert.
+type benchRow struct {
+	id, tokens                   string
+	sealed, vecSealed, quantSeal []byte
+}
+
+type benchChunk struct {
+	start int
+	rows  []benchRow
+	top   [][]scored // per recall query: this chunk's best 10 rows
+}
+
+type scored struct {
+	row   int
+	score float32
+}
+
+// bulkLoad writes the corpus's n memories. Chunks are generated (seeded by
+// their index, so the corpus does not depend on scheduling) on every core
+// and written in order by this goroutine. GOMAXPROCS is raised for the
+// build only: the benchmarks themselves run on -cpu 1.
+func bulkLoad(ctx context.Context, v *Vault, c *corpus, model string) error {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtime.NumCPU()))
+	keys := v.keys
+	tokens := newTokenCache(memoryIndex.key(keys))
+	chunks := (c.n + c.chunk - 1) / c.chunk
+	ready := make([]chan *benchChunk, chunks)
+	for i := range ready {
+		ready[i] = make(chan *benchChunk, 1)
+	}
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range chunks {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	workers := max(1, runtime.NumCPU())
+	// Two chunks in flight a worker keep everyone busy with bounded memory.
+	inFlight := make(chan struct{}, 2*workers)
+	for range workers {
+		go func() {
+			// Take a slot before a chunk number, so the lowest chunk not
+			// yet written always has one.
+			for {
+				inFlight <- struct{}{}
+				i, ok := <-next
+				if !ok {
+					<-inFlight
+					return
+				}
+				ready[i] <- genChunk(c, keys, tokens, model, i)
+			}
+		}()
+	}
+	nq := min(recallQueries(c.n), len(c.qvecs))
+	top := make([][]scored, nq)
+	var clock Clock
+	seq := int64(0)
+	for i := range chunks {
+		ch := <-ready[i]
+		err := v.withTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			clock, seq, err = writeChunk(ctx, tx, v.device, model, ch, clock, seq)
+			return err
+		})
+		<-inFlight
+		if err != nil {
+			return err
+		}
+		for q := range top {
+			top[q] = mergeTop(top[q], ch.top[q], 10)
+		}
+	}
+	c.exact = make([][]int, nq)
+	for q, t := range top {
+		for _, s := range t {
+			c.exact[q] = append(c.exact[q], s.row)
+		}
+	}
+	return nil
+}
+
+// genChunk makes rows [i*c.chunk, ...) of the corpus: text, vector,
+// sealed record, blind tokens and sealed embeddings.
+func genChunk(c *corpus, keys *vaultKeys, tokens *tokenCache, model string, i int) *benchChunk {
+	rng := rand.New(rand.NewPCG(c.seed, uint64(i)+1<<32))
+	zipf := rand.NewZipf(rng, 1.1, 1, benchVocab)
+	start := i * c.chunk
+	end := min(start+c.chunk, c.n)
+	nq := min(recallQueries(c.n), len(c.qvecs))
+	ch := &benchChunk{start: start, top: make([][]scored, nq)}
+	now := time.Now().UTC()
+	var sb strings.Builder
+	for row := start; row < end; row++ {
+		sb.Reset()
+		for w := range 12 + rng.IntN(20) {
+			if w > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteByte('w')
+			sb.WriteString(strconv.FormatUint(zipf.Uint64(), 10))
+		}
+		text := sb.String()
+		c.texts[row] = text
+		vec := around(rng, c.centres[rng.IntN(len(c.centres))], 0.6)
+		for q := range nq {
+			ch.top[q] = pushTop(ch.top[q], scored{row, dot4(c.qvecs[q], vec)}, 10)
+		}
+		id := uuid.Must(uuid.NewV7()).String()
+		raw, err := json.Marshal(&itemPayload{Kind: Fact, Text: text, CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			panic(err)
+		}
+		sealed, quant := sealEmbedding(keys, id, model, vec)
+		ch.rows = append(ch.rows, benchRow{
+			id:        id,
+			tokens:    tokens.of(text),
+			sealed:    keys.records.seal(id, KindMemory, schemas[KindMemory], raw),
+			vecSealed: sealed,
+			quantSeal: quant,
+		})
+	}
+	return ch
+}
+
+// sealEmbedding seals a unit vector as insertEmbedding does: float32 for
+// exact rescoring, int8 with its scale for the in-memory index.
+func sealEmbedding(keys *vaultKeys, id, model string, vec []float32) (sealed, quant []byte) {
+	raw := make([]byte, 4*len(vec))
+	for i, f := range vec {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	}
+	adID, kind := embeddingAD(id, model)
+	sealed = keys.vectors.seal(adID, kind, 1, raw)
+	q := make([]byte, 4+len(vec))
+	scale := quantize(vec, unsafeInt8(q[4:]))
+	binary.LittleEndian.PutUint32(q, math.Float32bits(scale))
+	adID, kind = quantAD(id, model)
+	return sealed, keys.vectors.seal(adID, kind, 1, q)
+}
+
+// writeChunk inserts a chunk's rows as insertRecord, indexRecord and
+// insertEmbedding would, with the clock and sequence carried along instead
+// of read back for every row.
+func writeChunk(ctx context.Context, tx *sql.Tx, device, model string, ch *benchChunk, clock Clock, seq int64) (Clock, int64, error) {
+	if seq == 0 {
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0), coalesce(max(clock), 0) FROM records").Scan(&seq, &clock); err != nil {
+			return 0, 0, err
+		}
+	}
+	rec, err := tx.PrepareContext(ctx, "INSERT INTO records(id, kind, clock, origin, deleted, seq, sealed) VALUES(?, ?, ?, ?, 0, ?, ?)")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rec.Close()
+	idx, err := tx.PrepareContext(ctx, "INSERT INTO "+memoryIndex.index+"(rowid, tokens) VALUES(?, ?)")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer idx.Close()
+	emb, err := tx.PrepareContext(ctx, "INSERT INTO embeddings(rid, model, dim, sealed, quant) VALUES(?, ?, ?, ?, ?)")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer emb.Close()
+	now := time.Now()
+	for _, r := range ch.rows {
+		clock, seq = nextClock(clock, now), seq+1
+		res, err := rec.ExecContext(ctx, r.id, KindMemory, clock, device, seq, r.sealed)
+		if err != nil {
+			return 0, 0, err
+		}
+		rid, err := res.LastInsertId()
+		if err != nil {
+			return 0, 0, err
+		}
+		if _, err := idx.ExecContext(ctx, rid, r.tokens); err != nil {
+			return 0, 0, err
+		}
+		if _, err := emb.ExecContext(ctx, rid, model, benchDim, r.vecSealed, r.quantSeal); err != nil {
+			return 0, 0, err
+		}
+	}
+	return clock, seq, nil
+}
+
+// tokenCache maps the corpus's words to blind tokens once each: the texts
+// are words of letters and digits separated by spaces, so a text's tokens
+// are its words' tokens in order, as indexRecord computes them.
+type tokenCache struct {
+	key []byte
+	mu  sync.Mutex
+	m   map[string]string
+}
+
+func newTokenCache(key []byte) *tokenCache { return &tokenCache{key: key, m: map[string]string{}} }
+
+func (tc *tokenCache) of(text string) string {
+	fields := strings.Fields(text)
+	out := make([]string, 0, len(fields))
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	for _, f := range fields {
+		t, ok := tc.m[f]
+		if !ok {
+			t = strings.Join(blindTokens(tc.key, words(f)), " ")
+			tc.m[f] = t
+		}
+		if t != "" {
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// pushTop keeps the k best scores, best first.
+func pushTop(top []scored, s scored, k int) []scored {
+	if len(top) == k && s.score <= top[k-1].score {
+		return top
+	}
+	i, _ := slices.BinarySearchFunc(top, s, func(a, b scored) int { return cmpScore(b.score, a.score) })
+	top = slices.Insert(top, i, s)
+	return top[:min(len(top), k)]
+}
+
+func mergeTop(a, b []scored, k int) []scored {
+	for _, s := range b {
+		a = pushTop(a, s, k)
+	}
+	return a
+}
+
+// dot4 is dot with four accumulators: the exact search for recall runs it
+// n times a query.
+func dot4(a, b []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+func (bv *benchVault) open(b testing.TB) *Vault {
+	v, err := Open(context.Background(), bv.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := v.Unlock(context.Background(), testPass); err != nil {
+		b.Fatal(err)
+	}
+	return v
+}
+
+func (bv *benchVault) sizeMB() float64 {
+	fi, err := os.Stat(bv.cfg.Path)
+	if err != nil {
+		return 0
+	}
+	return float64(fi.Size()) / 1e6
+}
+
+// A vault written by the benchmarks' bulk path is a vault like any other:
+// it passes SQLite's integrity check, unlocks with every memory listed and
+// every vector indexed, its keyword tokens are the ones indexRecord makes,
+// vector search finds the exact nearest memory, and Add works on top.
+func TestBenchVaultIsAVault(t *testing.T) {
+	ctx := context.Background()
+	c := newCorpus(500, 42)
+	c.chunk = 200 // three chunks, the last one short
+	bv, err := buildBenchVault(ctx, filepath.Join(t.TempDir(), "vault.db"), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := bv.open(t)
+	defer v.Close()
+
+	var check string
+	if err := v.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity check: %q, %v", check, err)
+	}
+	items, err := v.List(ctx, ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	for _, text := range c.texts {
+		want[text]++
+	}
+	for _, it := range items {
+		want[it.Text]--
+	}
+	for text, left := range want {
+		if left != 0 {
+			t.Fatalf("memory %q: listed %d times too few", text, left)
+		}
+	}
+	if got := v.vectors.len(); got != c.n {
+		t.Fatalf("%d vectors indexed after unlock, want %d", got, c.n)
+	}
+
+	tc := newTokenCache(memoryIndex.key(v.keys))
+	for _, text := range c.texts {
+		if got, want := tc.of(text), strings.Join(blindTokens(memoryIndex.key(v.keys), words(text)), " "); got != want {
+			t.Fatalf("tokens of %q differ from indexRecord's", text)
+		}
+	}
+	res, err := v.Search(ctx, Query{Text: c.texts[123], Mode: Keyword, Limit: 10})
+	if err != nil || len(res) == 0 || res[0].Text != c.texts[123] {
+		t.Fatalf("keyword search for a memory's own text: %v, %v", res, err)
+	}
+	for q, exact := range c.exact {
+		res, err := v.Search(ctx, Query{Text: fmt.Sprintf("vector query %d", q), Mode: Vector, Limit: 10})
+		if err != nil || len(res) == 0 || res[0].Text != c.texts[exact[0]] {
+			t.Fatalf("vector query %d: nearest is not the exact nearest memory (%v)", q, err)
+		}
+	}
+
+	bv.emb.set("one more memory", c.qvecs[0])
+	it, err := v.Add(ctx, NewItem{Text: "one more memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = v.Search(ctx, Query{Text: "one more memory", Mode: Hybrid, Limit: 5})
+	if err != nil || len(res) == 0 || res[0].ID != it.ID {
+		t.Fatalf("a memory added after the bulk load is not found first: %v, %v", res, err)
+	}
+}
