@@ -38,6 +38,9 @@ type Config struct {
 	// Assets, when set, is the web UI, served at / to a browser that signed
 	// in with a login URL.
 	Assets fs.FS
+	// Keyring, when set, is the OS keyring that may keep the vault's key
+	// (routes_keyring.go).
+	Keyring KeyStore
 	Logger *slog.Logger
 }
 
