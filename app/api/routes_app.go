@@ -159,7 +159,20 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	next := New(created.Next)
+	// The full server keeps what this one was given: the same web UI,
+	// host names, keyring and app.
+	cfg := created.Next
+	cfg.Assets, cfg.Hosts = s.cfg.Assets, s.cfg.Hosts
+	if cfg.Keyring == nil {
+		cfg.Keyring = s.cfg.Keyring
+	}
+	if cfg.App == nil {
+		cfg.App = s.cfg.App
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = s.cfg.Logger
+	}
+	next := New(cfg)
 	// Browsers signed in to the first-run server stay signed in.
 	s.browser.mu.Lock()
 	next.browser.codes, next.browser.sessions = s.browser.codes, s.browser.sessions
