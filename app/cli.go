@@ -111,8 +111,8 @@ func (c *cli) home() Home { return Home{Dir: c.homeDir} }
 // headless build, `cairn serve --ui` for a browser instead.
 func (c *cli) openDefault(cmd *cobra.Command) error {
 	why := noDisplayReason()
-	if !desktopBuild {
-		why = "this build of cairn has no desktop window"
+	if why == "" && !desktopBuild {
+		why = "this build of cairn has no desktop window (`make build` makes one)"
 	}
 	if why == "" {
 		return c.runDesktopApp(cmd.Context())

@@ -292,13 +292,15 @@ func hasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND
 // --ui`, which prints the address to open and the one-time login link.
 func (c *cli) serveInstead(cmd *cobra.Command, why string) error {
 	fmt.Fprintf(c.stderr, "No window to open: %s.\nServing Cairn for a web browser instead (as `cairn serve --ui` does).\n", why)
+	// CAIRN_ADDR moves it off the usual port.
+	addr := cmp.Or(os.Getenv("CAIRN_ADDR"), DefaultAddr)
 	if os.Getenv("SSH_CONNECTION") != "" {
 		host, _ := os.Hostname()
-		_, port, _ := strings.Cut(DefaultAddr, ":")
+		_, port, _ := strings.Cut(addr, ":")
 		fmt.Fprintf(c.stderr, "From your own computer, forward the port first, then open the link below there:\n  ssh -L %s:127.0.0.1:%s %s\n", port, port, cmp.Or(host, "THIS-HOST"))
 	}
 	s := c.serveCommand()
-	s.SetArgs([]string{"--ui"})
+	s.SetArgs([]string{"--ui", "--addr", addr})
 	s.SetOut(c.stdout)
 	s.SetErr(c.stderr)
 	s.SilenceUsage, s.SilenceErrors = true, true
