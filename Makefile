@@ -18,9 +18,9 @@ BIN = bin/cairn
 
 # Debian/Ubuntu packages `build` needs; test-only packages go in APT_TEST_PACKAGES
 # (g++ and llama.cpp's JSON header, which Go module zips leave out: test-tools
-# builds Ollama with cgo).
+# builds Ollama with cgo; chromium for the browser test in app/uitest).
 APT_PACKAGES = gcc pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev
-APT_TEST_PACKAGES = g++ nlohmann-json3-dev curl
+APT_TEST_PACKAGES = g++ nlohmann-json3-dev curl chromium
 
 export CGO_ENABLED := 1
 
@@ -136,6 +136,7 @@ fmt-check:
 		echo "$$bad" | sed 's/^/  /'; exit 1; fi
 
 test: deps-apt-test test-tools frontend vet lint
+	cd frontend && npm test
 	$(GO) test -race -tags $(TAGS) -timeout 25m ./...
 	@echo "headless build check: no GTK or WebKit linked"
 	@$(GO) build -tags $(TAGS) -o bin/cairn-headless .
