@@ -21,7 +21,7 @@ var ollama *ollamatest.Server
 func TestMain(m *testing.M) { os.Exit(ollamatest.Main(m, &ollama)) }
 
 // repoRoot is the module's folder (this package is app/uitest).
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -47,7 +47,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
 		if p != "" {
@@ -78,13 +78,6 @@ func TestBrowserEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
-	bin := filepath.Join(t.TempDir(), "cairn")
-	build := exec.CommandContext(ctx, "go", "build", "-tags", "sqlite_fts5", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
 	// An empty home, with settings that suit the tiny model: no extraction
 	// (its random JSON is slow to generate) and replies long enough to be
 	// stopped part way.
@@ -96,50 +89,17 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, "settings.json"), settings, 0o600); err != nil {
 		t.Fatal(err)
 	}
-
-	serve := exec.Command(bin, "--home", home, "serve", "--ui", "--addr", "127.0.0.1:0")
-	serve.Env = append(cleanEnv(), "OLLAMA_HOST="+ollama.Host)
-	var errb lockedBuffer
-	serve.Stderr = &errb
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { serve.Wait(); close(done) }()
-	defer func() {
-		serve.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			serve.Process.Kill()
-		}
-	}()
-	login := ""
-	for deadline := time.Now().Add(30 * time.Second); login == "" && time.Now().Before(deadline); {
-		for _, f := range strings.Fields(errb.String()) {
-			if strings.Contains(f, "/login?code=") {
-				login = f
-			}
-		}
-		select {
-		case <-done:
-			t.Fatalf("cairn serve --ui exited: %s", errb.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if login == "" {
-		t.Fatalf("cairn serve --ui printed no login link: %s", errb.String())
-	}
+	srv := startUI(t, ctx, buildCairn(t, ctx, root), home, nil)
 
 	shots := filepath.Join(root, "frontend/test-results/e2e")
 	os.RemoveAll(shots)
 	node := exec.CommandContext(ctx, "node", "e2e/e2e.mjs")
 	node.Dir = filepath.Join(root, "frontend")
-	node.Env = append(os.Environ(), "CAIRN_LOGIN_URL="+login, "CAIRN_SHOTS="+shots, "CHROMIUM="+browser, "CAIRN_MODEL="+ollamatest.Tiny+":latest")
+	node.Env = append(os.Environ(), "CAIRN_LOGIN_URL="+srv.login, "CAIRN_SHOTS="+shots, "CHROMIUM="+browser, "CAIRN_MODEL="+ollamatest.Tiny+":latest")
 	out, err := node.CombinedOutput()
 	t.Logf("e2e output:\n%s", out)
 	if err != nil {
-		t.Fatalf("the browser test failed (%v); screenshots in %s; server log:\n%s", err, shots, errb.String())
+		t.Fatalf("the browser test failed (%v); screenshots in %s; server log:\n%s", err, shots, srv.log.String())
 	}
 	if !strings.Contains(string(out), "e2e: OK") {
 		t.Fatal("the browser script ended without OK")
@@ -158,4 +118,59 @@ func cleanEnv() []string {
 		}
 	}
 	return out
+}
+
+// buildCairn builds the headless cairn binary (the web UI embedded) into a
+// temp folder.
+func buildCairn(t testing.TB, ctx context.Context, root string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cairn")
+	build := exec.CommandContext(ctx, "go", "build", "-tags", "sqlite_fts5", "-o", bin, ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type uiServer struct {
+	url, login string
+	log        *lockedBuffer
+}
+
+// startUI runs `cairn serve --ui` on a free port until the test ends and
+// returns its URL and one-time login link.
+func startUI(t testing.TB, ctx context.Context, bin, home string, env []string) uiServer {
+	t.Helper()
+	serve := exec.Command(bin, "--home", home, "serve", "--ui", "--addr", "127.0.0.1:0")
+	serve.Env = append(append(cleanEnv(), "OLLAMA_HOST="+ollama.Host), env...)
+	errb := &lockedBuffer{}
+	serve.Stderr = errb
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { serve.Wait(); close(done) }()
+	t.Cleanup(func() {
+		serve.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			serve.Process.Kill()
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
+		for _, f := range strings.Fields(errb.String()) {
+			if u, _, ok := strings.Cut(f, "/login?code="); ok {
+				return uiServer{url: u, login: f, log: errb}
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("cairn serve --ui exited: %s", errb.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("cairn serve --ui printed no login link: %s", errb.String())
+	return uiServer{}
 }

@@ -5,4 +5,7 @@ import { applyTheme } from "./lib/theme";
 
 applyTheme();
 const target = document.getElementById("app");
-if (target) mount(App, { target });
+if (target) {
+  target.replaceChildren();
+  mount(App, { target });
+}
