@@ -183,6 +183,26 @@ try {
   check((await page.locator("li.mem", { hasText: "Pudding" }).count()) === 0, "a forgotten memory is not found");
   await shot("memory-forgotten");
 
+  step("an answer shows the memories it used; a chip opens one");
+  await search.fill("");
+  await page.getByLabel("New memory text").fill("I keep bees on the roof");
+  await page.getByRole("button", { name: "Add memory" }).click();
+  await page.locator("li.mem", { hasText: "bees" }).waitFor();
+  await page.getByRole("button", { name: "Chat", exact: true }).click();
+  await screen("chat");
+  await page.getByRole("button", { name: "New conversation" }).click();
+  await composer.fill("What do you know about my bees?");
+  await composer.press("Enter");
+  await streaming.waitFor();
+  await streaming.waitFor({ state: "detached", timeout: 120_000 });
+  const chip = page.getByLabel("Memories this answer used").getByRole("button", { name: /bees/ });
+  await chip.waitFor();
+  check((await page.locator(".convs li").count()) === 2, "the new conversation is listed beside the first");
+  await shot("memory-chips");
+  await chip.click();
+  await screen("memory");
+  await page.locator("li.mem.selected", { hasText: "I keep bees on the roof" }).waitFor();
+
   step("settings");
   await page.getByRole("button", { name: "Settings", exact: true }).click();
   await screen("settings");
