@@ -59,7 +59,6 @@ static gboolean cairn_tune_view(gpointer data) {
 	WebKitSettings *s = webkit_web_view_get_settings(view);
 	// Nothing to go back to: the app never leaves its one page.
 	webkit_settings_set_enable_page_cache(s, FALSE);
-	webkit_settings_set_enable_dns_prefetching(s, FALSE);
 	webkit_settings_set_enable_webaudio(s, FALSE);
 	webkit_settings_set_enable_webgl(s, FALSE);
 	webkit_settings_set_enable_media(s, FALSE);
