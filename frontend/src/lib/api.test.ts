@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, ApiError, hooks, setToken } from "./api";
+import { api, ApiError, hooks, setToken, type ChatEvent, type PullProgress } from "./api";
 
 function sse(chunks: string[]): Response {
   const enc = new TextEncoder();
@@ -25,7 +25,7 @@ describe("api client", () => {
     );
     vi.stubGlobal("fetch", fetchMock);
     setToken("cairn_abc");
-    const got = [];
+    const got: ChatEvent[] = [];
     for await (const ev of api.chat({ text: "hi", model: "tiny" })) got.push(ev);
     expect(got.map((e) => e.type)).toEqual(["delta", "delta", "done"]);
     expect(got[2]!.type === "done" && got[2]!.turn.reply.id).toBe("r1");
@@ -37,7 +37,7 @@ describe("api client", () => {
 
   it("turns a stream's error event into an error with the partial turn", async () => {
     vi.stubGlobal("fetch", async () => sse(['event: delta\ndata: {"text":"a"}\n\n', 'event: error\ndata: {"error":{"code":"backend_unavailable","message":"Ollama went away"},"turn":null}\n\n']));
-    const got = [];
+    const got: ChatEvent[] = [];
     for await (const ev of api.regenerate("r1", undefined)) got.push(ev);
     const last = got.at(-1)!;
     expect(last.type).toBe("error");
@@ -59,7 +59,7 @@ describe("api client", () => {
 
   it("reports pull progress and fails on an error event", async () => {
     vi.stubGlobal("fetch", async () => sse(['event: progress\ndata: {"status":"pulling","total":100,"completed":40}\n\n', 'event: error\ndata: {"error":{"code":"model_not_found","message":"no such model"}}\n\n']));
-    const got = [];
+    const got: PullProgress[] = [];
     await expect(async () => {
       for await (const p of api.pull("nope")) got.push(p);
     }).rejects.toThrow("no such model");
