@@ -176,6 +176,7 @@ try {
   await edited.getByLabel("Earlier versions").getByText("My cat is called Biscuit").waitFor();
   await shot("memory-edited");
   await edited.getByRole("button", { name: "Forget" }).click();
+  await edited.getByRole("button", { name: "Forget for good" }).click();
   await edited.waitFor({ state: "detached" });
   await search.fill("");
   await search.fill("Pudding");
@@ -202,6 +203,27 @@ try {
   await chip.click();
   await screen("memory");
   await page.locator("li.mem.selected", { hasText: "I keep bees on the roof" }).waitFor();
+
+  step("conversations: Ctrl+K searches, rename, delete");
+  await page.getByRole("button", { name: "Chat", exact: true }).click();
+  await screen("chat");
+  await page.keyboard.press("Control+k");
+  check(await page.getByLabel("Search conversations").evaluate((el) => el === document.activeElement), "Ctrl+K focuses the search");
+  await page.keyboard.type("bees");
+  await page.waitForFunction(() => document.querySelectorAll(".convs li").length === 1);
+  await page.getByLabel("Search conversations").fill("");
+  const firstConv = page.locator(".convs li", { hasText: "Hello there" });
+  await firstConv.hover();
+  await firstConv.getByRole("button", { name: /^Rename/ }).click();
+  await page.getByLabel("New title").fill("Mountains");
+  await page.keyboard.press("Enter");
+  await page.locator(".convs li", { hasText: "Mountains" }).waitFor();
+  const beesConv = page.locator(".convs li", { hasText: "bees" });
+  await beesConv.hover();
+  await beesConv.getByRole("button", { name: /^Delete/ }).click();
+  await beesConv.getByRole("button", { name: "Delete", exact: true }).click();
+  await beesConv.waitFor({ state: "detached" });
+  check((await page.locator(".convs li").count()) === 1, "one conversation is left");
 
   step("settings");
   await page.getByRole("button", { name: "Settings", exact: true }).click();
