@@ -6,8 +6,9 @@
 // more than its background colour), waits for it to idle, and sums the
 // proportional set size (Pss: in /proc/PID/smaps_rollup) of the app and every
 // process below it (WebKit's network and web processes): RSS would count the
-// GTK and WebKit pages they share several times. Cairn opens, already
-// unlocked, a vault of -memories memories.
+// GTK and WebKit pages they share several times. Cairn opens a vault of
+// -memories memories: the window opens on the unlock
+// screen, and the passphrase is typed into it (xdotool) after the first paint.
 //
 // It prints Go benchmark lines, for .ci/benchreport:
 //
@@ -22,12 +23,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"log"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,7 +72,7 @@ func main() {
 	bus, stopBus := startBus()
 	defer stopBus()
 
-	measure := func(name, bin, title string, setup func(home string) []string) {
+	measure := func(name, bin, title string, setup func(home string) []string, ready func(display, win, home string) error) {
 		var pss, mapped, painted []float64
 		for range *runs {
 			home, err := os.MkdirTemp("", "desktopmem-")
@@ -78,7 +81,7 @@ func main() {
 			}
 			env := append(baseEnv(), "DISPLAY="+display, "DBUS_SESSION_BUS_ADDRESS="+bus, "CAIRN_HOME="+home)
 			env = append(env, setup(home)...)
-			r, err := runOnce(bin, title, display, env, *idle)
+			r, err := runOnce(bin, title, display, env, *idle, func(win string) error { return ready(display, win, home) })
 			os.RemoveAll(home)
 			if err != nil {
 				log.Fatalf("%s: %v", name, err)
@@ -90,7 +93,7 @@ func main() {
 		}
 		fmt.Printf("BenchmarkDesktopIdle/%s \t1\t%.1f PSS-MB\t%.0f mapped-ms\t%.0f painted-ms\n", name, median(pss), median(mapped), median(painted))
 	}
-	measure("app=empty-wails", *emptyBin, "Empty", func(string) []string { return nil })
+	measure("app=empty-wails", *emptyBin, "Empty", func(string) []string { return nil }, func(string, string, string) error { return nil })
 	measure(fmt.Sprintf("app=cairn/memories=%d", *n), *appBin, "Cairn", func(home string) []string {
 		for _, f := range []string{"vault.db"} {
 			if err := copyFile(filepath.Join(vault, f), filepath.Join(home, f)); err != nil {
@@ -100,8 +103,8 @@ func main() {
 		// No Ollama here: keyword search only, and the window opens unlocked.
 		s, _ := json.Marshal(map[string]any{"embedding_model": "off", "extraction": false})
 		os.WriteFile(filepath.Join(home, "settings.json"), s, 0o600)
-		return []string{"CAIRN_PASSPHRASE=" + passphrase, "OLLAMA_HOST=127.0.0.1:9"}
-	})
+		return []string{"OLLAMA_HOST=127.0.0.1:9"}
+	}, unlockInWindow)
 }
 
 type result struct {
@@ -112,7 +115,7 @@ type result struct {
 
 // runOnce starts bin, waits for its window titled title to be mapped and
 // painted, lets it idle, and reads the PSS of its process tree.
-func runOnce(bin, title, display string, env []string, idle time.Duration) (result, error) {
+func runOnce(bin, title, display string, env []string, idle time.Duration, ready func(win string) error) (result, error) {
 	var r result
 	cmd := exec.Command(bin)
 	cmd.Env = env
@@ -161,6 +164,9 @@ func runOnce(bin, title, display string, env []string, idle time.Duration) (resu
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if err := ready(win); err != nil {
+		return fail(err.Error())
+	}
 	time.Sleep(idle)
 	if cmd.ProcessState != nil {
 		return fail("the app exited")
@@ -168,6 +174,44 @@ func runOnce(bin, title, display string, env []string, idle time.Duration) (resu
 	total, parts := treePSS(cmd.Process.Pid)
 	r.pssMB, r.detail = float64(total)/1024, parts
 	return r, nil
+}
+
+// unlockInWindow types the passphrase into the unlock screen, as a person
+// would, and waits until the API says the vault is open (the page then shows
+// the chat).
+func unlockInWindow(display, win, home string) error {
+	time.Sleep(time.Second) // the unlock screen puts the focus on its field
+	if out, err := xcmd(display, "xdotool", "windowfocus", "--sync", win).CombinedOutput(); err != nil {
+		return fmt.Errorf("xdotool windowfocus: %v: %s", err, out)
+	}
+	xcmd(display, "xdotool", "type", "--window", win, "--delay", "20", passphrase).Run()
+	xcmd(display, "xdotool", "key", "--window", win, "Return").Run()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var o struct {
+			URL string `json:"url"`
+		}
+		b, _ := os.ReadFile(filepath.Join(home, "owner.json"))
+		tok, _ := os.ReadFile(filepath.Join(home, "api-token"))
+		if json.Unmarshal(b, &o) != nil || o.URL == "" {
+			continue
+		}
+		req, _ := http.NewRequest("GET", o.URL+"/api/v1/app", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue
+		}
+		var st struct {
+			Vault string `json:"vault"`
+		}
+		json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if st.Vault == "unlocked" {
+			time.Sleep(2 * time.Second) // the chat screen draws
+			return nil
+		}
+	}
+	return errors.New("the vault did not open after typing the passphrase into the window")
 }
 
 // painted reports whether the window shows more than one colour.
