@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,6 +76,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "frontend/dist/index.html")); err != nil {
 		t.Fatal("frontend/dist is not built: run `make frontend` first")
 	}
+	readInputs(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
@@ -173,4 +175,31 @@ func startUI(t testing.TB, ctx context.Context, bin, home string, env []string) 
 	}
 	t.Fatalf("cairn serve --ui printed no login link: %s", errb.String())
 	return uiServer{}
+}
+
+// readInputs reads what the browser test runs (the script, the built UI,
+// the Go sources of the binary it builds), so that `go test`'s cache, which
+// notes the files a test opens, reruns it when any of them changes.
+func readInputs(t testing.TB, root string) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			switch rel {
+			case ".git", "bin", "frontend/node_modules", "frontend/test-results":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(p, ".go") || rel == "go.sum" || strings.HasPrefix(rel, "frontend/dist/") || strings.HasPrefix(rel, "frontend/e2e/") {
+			_, err = os.ReadFile(p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

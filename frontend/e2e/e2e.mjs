@@ -244,6 +244,12 @@ try {
   await page.locator(".convs li").first().waitFor();
   await shot("unlocked");
 
+  step("the vault locks itself after the idle time (15 minutes, on a fast-forwarded clock)");
+  await page.clock.install();
+  await page.clock.fastForward("16:00");
+  await screen("unlock");
+  await shot("idle-locked");
+
   check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
   console.log("e2e: OK");
 } catch (e) {
