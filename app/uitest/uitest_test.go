@@ -65,10 +65,11 @@ func chromium(t testing.TB) string {
 // branches, rate, add/edit/forget a memory, lock and unlock, all through
 // the page in Chromium. Screenshots land in frontend/test-results/e2e.
 func TestBrowserEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the browser test takes a minute; it runs without -short")
-	}
 	root := repoRoot(t)
+	readInputs(t, root)
+	if testing.Short() {
+		t.Skip("the browser test takes a minute or more; it runs without -short")
+	}
 	browser := chromium(t)
 	if _, err := os.Stat(filepath.Join(root, "frontend/node_modules/playwright-core")); err != nil {
 		t.Fatal("frontend/node_modules has no playwright-core: run `make frontend` (npm ci) first")
@@ -76,7 +77,6 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "frontend/dist/index.html")); err != nil {
 		t.Fatal("frontend/dist is not built: run `make frontend` first")
 	}
-	readInputs(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
