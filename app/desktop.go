@@ -16,6 +16,8 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -74,7 +76,16 @@ func (c *cli) runDesktop(ctx context.Context, handler http.Handler) error {
 	if ws.Maximised {
 		start = options.Maximised
 	}
-	var wctx context.Context
+	// Wails' context, once the window has started (menu items and a
+	// second launch may come from other goroutines).
+	var started atomic.Pointer[context.Context]
+	var placeOnce sync.Once
+	wctx := func() context.Context {
+		if p := started.Load(); p != nil {
+			return *p
+		}
+		return nil
+	}
 	return wails.Run(&options.App{
 		Title:            "Cairn",
 		Width:            ws.Width,
@@ -83,7 +94,7 @@ func (c *cli) runDesktop(ctx context.Context, handler http.Handler) error {
 		MinHeight:        minHeight,
 		WindowStartState: start,
 		BackgroundColour: &options.RGBA{R: 250, G: 250, B: 249, A: 255},
-		Menu:             c.desktopMenu(func() context.Context { return wctx }, handler),
+		Menu:             c.desktopMenu(wctx, handler),
 		AssetServer: &assetserver.Options{
 			Assets:  c.assets,
 			Handler: handler,
@@ -92,9 +103,9 @@ func (c *cli) runDesktop(ctx context.Context, handler http.Handler) error {
 			UniqueId: c.instanceID(),
 			// A second launch hands over to this window and exits.
 			OnSecondInstanceLaunch: func(options.SecondInstanceData) {
-				if wctx != nil {
-					runtime.WindowUnminimise(wctx) // gtk_window_present: raise and focus
-					runtime.WindowShow(wctx)
+				if x := wctx(); x != nil {
+					runtime.WindowUnminimise(x) // gtk_window_present: raise and focus
+					runtime.WindowShow(x)
 				}
 			},
 		},
@@ -107,7 +118,7 @@ func (c *cli) runDesktop(ctx context.Context, handler http.Handler) error {
 			WebviewGpuPolicy: linux.WebviewGpuPolicyNever,
 		},
 		OnStartup: func(x context.Context) {
-			wctx = x
+			started.Store(&x)
 			// Close the window when ctx ends (SIGINT, SIGTERM or the caller).
 			go func() {
 				select {
@@ -119,9 +130,12 @@ func (c *cli) runDesktop(ctx context.Context, handler http.Handler) error {
 		},
 		OnDomReady: func(x context.Context) {
 			tuneWebView()
-			if ws.placed && !ws.Maximised {
-				runtime.WindowSetPosition(x, ws.X, ws.Y)
-			}
+			// Once: a reload (View > Reload, Lock vault) keeps the place.
+			placeOnce.Do(func() {
+				if ws.placed && !ws.Maximised {
+					runtime.WindowSetPosition(x, ws.X, ws.Y)
+				}
+			})
 		},
 		OnBeforeClose: func(x context.Context) bool {
 			c.saveWindowState(x)
