@@ -1,9 +1,10 @@
 # Cairn: build, run and test.
 #
 #   make build            desktop app (Wails + WebKitGTK) -> bin/cairn
-#   make run              build, then open the desktop app
+#   make run              build, then open the desktop app (no display: serve it for a browser)
 #   make build-headless   no GUI libraries: CLI and `cairn serve` only -> bin/cairn
 #   make test             vet, lint, go test -race, headless and desktop build checks
+#   make test-desktop     the real-window test alone (Xvfb, xdotool, screenshots)
 #   make test-tools       Ollama and a registry for the tests -> bin/test-tools
 #   make bench            benchmarks on one core -> docs/BENCHMARKS.md, docs/bench/
 #   make fuzz             each fuzz target for FUZZTIME (default 60s)
@@ -18,20 +19,25 @@ BIN = bin/cairn
 
 # Debian/Ubuntu packages `build` needs; test-only packages go in APT_TEST_PACKAGES
 # (g++ and llama.cpp's JSON header, which Go module zips leave out: test-tools
-# builds Ollama with cgo).
+# builds Ollama with cgo; chromium for the browser test in app/uitest).
 APT_PACKAGES = gcc pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev
-APT_TEST_PACKAGES = g++ nlohmann-json3-dev curl tcpdump iproute2 util-linux
+APT_TEST_PACKAGES = g++ nlohmann-json3-dev curl chromium
+# The egress test captures packets in a network namespace.
+APT_TEST_PACKAGES += tcpdump iproute2 util-linux
+# The desktop window test (Xvfb, xdotool, screenshots) and the keyring test
+# (a private D-Bus with GNOME Keyring).
+APT_TEST_PACKAGES += xvfb x11-utils xdotool imagemagick dbus gnome-keyring libsecret-tools
 
 export CGO_ENABLED := 1
 
 # Go and npm parallelise on their own; keep the steps in order under -j too.
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
-.PHONY: build build-headless run frontend vet lint fmt-check test bench fuzz clean \
+.PHONY: build build-headless run frontend vet lint fmt-check test test-desktop bench fuzz clean \
 	deps-apt deps-apt-test test-tools help
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- system packages -------------------------------------------------------
 
@@ -135,8 +141,10 @@ fmt-check:
 	if [ -n "$$bad" ]; then echo "gofmt: these files need formatting (run gofmt -w):"; \
 		echo "$$bad" | sed 's/^/  /'; exit 1; fi
 
-test: deps-apt-test test-tools frontend vet lint
-	$(GO) test -race -tags $(TAGS) -timeout 25m ./... ./.ci/benchreport
+# The desktop build comes first: app/desktoptest drives it in a real window.
+test: deps-apt-test test-tools frontend vet lint build
+	cd frontend && npm test
+	CAIRN_DESKTOP_BIN=$(CURDIR)/$(BIN) $(GO) test -race -tags $(TAGS) -timeout 25m ./... ./.ci/benchreport
 	@echo "headless build check: no GTK or WebKit linked"
 	@$(GO) build -tags $(TAGS) -o bin/cairn-headless .
 	@if ldd bin/cairn-headless | grep -Eq 'gtk|webkit'; then \
@@ -145,6 +153,10 @@ test: deps-apt-test test-tools frontend vet lint
 	@$(GO) build -tags $(DESKTOP_TAGS) -o $(BIN) .
 	@ldd $(BIN) | grep -q libwebkit2gtk-4.1 || { echo "the desktop build does not link WebKitGTK 4.1"; exit 1; }
 	@echo "make test: OK (vet, staticcheck, gofmt, go test -race, headless and desktop builds)"
+
+# Only the real-window test (Xvfb, xdotool) against the desktop build.
+test-desktop: deps-apt-test test-tools build
+	CAIRN_DESKTOP_BIN=$(CURDIR)/$(BIN) $(GO) test -tags $(TAGS) -count 1 -timeout 10m -v ./app/desktoptest/
 
 # Each fuzz target for FUZZTIME (the seeds alone run in make test).
 FUZZTIME ?= 60s

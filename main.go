@@ -20,12 +20,19 @@ import (
 //go:embed all:frontend/dist
 var assets embed.FS
 
+// windowIcon is the app icon (build/appicon.png) at the size a window
+// shows; the full 1024 px one is for packaging.
+//
+//go:embed build/windowicon.png
+var windowIcon []byte
+
 func main() {
 	dist, err := fs.Sub(assets, "frontend/dist")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)
 	}
+	app.WindowIcon = windowIcon
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := app.Main(ctx, os.Args[1:], dist)
 	stop()

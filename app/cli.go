@@ -106,34 +106,44 @@ func (c *cli) setup(cmd *cobra.Command) error {
 
 func (c *cli) home() Home { return Home{Dir: c.homeDir} }
 
-// openDefault is plain `cairn`: the desktop window where there is one,
-// help otherwise.
+// openDefault is plain `cairn`: the desktop window where there is one;
+// on a machine without a display (a server, an SSH session) or in a
+// headless build, `cairn serve --ui` for a browser instead.
 func (c *cli) openDefault(cmd *cobra.Command) error {
-	if desktopBuild && hasDisplay() {
+	why := noDisplayReason()
+	if why == "" && !desktopBuild {
+		why = "this build of cairn has no desktop window (`make build` makes one)"
+	}
+	if why == "" {
 		return c.runDesktopApp(cmd.Context())
 	}
-	return cmd.Help()
+	return c.serveInstead(cmd, why)
 }
 
 // runDesktopApp opens the window as the home's owner: it serves the API
 // on 127.0.0.1 for scripts, and the same handler in-process to the page
-// (no socket, so no token there).
+// (no socket, so no token there). With no vault yet the page creates one.
 func (c *cli) runDesktopApp(ctx context.Context) error {
-	if !c.home().HasVault() {
-		return runDesktop(ctx, c.assets, nil) // the window's first run makes one
+	if c.focusRunningWindow() {
+		fmt.Fprintln(c.stderr, "Cairn is already open on "+c.homeDir+": brought its window to the front.")
+		return nil
 	}
-	o, err := c.startOwner(ctx, DefaultAddr, false, false)
+	// The window asks for the passphrase (or the keyring has the key),
+	// not the terminal it may have been started from.
+	c.term.in = nil
+	o, err := c.startOwner(ctx, DefaultAddr, false, true)
 	if err != nil && !errors.Is(err, ErrOwned) && strings.Contains(err.Error(), "listen on") {
-		o, err = c.startOwner(ctx, "127.0.0.1:0", false, false) // the usual port is taken
+		o, err = c.startOwner(ctx, "127.0.0.1:0", false, true) // the usual port is taken
 	}
 	if err != nil {
 		return err
 	}
 	defer o.stop()
-	return runDesktop(ctx, c.assets, o.api.InProcess())
+	if o.sess != nil {
+		c.unlockFromKeyring(ctx, o.sess.vault)
+	}
+	return c.runDesktop(ctx, o.api.InProcess())
 }
-
-func hasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
 
 // openVault opens and unlocks the home's vault, without an embedder:
 // keyword search only.

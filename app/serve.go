@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -105,7 +106,9 @@ or a terminal) the vault starts locked: POST /api/v1/unlock opens it.`,
 				fmt.Fprintf(c.stderr, "Open this in your browser to sign in (once, within 10 minutes):\n  %s\n", o.api.LoginURL(o.url))
 			}
 			state := "unlocked"
-			if o.sess.vault.Locked() {
+			if o.sess == nil {
+				state = "not created yet: the web UI creates it"
+			} else if o.sess.vault.Locked() {
 				state = "locked: POST /api/v1/unlock with the passphrase"
 			}
 			fmt.Fprintf(c.stderr, "Serving %s at %s (vault %s). Ctrl-C stops.\n", c.home().Dir, o.url, state)
@@ -139,7 +142,7 @@ type owning struct {
 // passphrase at hand) and serves the API on addr.
 func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*owning, error) {
 	h := c.home()
-	if !h.HasVault() {
+	if !h.HasVault() && !ui {
 		return nil, h.noVaultError()
 	}
 	release, err := h.claimOwner()
@@ -161,13 +164,23 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 	if created {
 		fmt.Fprintf(c.stderr, "Made an API token in %s (`cairn token` shows it).\n", api.DefaultTokenPath(h.Dir))
 	}
-	sess, err := c.openServing(ctx)
-	if err != nil {
-		return fail(err)
+	// With the web UI and no vault yet, the page creates it (first run).
+	uiapp := &uiApp{c: c, keyring: rememberKey}
+	var sess *session
+	if h.HasVault() {
+		if sess, err = c.openServing(ctx); err != nil {
+			return fail(err)
+		}
+		uiapp.setSession(sess)
+	}
+	closeSess := func(ctx context.Context) {
+		if sess != nil {
+			sess.close(ctx)
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		sess.close(context.WithoutCancel(ctx))
+		closeSess(context.WithoutCancel(ctx))
 		return fail(fmt.Errorf("listen on %s: %w (is another program using the port? pass --addr 127.0.0.1:PORT)", addr, err))
 	}
 	var hosts []string
@@ -176,7 +189,10 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		hosts = append(hosts, host)
 		fmt.Fprintln(c.stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
 	}
-	cfg := api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default()}
+	cfg := api.Config{Tokens: toks, Hosts: hosts, App: uiapp, Keyring: osKeyring{}, Logger: slog.Default()}
+	if sess != nil {
+		cfg.Vault, cfg.Agent, cfg.Backends = sess.vault, sess.agent, sess.backends
+	}
 	// The gym file holds only what the person added or approved; opening
 	// it sends nothing.
 	stopGym := func() {}
@@ -195,12 +211,18 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		cfg.Assets = c.assets
 	}
 	srv := api.New(cfg)
+	var sessMu sync.Mutex
+	uiapp.created = func(s *session) {
+		sessMu.Lock()
+		sess = s
+		sessMu.Unlock()
+	}
 	o := &owning{sess: sess, api: srv, newToken: created, url: "http://" + ln.Addr().String(), errc: make(chan error, 1)}
 	b, _ := json.Marshal(Owner{PID: os.Getpid(), URL: o.url, Started: time.Now().UTC()})
 	if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
 		ln.Close()
 		stopGym()
-		sess.close(context.WithoutCancel(ctx))
+		closeSess(context.WithoutCancel(ctx))
 		return fail(err)
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -210,7 +232,9 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		defer cancel()
 		hs.Shutdown(sctx)
 		stopGym()
-		sess.close(sctx)
+		sessMu.Lock()
+		closeSess(sctx)
+		sessMu.Unlock()
 		release()
 	}
 	return o, nil

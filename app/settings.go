@@ -36,6 +36,9 @@ type Settings struct {
 	// OllamaMemory lets a remote Ollama (OLLAMA_HOST on another machine)
 	// receive memories and history.
 	OllamaMemory bool `json:"ollama_allow_memory,omitempty"`
+	// IdleLockMinutes locks the vault after that long without use in the
+	// UI; nil means 15, 0 never.
+	IdleLockMinutes *int `json:"idle_lock_minutes,omitempty"`
 }
 
 // BackendSettings configure one OpenAI-compatible backend.
@@ -123,6 +126,14 @@ func (s Settings) validate() error {
 		}
 	}
 	return nil
+}
+
+// idleLockMinutes is the UI's idle lock (api.DefaultIdleLockMinutes unless set).
+func (s Settings) idleLockMinutes() int {
+	if s.IdleLockMinutes == nil {
+		return 15
+	}
+	return *s.IdleLockMinutes
 }
 
 // extraction reports whether memory extraction is on.

@@ -30,10 +30,7 @@ const eventPoll = 200 * time.Millisecond
 // ?after=SEQ) resumes after a given change; without it the stream starts
 // now.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		return errorf(http.StatusInternalServerError, "internal", "streaming is not supported on this connection")
-	}
+	flusher := streamFlusher(w)
 	ctx := r.Context()
 	after := int64(-1)
 	for _, v := range []string{r.Header.Get("Last-Event-ID"), r.URL.Query().Get("after")} {

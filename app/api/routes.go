@@ -26,6 +26,8 @@ func (s *Server) routesV1() {
 	s.handle("GET /api/v1/memories/{id}/revisions", ScopeMemoryRead, 0, s.memoryRevisions)
 	s.routesChat()
 	s.routesGym()
+	s.routesApp()
+	s.routesKeyring()
 	s.handle("GET /api/v1/openapi.json", ScopeMemoryRead, 0, s.openAPI)
 }
 

@@ -160,10 +160,7 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, ru
 		writeJSON(w, http.StatusOK, newTurnBody(turn))
 		return nil
 	}
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		return errorf(http.StatusInternalServerError, "internal", "streaming is not supported on this connection")
-	}
+	flusher := streamFlusher(w)
 	started := false
 	start := func() {
 		if !started {
@@ -246,10 +243,7 @@ func (s *Server) pullModel(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errorf(http.StatusNotImplemented, "not_supported", "the default backend cannot pull models")
 	}
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		return errorf(http.StatusInternalServerError, "internal", "streaming is not supported on this connection")
-	}
+	flusher := streamFlusher(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnlabs/cairn/agent"
@@ -41,6 +42,13 @@ type Config struct {
 	// Assets, when set, is the web UI, served at / to a browser that signed
 	// in with a login URL.
 	Assets fs.FS
+	// Keyring, when set, is the OS keyring that may keep the vault's key
+	// (routes_keyring.go).
+	Keyring KeyStore
+	// App, when set, is the program's settings and first run
+	// (routes_app.go). With App set and Vault nil the server is a first-run
+	// server: it offers vault creation, then serves the full API.
+	App    App
 	Logger *slog.Logger
 }
 
@@ -56,6 +64,11 @@ type Server struct {
 	routes []string
 
 	browser browserSessions
+
+	// upgraded is the full server that a first-run server hands every
+	// request to once the vault exists.
+	upgraded atomic.Pointer[Server]
+	createMu sync.Mutex
 
 	failMu sync.Mutex
 	// failed counts recent failed authentications, to slow guessing.
@@ -75,6 +88,11 @@ func New(cfg Config) *Server {
 	})
 	if cfg.Assets != nil {
 		s.assets = http.FileServerFS(cfg.Assets)
+	}
+	if cfg.Vault == nil {
+		s.routesApp()
+		s.mux.Handle("/api/", s.firstRunHandler())
+		return s
 	}
 	s.routesV1()
 	s.routesOpenAI()
@@ -139,6 +157,10 @@ func (s *Server) handle(pattern, scope string, maxBody int64, fn func(w http.Res
 // come from no browser or the app's own origin, and carry a token.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if next := s.upgraded.Load(); next != nil {
+			next.Handler().ServeHTTP(w, r)
+			return
+		}
 		if !s.hostAllowed(r.Host) {
 			writeError(w, errorf(http.StatusMisdirectedRequest, "bad_host", "Host "+strconvQuote(r.Host)+" is not this machine: use http://127.0.0.1 or http://localhost"))
 			return
@@ -178,6 +200,10 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) InProcess() http.Handler {
 	admin := Token{Name: "desktop", Hash: "desktop", Scopes: []string{ScopeAdmin}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if next := s.upgraded.Load(); next != nil {
+			next.InProcess().ServeHTTP(w, r)
+			return
+		}
 		// The MCP SDK wants a bearer header; who asks is in the context.
 		if r.Header.Get("Authorization") == "" {
 			r.Header.Set("Authorization", "Bearer in-process")

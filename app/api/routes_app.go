@@ -1,0 +1,308 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	ollamaapi "github.com/ollama/ollama/api"
+)
+
+// What the app's own UI needs beyond the data routes: the first run
+// (creating the vault from the page), settings, the API token, which models
+// Ollama has loaded, and one message by id. Settings and vault creation
+// belong to the app package (settings.json, the session), so the server
+// reaches them through App.
+
+// App is what the server asks of the program that runs it.
+type App interface {
+	// Settings reads settings.json.
+	Settings() (Settings, error)
+	// SaveSettings applies a change, writes it and returns the result.
+	SaveSettings(ctx context.Context, p SettingsPatch) (Settings, error)
+	// DataDir is the home folder.
+	DataDir() string
+	// CreateVault makes the vault on the first run and returns the
+	// configuration of the full server over it.
+	CreateVault(ctx context.Context, req VaultRequest) (VaultCreated, error)
+}
+
+// Settings are the person's choices the UI shows (a subset of
+// settings.json).
+type Settings struct {
+	Model          string `json:"model"`
+	EmbeddingModel string `json:"embedding_model"`
+	Extraction     bool   `json:"extraction"`
+	// IdleLockMinutes locks the vault after that long without use; 0 never.
+	IdleLockMinutes int            `json:"idle_lock_minutes"`
+	NumCtx          map[string]int `json:"num_ctx,omitempty"`
+}
+
+// SettingsPatch changes the fields that are set.
+type SettingsPatch struct {
+	Model           *string `json:"model"`
+	EmbeddingModel  *string `json:"embedding_model"`
+	Extraction      *bool   `json:"extraction"`
+	IdleLockMinutes *int    `json:"idle_lock_minutes"`
+}
+
+// VaultRequest creates a vault.
+type VaultRequest struct {
+	Passphrase string `json:"passphrase"`
+	// Keyring asks to keep the vault key in the OS keyring, so the app
+	// unlocks without the passphrase on this device.
+	Keyring bool `json:"keyring"`
+}
+
+// VaultCreated is a new vault: its recovery key (shown once) and the full
+// server's configuration.
+type VaultCreated struct {
+	RecoveryKey string
+	// Keyring says whether the key went into the OS keyring; KeyringError
+	// says why not, when it was asked for.
+	Keyring      bool
+	KeyringError string
+	Next         Config
+}
+
+// ErrVaultExists means the home has a vault already.
+var ErrVaultExists = errors.New("a vault already exists here: unlock it instead")
+
+// routesApp registers the UI's routes; they answer on a first-run server too.
+func (s *Server) routesApp() {
+	s.handle("GET /api/v1/app", ScopeMemoryRead, 0, s.appState)
+	s.handle("POST /api/v1/vault", ScopeAdmin, smallBody, s.createVault)
+	s.handle("GET /api/v1/settings", ScopeChat, 0, s.getSettings)
+	s.handle("PATCH /api/v1/settings", ScopeAdmin, smallBody, s.patchSettings)
+	s.handle("GET /api/v1/token", ScopeAdmin, 0, s.getToken)
+	s.handle("POST /api/v1/token/rotate", ScopeAdmin, 0, s.rotateToken)
+	s.handle("GET /api/v1/models/running", ScopeChat, 0, s.runningModels)
+	s.handle("GET /api/v1/messages/{id}", ScopeChat, 0, s.getMessage)
+}
+
+func init() {
+	for k, v := range map[string]operation{
+		"GET /api/v1/app":            {summary: "What the UI needs first: whether a vault exists and is locked, the data folder, the idle lock"},
+		"POST /api/v1/vault":         {summary: "Create the vault on the first run (admin); answers the recovery key, shown once", body: "passphrase, keyring"},
+		"GET /api/v1/settings":       {summary: "Settings: chat and embedding model, extraction, idle lock"},
+		"PATCH /api/v1/settings":     {summary: "Change settings (admin)", body: "model, embedding_model, extraction, idle_lock_minutes"},
+		"GET /api/v1/token":          {summary: "The default API token, to copy into scripts (admin)"},
+		"POST /api/v1/token/rotate":  {summary: "Replace the default API token; the old one stops working at once (admin)"},
+		"GET /api/v1/models/running": {summary: "Models Ollama has loaded: size, VRAM used (0: on the CPU), context length"},
+		"GET /api/v1/messages/{id}":  {summary: "One message, with its conversation id"},
+	} {
+		operations[k] = v
+	}
+}
+
+// firstRun reports whether this server waits for a vault to be created.
+func (s *Server) firstRun() bool { return s.cfg.Vault == nil }
+
+type appBody struct {
+	// Vault is "none" (first run), "locked" or "unlocked".
+	Vault   string `json:"vault"`
+	Version string `json:"version"`
+	DataDir string `json:"data_dir,omitempty"`
+	// IdleLockMinutes is how long the UI waits before locking; 0 never.
+	IdleLockMinutes int `json:"idle_lock_minutes"`
+}
+
+func (s *Server) appState(w http.ResponseWriter, r *http.Request) error {
+	b := appBody{Vault: "unlocked", Version: Version, IdleLockMinutes: DefaultIdleLockMinutes}
+	switch {
+	case s.firstRun():
+		b.Vault = "none"
+	case s.cfg.Vault.Locked():
+		b.Vault = "locked"
+	}
+	if s.cfg.App != nil {
+		b.DataDir = s.cfg.App.DataDir()
+		if st, err := s.cfg.App.Settings(); err == nil {
+			b.IdleLockMinutes = st.IdleLockMinutes
+		}
+	}
+	writeJSON(w, http.StatusOK, b)
+	return nil
+}
+
+// DefaultIdleLockMinutes is the idle lock when settings say nothing.
+const DefaultIdleLockMinutes = 15
+
+// MinPassphrase is the shortest passphrase the UI accepts for a new vault.
+const MinPassphrase = 8
+
+func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
+	var in VaultRequest
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	if !s.firstRun() || s.upgraded.Load() != nil {
+		return errorf(http.StatusConflict, "vault_exists", ErrVaultExists.Error())
+	}
+	if s.cfg.App == nil {
+		return errorf(http.StatusNotImplemented, "not_supported", "this server cannot create a vault: run `cairn init`")
+	}
+	if len([]rune(in.Passphrase)) < MinPassphrase {
+		return errorf(http.StatusBadRequest, "weak_passphrase", "the passphrase is too short: use at least 8 characters (a few unrelated words are best)")
+	}
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	if s.upgraded.Load() != nil {
+		return errorf(http.StatusConflict, "vault_exists", ErrVaultExists.Error())
+	}
+	created, err := s.cfg.App.CreateVault(r.Context(), in)
+	if errors.Is(err, ErrVaultExists) {
+		return errorf(http.StatusConflict, "vault_exists", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	// The full server keeps everything this one was given (web UI, host
+	// names, keyring, app, and the process's other parts such as gyms),
+	// over the new vault and its agent.
+	cfg := s.cfg
+	cfg.Vault, cfg.Agent, cfg.Backends = created.Next.Vault, created.Next.Agent, created.Next.Backends
+	if created.Next.Tokens != nil {
+		cfg.Tokens = created.Next.Tokens
+	}
+	next := New(cfg)
+	// Browsers signed in to the first-run server stay signed in.
+	s.browser.mu.Lock()
+	next.browser.codes, next.browser.sessions = s.browser.codes, s.browser.sessions
+	s.browser.codes, s.browser.sessions = map[string]time.Time{}, map[string]time.Time{}
+	s.browser.mu.Unlock()
+	s.upgraded.Store(next)
+	writeJSON(w, http.StatusCreated, map[string]any{"recovery_key": created.RecoveryKey, "keyring": created.Keyring, "keyring_error": created.KeyringError})
+	return nil
+}
+
+func (s *Server) needApp() error {
+	if s.cfg.App == nil {
+		return errorf(http.StatusNotImplemented, "not_supported", "this server has no settings: edit settings.json in the data folder")
+	}
+	return nil
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needApp(); err != nil {
+		return err
+	}
+	st, err := s.cfg.App.Settings()
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needApp(); err != nil {
+		return err
+	}
+	var p SettingsPatch
+	if err := readJSON(r, &p); err != nil {
+		return err
+	}
+	if p.IdleLockMinutes != nil && (*p.IdleLockMinutes < 0 || *p.IdleLockMinutes > 24*60) {
+		return errorf(http.StatusBadRequest, "invalid", "idle_lock_minutes must be 0 (never) to 1440")
+	}
+	st, err := s.cfg.App.SaveSettings(r.Context(), p)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "invalid", err.Error())
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) getToken(w http.ResponseWriter, r *http.Request) error {
+	tok, _, err := s.cfg.Tokens.EnsureDefault()
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"token": tok, "path": DefaultTokenPath(s.cfg.Tokens.dir)})
+	return nil
+}
+
+func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.cfg.Tokens.Rotate()
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"token": tok, "path": DefaultTokenPath(s.cfg.Tokens.dir)})
+	return nil
+}
+
+// runningModel is one model Ollama holds in memory.
+type runningModel struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+	// SizeVRAM is how much of it sits in GPU memory; 0 means all on the CPU.
+	SizeVRAM int64 `json:"size_vram"`
+	// Processor reads like Ollama's ps: "100% GPU", "CPU", "48%/52% CPU/GPU".
+	Processor     string    `json:"processor"`
+	ContextLength int       `json:"context_length,omitempty"`
+	ExpiresAt     time.Time `json:"expires_at,omitzero"`
+}
+
+type runningLister interface {
+	Running(ctx context.Context) ([]ollamaapi.ProcessModelResponse, error)
+}
+
+func (s *Server) runningModels(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needAgent(); err != nil {
+		return err
+	}
+	rl, ok := s.cfg.Backends.Default().(runningLister)
+	if !ok {
+		return errorf(http.StatusNotImplemented, "not_supported", "the default backend does not say which models are loaded")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	list, err := rl.Running(ctx)
+	if err != nil {
+		return err
+	}
+	out := []runningModel{}
+	for _, m := range list {
+		out = append(out, runningModel{Name: m.Name, Size: m.Size, SizeVRAM: m.SizeVRAM, Processor: processor(m.Size, m.SizeVRAM), ContextLength: m.ContextLength, ExpiresAt: m.ExpiresAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"models": out})
+	return nil
+}
+
+// processor says where a model runs, as `ollama ps` does.
+func processor(size, vram int64) string {
+	switch {
+	case vram <= 0 || size <= 0:
+		return "CPU"
+	case vram >= size:
+		return "100% GPU"
+	}
+	gpu := int(vram * 100 / size)
+	return itoa(int64(100-gpu)) + "%/" + itoa(int64(gpu)) + "% CPU/GPU"
+}
+
+func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
+	if s.firstRun() {
+		return errorf(http.StatusConflict, "no_vault", "there is no vault yet")
+	}
+	m, err := s.cfg.Vault.Message(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// firstRunHandler answers the data routes of a first-run server.
+func (s *Server) firstRunHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			writeError(w, errorf(http.StatusConflict, "no_vault", "there is no vault yet: create one (POST /api/v1/vault, or `cairn init`)"))
+			return
+		}
+		http.NotFound(w, r)
+	})
+}

@@ -1,0 +1,136 @@
+package app
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Plain `cairn` on a machine with no display (a server, an SSH session)
+// serves the UI for a browser and says how to sign in, instead of failing.
+func TestPlainCairnWithoutDisplayServesTheUI(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	var env []string
+	for _, kv := range cleanEnv() {
+		if !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "WAYLAND_DISPLAY=") && !strings.HasPrefix(kv, "SSH_") {
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "--home", home)
+	cmd.Env = append(env, execMainEnv+"=1", "CAIRN_ADDR=127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+
+	// Read what it says until the login link.
+	var said strings.Builder
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var login string
+	timeout := time.After(60 * time.Second)
+	for login == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("plain cairn without a display exited: %v\n%s", <-done, said.String())
+			}
+			said.WriteString(l + "\n")
+			if s := strings.TrimSpace(l); strings.HasPrefix(s, "http://127.0.0.1:") && strings.Contains(s, "/login") {
+				login = s
+			}
+		case <-timeout:
+			t.Fatalf("no login link within a minute; it said:\n%s", said.String())
+		}
+	}
+	go func() {
+		for l := range lines {
+			said.WriteString(l + "\n")
+		}
+	}()
+	if !strings.Contains(said.String(), "there is no display") {
+		t.Errorf("it does not say why no window opened:\n%s", said.String())
+	}
+
+	// The link signs a browser in: the API answers it, on the first run.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := browser.Get(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	base := login[:strings.Index(login, "/login")]
+	resp, err = browser.Get(base + "/api/v1/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var app struct {
+		Vault string `json:"vault"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &app) != nil || app.Vault != "none" {
+		t.Fatalf("GET /api/v1/app after signing in with the link: %d %s; want 200 and vault \"none\"", resp.StatusCode, body)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		stopped = true
+		if err != nil {
+			t.Fatalf("plain cairn did not stop cleanly on SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("plain cairn did not stop on SIGTERM")
+	}
+}
+
+func TestNoDisplayReason(t *testing.T) {
+	for _, tc := range []struct {
+		display, wayland, ssh, force string
+		window                       bool
+	}{
+		{display: ":0", window: true},
+		{wayland: "wayland-0", window: true},
+		{},
+		{display: "localhost:10.0", ssh: "10.0.0.2 50000 10.0.0.1 22"},
+		{display: "localhost:10.0", ssh: "10.0.0.2 50000 10.0.0.1 22", force: "1", window: true},
+	} {
+		t.Setenv("DISPLAY", tc.display)
+		t.Setenv("WAYLAND_DISPLAY", tc.wayland)
+		t.Setenv("SSH_CONNECTION", tc.ssh)
+		t.Setenv("SSH_TTY", "")
+		t.Setenv("CAIRN_WINDOW", tc.force)
+		if got := noDisplayReason(); (got == "") != tc.window {
+			t.Errorf("%+v: noDisplayReason() = %q, want a window: %v", tc, got, tc.window)
+		}
+	}
+}

@@ -1,0 +1,262 @@
+// End to end through a real browser: Debian's Chromium driven by
+// playwright-core, against a real `cairn serve --ui` and a real Ollama with
+// the tiny model. app/uitest starts both and runs this script; by hand:
+//   CAIRN_LOGIN_URL=http://127.0.0.1:7420/login?code=… node e2e/e2e.mjs
+// Environment: CAIRN_LOGIN_URL (required), CAIRN_PASSPHRASE, CAIRN_MODEL
+// (default tiny:latest), CAIRN_SHOTS (screenshot folder, default
+// test-results/e2e), CHROMIUM (default /usr/bin/chromium).
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const loginURL = process.env.CAIRN_LOGIN_URL;
+if (!loginURL) {
+  console.error("CAIRN_LOGIN_URL is not set: run `go test ./app/uitest`, or start `cairn serve --ui` and pass its login link");
+  process.exit(2);
+}
+const pass = process.env.CAIRN_PASSPHRASE ?? "correct horse battery staple";
+const model = process.env.CAIRN_MODEL ?? "tiny:latest";
+const shots = process.env.CAIRN_SHOTS ?? "test-results/e2e";
+mkdirSync(shots, { recursive: true });
+
+const step = (name) => console.log(`e2e: ${name}`);
+function check(ok, what) {
+  if (!ok) throw new Error(`check failed: ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  // Tests run as root, where Chromium's sandbox cannot start.
+  args: ["--no-sandbox"],
+});
+const context = await browser.newContext({ viewport: { width: 1200, height: 820 } });
+const page = await context.newPage();
+page.setDefaultTimeout(60_000);
+const pageErrors = [];
+page.on("pageerror", (e) => pageErrors.push(String(e)));
+page.on("console", (m) => {
+  if (m.type() === "error" && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text());
+});
+page.on("dialog", (d) => d.accept());
+let n = 0;
+const shot = (name) => page.screenshot({ path: join(shots, `${String(++n).padStart(2, "0")}-${name}.png`) });
+const screen = (name) => page.locator(`main[data-screen="${name}"]`).waitFor();
+
+try {
+  step("sign in with the one-time link; the first run asks for a vault");
+  await page.goto(loginURL);
+  await page.getByRole("heading", { name: "Create your vault" }).waitFor();
+  check((await page.title()) === "Cairn", "the title is Cairn");
+  // The focus starts on the passphrase field.
+  check(await page.getByLabel("Passphrase", { exact: true }).evaluate((el) => el === document.activeElement), "focus starts on Passphrase");
+  await page.keyboard.type(pass);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(pass + "x");
+  await page.getByText("The two passphrases differ.").first().waitFor();
+  await page.getByLabel("Repeat passphrase").fill(pass);
+  check((await page.locator("#strength").textContent()).includes("strong"), "a long passphrase reads as strong");
+  await shot("create-vault");
+  await page.getByRole("button", { name: "Create vault" }).click();
+
+  step("the recovery key, shown once");
+  const key = (await page.getByLabel("Recovery key", { exact: true }).textContent())?.trim() ?? "";
+  check(key.length >= 20, `a recovery key is shown (${key.length} characters)`);
+  check(await page.getByRole("button", { name: "Continue" }).isDisabled(), "Continue waits for the saved-key box");
+  await shot("recovery-key");
+  await page.getByLabel("I have saved my recovery key").check();
+  await page.getByRole("button", { name: "Continue" }).click();
+
+  step("models: Ollama answers; pick the chat and embedding models");
+  await screen("models");
+  await page.getByLabel("Chat model").selectOption(model);
+  await page.getByLabel("Embedding model").selectOption(model);
+  await shot("models");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await screen("chat");
+
+  step("send a message and watch the reply stream");
+  // Record the streaming reply's length at every change of the page.
+  await page.evaluate(() => {
+    window.__partials = [];
+    new MutationObserver(() => {
+      const a = document.querySelector('article[data-role="assistant"][data-streaming="true"]');
+      if (a) window.__partials.push(a.textContent.length);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  const composer = page.getByLabel("Message", { exact: true });
+  check(await composer.evaluate((el) => el === document.activeElement), "the composer has the focus");
+  await composer.fill("Hello there");
+  await composer.press("Shift+Enter");
+  await composer.pressSequentially("Tell me about cairns.");
+  check((await composer.inputValue()) === "Hello there\nTell me about cairns.", "Shift+Enter makes a new line");
+  await composer.press("Enter");
+  const streaming = page.locator('article[data-role="assistant"][data-streaming="true"]');
+  await streaming.waitFor();
+  await shot("streaming");
+  await streaming.waitFor({ state: "detached", timeout: 120_000 });
+  const partials = await page.evaluate(() => [...new Set(window.__partials)].filter((x) => x > 0));
+  check(partials.length >= 2, `the reply grew on screen in steps (${partials.length} distinct lengths)`);
+  const saved = page.locator('article[data-role="assistant"]').last();
+  check(((await saved.locator(".md").textContent()) ?? "").length > 0, "the finished reply has text");
+  await page.locator(".convs li").first().waitFor();
+  await shot("reply");
+
+  step("stop a reply part way (Esc or the Stop button)");
+  let stopped = false;
+  for (let attempt = 0; attempt < 3 && !stopped; attempt++) {
+    await composer.fill("Write a very long story about mountains.");
+    await composer.press("Enter");
+    await page.waitForFunction(() => (document.querySelector('article[data-role="assistant"][data-streaming="true"] .md')?.textContent?.length ?? 0) > 0, null, { timeout: 60_000 });
+    const stop = page.getByRole("button", { name: "Stop" });
+    if (attempt === 0) await page.keyboard.press("Escape");
+    else if (await stop.isVisible()) await stop.click({ timeout: 2000 }).catch(() => {});
+    await streaming.waitFor({ state: "detached", timeout: 120_000 });
+    await page.locator('article[data-role="assistant"]').last().locator(".meta").waitFor();
+    stopped = (await page.locator('article[data-role="assistant"]').last().locator(".tag.warn", { hasText: "stopped" }).count()) > 0;
+  }
+  check(stopped, "a stopped reply is kept and marked stopped");
+  await shot("stopped");
+
+  step("regenerate, then switch between the two versions");
+  const last = () => page.locator('article[data-role="assistant"]').last();
+  const firstText = await last().locator(".md").textContent();
+  await last().getByRole("button", { name: "Regenerate" }).click();
+  await streaming.waitFor();
+  await streaming.waitFor({ state: "detached", timeout: 120_000 });
+  await last().getByLabel("Version 2 of 2").waitFor();
+  await shot("regenerated");
+  await last().getByRole("button", { name: "Previous version" }).click();
+  await last().getByLabel("Version 1 of 2").waitFor();
+  check((await last().locator(".md").textContent()) === firstText, "version 1 is the stopped reply");
+  await last().getByRole("button", { name: "Next version" }).click();
+  await last().getByLabel("Version 2 of 2").waitFor();
+
+  step("thumbs up, kept in the vault");
+  const replyId = await last().getAttribute("data-id");
+  await last().getByRole("button", { name: "Good answer" }).click();
+  await page.waitForFunction(() => document.querySelector('article[data-role="assistant"]:last-of-type [aria-label="Good answer"]')?.getAttribute("aria-pressed") === "true");
+  const fb = await page.evaluate(async (id) => (await (await fetch(`/api/v1/messages/${id}/feedback`)).json()).feedback, replyId);
+  check(fb?.some((f) => f.rating === 1), "the rating is stored");
+
+  step("dark theme");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await shot("chat-dark");
+  await page.emulateMedia({ colorScheme: "light" });
+
+  step("memory: add, search, edit, history, forget");
+  await page.getByRole("button", { name: "Memory", exact: true }).click();
+  await screen("memory");
+  await page.getByLabel("New memory text").fill("My cat is called Biscuit");
+  await page.getByLabel("New memory tags").fill("pets");
+  await page.getByRole("button", { name: "Add memory" }).click();
+  const item = page.locator("li.mem", { hasText: "Biscuit" });
+  await item.waitFor();
+  // Model-like text stays text: nothing in it runs.
+  await page.getByLabel("New memory text").fill('<img src=x onerror="window.__xss=1"> [x](javascript:window.__xss=2)');
+  await page.getByRole("button", { name: "Add memory" }).click();
+  await page.locator("li.mem", { hasText: "onerror" }).waitFor();
+  check((await page.evaluate(() => window.__xss)) === undefined, "markup in a memory does not run");
+
+  const search = page.getByLabel("Search memories");
+  await search.fill("Biscuit");
+  await page.locator("li.mem").first().filter({ hasText: "Biscuit" }).waitFor();
+  await page.getByLabel("Tag", { exact: true }).fill("pets");
+  await page.waitForFunction(() => document.querySelectorAll("li.mem").length === 1);
+  await page.getByLabel("Tag", { exact: true }).fill("");
+  await shot("memory-search");
+
+  await item.getByRole("button", { name: "Edit" }).click();
+  await page.getByLabel("Memory text", { exact: true }).fill("My cat is called Pudding");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await search.fill("Pudding");
+  const edited = page.locator("li.mem", { hasText: "Pudding" });
+  await edited.waitFor();
+  await edited.getByRole("button", { name: "History" }).click();
+  await edited.getByLabel("Earlier versions").getByText("My cat is called Biscuit").waitFor();
+  await shot("memory-edited");
+  await edited.getByRole("button", { name: "Forget" }).click();
+  await edited.getByRole("button", { name: "Forget for good" }).click();
+  await edited.waitFor({ state: "detached" });
+  await search.fill("");
+  await search.fill("Pudding");
+  await page.waitForTimeout(500);
+  check((await page.locator("li.mem", { hasText: "Pudding" }).count()) === 0, "a forgotten memory is not found");
+  await shot("memory-forgotten");
+
+  step("an answer shows the memories it used; a chip opens one");
+  await search.fill("");
+  await page.getByLabel("New memory text").fill("I keep bees on the roof");
+  await page.getByRole("button", { name: "Add memory" }).click();
+  await page.locator("li.mem", { hasText: "bees" }).waitFor();
+  await page.getByRole("button", { name: "Chat", exact: true }).click();
+  await screen("chat");
+  await page.getByRole("button", { name: "New conversation" }).click();
+  await composer.fill("What do you know about my bees?");
+  await composer.press("Enter");
+  await streaming.waitFor();
+  await streaming.waitFor({ state: "detached", timeout: 120_000 });
+  const chip = page.getByLabel("Memories this answer used").getByRole("button", { name: /bees/ });
+  await chip.waitFor();
+  check((await page.locator(".convs li").count()) === 2, "the new conversation is listed beside the first");
+  await shot("memory-chips");
+  await chip.click();
+  await screen("memory");
+  await page.locator("li.mem.selected", { hasText: "I keep bees on the roof" }).waitFor();
+
+  step("conversations: Ctrl+K searches, rename, delete");
+  await page.getByRole("button", { name: "Chat", exact: true }).click();
+  await screen("chat");
+  await page.keyboard.press("Control+k");
+  check(await page.getByLabel("Search conversations").evaluate((el) => el === document.activeElement), "Ctrl+K focuses the search");
+  await page.keyboard.type("bees");
+  await page.waitForFunction(() => document.querySelectorAll(".convs li").length === 1);
+  await page.getByLabel("Search conversations").fill("");
+  const firstConv = page.locator(".convs li", { hasText: "Hello there" });
+  await firstConv.hover();
+  await firstConv.getByRole("button", { name: /^Rename/ }).click();
+  await page.getByLabel("New title").fill("Mountains");
+  await page.keyboard.press("Enter");
+  await page.locator(".convs li", { hasText: "Mountains" }).waitFor();
+  const beesConv = page.locator(".convs li", { hasText: "bees" });
+  await beesConv.hover();
+  await beesConv.getByRole("button", { name: /^Delete/ }).click();
+  await beesConv.getByRole("button", { name: "Delete", exact: true }).click();
+  await beesConv.waitFor({ state: "detached" });
+  check((await page.locator(".convs li").count()) === 1, "one conversation is left");
+
+  step("settings");
+  await page.getByRole("button", { name: "Settings", exact: true }).click();
+  await screen("settings");
+  await page.getByLabel("MCP snippet").waitFor();
+  await shot("settings");
+
+  step("lock, a wrong passphrase, then unlock");
+  await page.getByRole("button", { name: "Lock" }).click();
+  await screen("unlock");
+  await page.getByLabel("Passphrase", { exact: true }).fill("not my passphrase");
+  await page.keyboard.press("Enter");
+  await page.getByRole("alert").filter({ hasText: "Wrong passphrase" }).waitFor();
+  await shot("unlock-wrong");
+  await page.getByLabel("Passphrase", { exact: true }).fill(pass);
+  await page.keyboard.press("Enter");
+  await screen("chat");
+  await page.locator(".convs li").first().waitFor();
+  await shot("unlocked");
+
+  step("the vault locks itself after the idle time (15 minutes, on a fast-forwarded clock)");
+  await page.clock.install();
+  await page.clock.fastForward("16:00");
+  await screen("unlock");
+  await shot("idle-locked");
+
+  check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
+  console.log("e2e: OK");
+} catch (e) {
+  await shot("failure").catch(() => {});
+  console.error(e);
+  if (pageErrors.length) console.error("page errors:", pageErrors);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,5 @@
+// focus puts the keyboard focus on an element when it appears: each screen
+// starts at its first field (keyboard users and the window test rely on it).
+export function focus(el: HTMLElement): void {
+  queueMicrotask(() => el.focus());
+}

@@ -1,0 +1,280 @@
+// The one typed client for Cairn's HTTP API. The page reaches Go only
+// through it. In the desktop window requests go to the same origin and are
+// answered in-process (no token); in a browser with `cairn serve --ui` the
+// one-time login link sets a session cookie, or the person pastes the API
+// token, which is then sent as a bearer header (kept in sessionStorage:
+// gone when the tab closes).
+import { readSSE, type SSEEvent } from "./sse";
+
+export interface Item {
+  id: string;
+  kind: string;
+  text: string;
+  tags: string[] | null;
+  pinned: boolean;
+  source?: string;
+  quote?: string;
+  message_ids?: string[];
+  created_at: string;
+  updated_at: string;
+  score?: number;
+  snippet?: string;
+}
+
+export interface MessageStats {
+  prompt_tokens?: number;
+  output_tokens?: number;
+  first_token_ms?: number;
+  total_ms?: number;
+}
+
+export interface Message {
+  id: string;
+  conversation_id: string;
+  parent_id?: string;
+  role: "user" | "assistant" | "tool" | "system";
+  content: string;
+  model?: string;
+  incomplete?: boolean;
+  tool_calls?: unknown[];
+  tool_name?: string;
+  memory_ids?: string[];
+  stats?: MessageStats;
+  created_at: string;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  model?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Turn {
+  conversation: Conversation;
+  user: Message;
+  reply: Message;
+  tools?: Message[];
+}
+
+export interface AppState {
+  vault: "none" | "locked" | "unlocked";
+  version: string;
+  data_dir?: string;
+  idle_lock_minutes: number;
+}
+
+export interface Settings {
+  model: string;
+  embedding_model: string;
+  extraction: boolean;
+  idle_lock_minutes: number;
+  num_ctx?: Record<string, number>;
+}
+
+export interface ModelInfo {
+  name: string;
+  backend: string;
+  size?: number;
+  family?: string;
+  parameters?: string;
+  trained_context?: number;
+  capabilities?: string[];
+}
+
+export interface RunningModel {
+  name: string;
+  size: number;
+  size_vram: number;
+  processor: string;
+  context_length?: number;
+}
+
+export interface BackendStatus {
+  name: string;
+  url: string;
+  remote: boolean;
+  receives_memory: boolean;
+  reachable: boolean;
+  models: number;
+  error?: string;
+}
+
+export interface Status {
+  version: string;
+  locked: boolean;
+  backends: BackendStatus[] | null;
+  search?: { embedding_model?: string; embedded: number; total: number; semantic: boolean; last_error?: string };
+}
+
+export interface PullProgress {
+  status: string;
+  digest?: string;
+  total?: number;
+  completed?: number;
+}
+
+export interface Feedback {
+  id: string;
+  message_id: string;
+  rating: number;
+}
+
+/** ApiError is the API's one error shape, {"error":{"code","message"}}. */
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const tokenKey = "cairn.token";
+
+export function setToken(t: string | null): void {
+  if (t) sessionStorage.setItem(tokenKey, t);
+  else sessionStorage.removeItem(tokenKey);
+}
+
+function headers(json: boolean): HeadersInit {
+  const h: Record<string, string> = {};
+  if (json) h["Content-Type"] = "application/json";
+  const t = sessionStorage.getItem(tokenKey);
+  if (t) h["Authorization"] = `Bearer ${t}`;
+  return h;
+}
+
+/** onUnauthorized and onLocked let the app react wherever a call fails. */
+export const hooks: { unauthorized?: () => void; locked?: () => void } = {};
+
+async function fail(r: Response): Promise<never> {
+  let code = "http_" + r.status;
+  let message = r.statusText || `HTTP ${r.status}`;
+  try {
+    const body = (await r.json()) as { error?: { code: string; message: string } };
+    if (body.error) ({ code, message } = body.error);
+  } catch {
+    /* not the error shape */
+  }
+  if (r.status === 401) hooks.unauthorized?.();
+  if (r.status === 423) hooks.locked?.();
+  throw new ApiError(r.status, code, message);
+}
+
+async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const init: RequestInit = { method, headers: headers(body !== undefined), signal, credentials: "same-origin" };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const r = await fetch(path, init);
+  if (!r.ok) return fail(r);
+  if (r.status === 204) return undefined as T;
+  return (await r.json()) as T;
+}
+
+/** stream POSTs and yields the Server-Sent Events of the answer. */
+async function* stream(path: string, body: unknown, signal?: AbortSignal): AsyncGenerator<SSEEvent> {
+  const r = await fetch(path, { method: "POST", headers: headers(true), body: JSON.stringify(body), signal, credentials: "same-origin" });
+  if (!r.ok) await fail(r);
+  if (!r.body) throw new ApiError(500, "no_body", "the answer had no body");
+  yield* readSSE(r.body);
+}
+
+export type ChatEvent =
+  | { type: "delta"; text: string }
+  | { type: "done"; turn: Turn }
+  | { type: "error"; error: ApiError; turn: Turn | null };
+
+async function* chatEvents(events: AsyncGenerator<SSEEvent>): AsyncGenerator<ChatEvent> {
+  for await (const ev of events) {
+    const data = JSON.parse(ev.data);
+    switch (ev.event) {
+      case "delta":
+        yield { type: "delta", text: data.text as string };
+        break;
+      case "done":
+        yield { type: "done", turn: data as Turn };
+        break;
+      case "error":
+        yield { type: "error", error: new ApiError(500, data.error?.code ?? "error", data.error?.message ?? "the reply failed"), turn: data.turn ?? null };
+        break;
+    }
+  }
+}
+
+const q = (params: Record<string, string | number | undefined>): string => {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") u.set(k, String(v));
+  const s = u.toString();
+  return s ? "?" + s : "";
+};
+
+export const api = {
+  app: () => call<AppState>("GET", "/api/v1/app"),
+  status: () => call<Status>("GET", "/api/v1/status"),
+  createVault: (passphrase: string, keyring: boolean) =>
+    call<{ recovery_key: string; keyring: boolean; keyring_error?: string }>("POST", "/api/v1/vault", { passphrase, keyring }),
+  unlock: (passphrase: string) => call<{ locked: boolean }>("POST", "/api/v1/unlock", { passphrase }),
+  lock: () => call<{ locked: boolean }>("POST", "/api/v1/lock"),
+
+  settings: () => call<Settings>("GET", "/api/v1/settings"),
+  saveSettings: (p: Partial<Omit<Settings, "num_ctx">>) => call<Settings>("PATCH", "/api/v1/settings", p),
+  token: () => call<{ token: string; path: string }>("GET", "/api/v1/token"),
+  rotateToken: () => call<{ token: string; path: string }>("POST", "/api/v1/token/rotate"),
+
+  models: () => call<{ models: ModelInfo[] }>("GET", "/api/v1/models").then((r) => r.models),
+  running: () => call<{ models: RunningModel[] }>("GET", "/api/v1/models/running").then((r) => r.models),
+  async *pull(name: string, signal?: AbortSignal): AsyncGenerator<PullProgress> {
+    for await (const ev of stream("/api/v1/models/pull", { name }, signal)) {
+      const data = JSON.parse(ev.data);
+      if (ev.event === "error") throw new ApiError(500, data.error?.code ?? "error", data.error?.message ?? "the pull failed");
+      if (ev.event === "progress") yield data as PullProgress;
+    }
+  },
+
+  conversations: () => call<{ conversations: Conversation[] }>("GET", "/api/v1/conversations?limit=0").then((r) => r.conversations),
+  conversation: (id: string) => call<{ conversation: Conversation; messages: Message[]; head: string }>("GET", `/api/v1/conversations/${encodeURIComponent(id)}`),
+  renameConversation: (id: string, title: string) => call<Conversation>("PATCH", `/api/v1/conversations/${encodeURIComponent(id)}`, { title }),
+  deleteConversation: (id: string) => call<void>("DELETE", `/api/v1/conversations/${encodeURIComponent(id)}`),
+  message: (id: string) => call<Message>("GET", `/api/v1/messages/${encodeURIComponent(id)}`),
+
+  chat: (req: { conversation_id?: string; parent_id?: string; text: string; model?: string }, signal?: AbortSignal) =>
+    chatEvents(stream("/api/v1/chat", { ...req, stream: true }, signal)),
+  regenerate: (replyId: string, model: string | undefined, signal?: AbortSignal) =>
+    chatEvents(stream(`/api/v1/messages/${encodeURIComponent(replyId)}/regenerate`, { model: model ?? "", stream: true }, signal)),
+  feedback: (messageId: string, rating: 1 | -1) => call<Feedback>("POST", `/api/v1/messages/${encodeURIComponent(messageId)}/feedback`, { rating }),
+  feedbackOn: (messageId: string) => call<{ feedback: Feedback[] | null }>("GET", `/api/v1/messages/${encodeURIComponent(messageId)}/feedback`).then((r) => r.feedback ?? []),
+
+  memories: (f: { q?: string; kind?: string; tag?: string; limit?: number }) =>
+    call<{ memories: Item[] }>("GET", "/api/v1/memories" + q({ ...f, limit: f.limit ?? 200 })).then((r) => r.memories),
+  memory: (id: string) => call<Item>("GET", `/api/v1/memories/${encodeURIComponent(id)}`),
+  addMemory: (m: { text: string; kind?: string; tags?: string[]; pinned?: boolean }) => call<Item>("POST", "/api/v1/memories", m),
+  editMemory: (id: string, p: { text?: string; kind?: string; tags?: string[]; pinned?: boolean }) =>
+    call<Item>("PATCH", `/api/v1/memories/${encodeURIComponent(id)}`, p),
+  forgetMemory: (id: string) => call<void>("DELETE", `/api/v1/memories/${encodeURIComponent(id)}`),
+  revisions: (id: string) => call<{ revisions: Item[] | null }>("GET", `/api/v1/memories/${encodeURIComponent(id)}/revisions`).then((r) => r.revisions ?? []),
+
+  /** events follows the vault's change feed until signal aborts,
+   * reconnecting after a drop from where it left off. */
+  async events(onEvent: (ev: { type: string; id: string; deleted?: boolean; seq: number }) => void, signal: AbortSignal): Promise<void> {
+    let after: string | undefined;
+    while (!signal.aborted) {
+      try {
+        const r = await fetch("/api/v1/events" + q({ after }), { headers: headers(false), signal, credentials: "same-origin" });
+        if (!r.ok || !r.body) throw new Error(`events: HTTP ${r.status}`);
+        for await (const ev of readSSE(r.body)) {
+          if (ev.id) after = ev.id;
+          try {
+            onEvent(JSON.parse(ev.data));
+          } catch {
+            /* a malformed event is skipped */
+          }
+        }
+      } catch {
+        if (signal.aborted) return;
+      }
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+  },
+};
