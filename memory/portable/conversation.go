@@ -1,0 +1,178 @@
+package portable
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cairnlabs/cairn/memory"
+)
+
+// Conversation is a conversation from another assistant's export, as an
+// importer reads it; Records turns it into Cairn records.
+type Conversation struct {
+	// Source names the assistant ("chatgpt", "claude", "openwebui"); with
+	// SourceID it makes the stable ids and the origin of the records.
+	Source    string
+	SourceID  string
+	Title     string
+	Model     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// Messages in an order where every parent comes before its children.
+	Messages []Message
+}
+
+// Message is one message of an imported conversation.
+type Message struct {
+	SourceID string
+	// ParentID is the SourceID of the message it follows; "" for a root.
+	// Siblings under one parent are branches.
+	ParentID  string
+	Role      memory.Role
+	Content   string
+	Model     string
+	ToolName  string
+	CreatedAt time.Time
+}
+
+type conversationPayload struct {
+	Title     string    `json:"title"`
+	Model     string    `json:"model,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type messagePayload struct {
+	ConversationID string      `json:"conversation_id"`
+	CreatedAt      time.Time   `json:"created_at"`
+	ParentID       string      `json:"parent_id,omitempty"`
+	Role           memory.Role `json:"role"`
+	Content        string      `json:"content"`
+	Model          string      `json:"model,omitempty"`
+	ToolName       string      `json:"tool_name,omitempty"`
+}
+
+// Emit yields the conversation's records: the conversation, then each
+// message that has content, re-parented past the ones skipped. Ids are
+// derived from the source's ids and clocks from its times, so the same
+// export imported twice gives the same records.
+func (c *Conversation) Emit(emit func(Entry) error) error {
+	what := fmt.Sprintf("%s conversation %q", c.Source, clip(c.Title, 60))
+	convID := DerivedID(c.Source, "conversation", c.SourceID)
+	origin := ImportOrigin + "-" + c.Source
+	created := ms(c.CreatedAt)
+	if created.IsZero() {
+		for _, m := range c.Messages {
+			if !m.CreatedAt.IsZero() {
+				created = ms(m.CreatedAt)
+				break
+			}
+		}
+	}
+	if created.IsZero() {
+		return emit(Entry{What: what, Skip: "no time anywhere in the conversation"})
+	}
+	updated := ms(c.UpdatedAt)
+	if updated.Before(created) {
+		updated = created
+	}
+	// Keep the messages with something to say; skipped ones hand their
+	// children to their own parent.
+	ids := map[string]string{} // source id -> cairn id, "" for skipped (then parent's)
+	parentOf := map[string]string{}
+	var recs []memory.PlainRecord
+	var skips []Entry
+	for _, m := range c.Messages {
+		parent, known := ids[m.ParentID]
+		if m.ParentID != "" && !known {
+			parent = "" // broken link: it starts a tree of its own
+		}
+		content := strings.ToValidUTF8(m.Content, "\uFFFD")
+		why := ""
+		switch {
+		case strings.TrimSpace(content) == "":
+			why = "empty message (no text: e.g. a hidden system message or an image only)"
+		case len(content) > memory.MaxMessageBytes:
+			why = "message over 1 MiB"
+		}
+		if why != "" {
+			ids[m.SourceID] = parent
+			parentOf[m.SourceID] = parent
+			skips = append(skips, Entry{What: what + " message " + m.SourceID, Skip: why})
+			continue
+		}
+		id := DerivedID(c.Source, "message", c.SourceID, m.SourceID)
+		ids[m.SourceID] = id
+		at := ms(m.CreatedAt)
+		if at.IsZero() {
+			at = created
+		}
+		p := messagePayload{ConversationID: convID, CreatedAt: at, ParentID: parent, Role: m.Role, Content: content, Model: clip(m.Model, memory.MaxModelBytes), ToolName: clip(m.ToolName, 200)}
+		if p.Role != memory.RoleTool {
+			p.ToolName = ""
+		}
+		raw, err := json.Marshal(&p)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, memory.PlainRecord{ID: id, Kind: memory.KindMessage, Schema: 1, Clock: ClockAt(at), Origin: origin, Payload: raw})
+		if at.After(updated) {
+			updated = at
+		}
+	}
+	if len(recs) == 0 {
+		return emit(Entry{What: what, Skip: "no message with text"})
+	}
+	cp := conversationPayload{Title: cleanTitle(c.Title), Model: clip(c.Model, memory.MaxModelBytes), CreatedAt: created, UpdatedAt: updated}
+	raw, err := json.Marshal(&cp)
+	if err != nil {
+		return err
+	}
+	if err := emit(Entry{Record: &memory.PlainRecord{ID: convID, Kind: memory.KindConversation, Schema: 1, Clock: ClockAt(updated), Origin: origin, Payload: raw}}); err != nil {
+		return err
+	}
+	for i := range recs {
+		if err := emit(Entry{Record: &recs[i]}); err != nil {
+			return err
+		}
+	}
+	for _, s := range skips {
+		if err := emit(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ms(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+func cleanTitle(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+	return clip(strings.Join(strings.Fields(s), " "), memory.MaxTitleBytes)
+}
+
+// clip cuts s to at most n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	s = strings.TrimSpace(strings.ToValidUTF8(s, ""))
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.TrimSpace(s[:n])
+}
