@@ -3,6 +3,7 @@ package portable
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -80,7 +81,9 @@ func (c *Conversation) Emit(emit func(Entry) error) error {
 		updated = created
 	}
 	// Keep the messages with something to say; skipped ones hand their
-	// children to their own parent.
+	// children to their own parent. Parents go first, whatever order the
+	// source listed them in.
+	c.Messages = parentsFirst(c.Messages)
 	ids := map[string]string{} // source id -> cairn id, "" for skipped (then parent's)
 	parentOf := map[string]string{}
 	var recs []memory.PlainRecord
@@ -93,6 +96,10 @@ func (c *Conversation) Emit(emit func(Entry) error) error {
 		content := strings.ToValidUTF8(m.Content, "\uFFFD")
 		why := ""
 		switch {
+		case m.Role == "":
+			// A structural node (a tree's root): not a message at all.
+			ids[m.SourceID] = parent
+			continue
 		case strings.TrimSpace(content) == "":
 			why = "empty message (no text: e.g. a hidden system message or an image only)"
 		case len(content) > memory.MaxMessageBytes:
@@ -175,4 +182,52 @@ func clip(s string, n int) string {
 		n--
 	}
 	return strings.TrimSpace(s[:n])
+}
+
+// parentsFirst orders messages so that each comes after its parent:
+// by depth in the tree, then by time, then by id. A parent that is not in
+// the list (a broken link) or a cycle makes a message a root.
+func parentsFirst(msgs []Message) []Message {
+	byID := make(map[string]int, len(msgs))
+	for i, m := range msgs {
+		byID[m.SourceID] = i
+	}
+	depth := make([]int, len(msgs))
+	for i := range depth {
+		depth[i] = -1
+	}
+	var walk func(i, guard int) int
+	walk = func(i, guard int) int {
+		if depth[i] >= 0 {
+			return depth[i]
+		}
+		p, ok := byID[msgs[i].ParentID]
+		if !ok || guard > len(msgs) || p == i {
+			depth[i] = 0
+			return 0
+		}
+		depth[i] = 0 // a cycle back here stops at 0
+		depth[i] = walk(p, guard+1) + 1
+		return depth[i]
+	}
+	order := make([]int, len(msgs))
+	for i := range msgs {
+		walk(i, 0)
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := order[a], order[b]
+		if depth[x] != depth[y] {
+			return depth[x] < depth[y]
+		}
+		if !msgs[x].CreatedAt.Equal(msgs[y].CreatedAt) {
+			return msgs[x].CreatedAt.Before(msgs[y].CreatedAt)
+		}
+		return msgs[x].SourceID < msgs[y].SourceID
+	})
+	out := make([]Message, len(msgs))
+	for i, o := range order {
+		out[i] = msgs[o]
+	}
+	return out
 }
