@@ -175,7 +175,7 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		hosts = append(hosts, host)
 		fmt.Fprintln(c.stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
 	}
-	cfg := api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default()}
+	cfg := api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default(), ImportDir: filepath.Join(h.Dir, "imports")}
 	if ui {
 		cfg.Assets = c.assets
 	}

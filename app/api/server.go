@@ -38,7 +38,10 @@ type Config struct {
 	// Assets, when set, is the web UI, served at / to a browser that signed
 	// in with a login URL.
 	Assets fs.FS
-	Logger *slog.Logger
+	// ImportDir holds uploads while they are imported, and the journals
+	// that let a stopped import resume (the home's imports/ folder).
+	ImportDir string
+	Logger    *slog.Logger
 }
 
 // Server is the API's state and handler.

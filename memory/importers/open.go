@@ -11,6 +11,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"filippo.io/age"
 
@@ -40,6 +41,8 @@ type Options struct {
 	Identities []age.Identity
 	Limits     portable.Limits
 	Zip        ZipLimits
+
+	read *atomic.Int64 // counts bytes read, for progress (ImportFile)
 }
 
 const sniffSize = 1 << 20
@@ -132,7 +135,7 @@ func Open(path string, o Options) (portable.Source, string, error) {
 			return nil, "", err
 		}
 	}
-	openFile := func() (io.ReadCloser, error) { return os.Open(path) }
+	openFile := func() (io.ReadCloser, error) { return openCounted(path, o.read) }
 	switch format {
 	case FormatBundle:
 		if len(o.Identities) == 0 {
@@ -154,7 +157,7 @@ func Open(path string, o Options) (portable.Source, string, error) {
 		return nil, "", fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
 	}
 	return portable.SourceFunc(func(ctx context.Context, emit func(portable.Entry) error) error {
-		f, err := os.Open(path)
+		f, err := openCounted(path, o.read)
 		if err != nil {
 			return err
 		}

@@ -68,6 +68,10 @@ type Progress struct {
 	Entries int `json:"entries"`
 	Records int `json:"records"`
 	Skipped int `json:"skipped"`
+	// Bytes of TotalBytes of input read, where the caller counts them
+	// (importers.ImportFile does).
+	Bytes      int64 `json:"bytes,omitempty"`
+	TotalBytes int64 `json:"total_bytes,omitempty"`
 }
 
 // Counts are outcomes per record kind.

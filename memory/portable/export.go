@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/cairnlabs/cairn/memory"
 )
@@ -192,3 +195,45 @@ func (j *JSONLWriter) Write(r *memory.PlainRecord) error {
 
 // Flush writes what is buffered.
 func (j *JSONLWriter) Flush() error { return j.w.Flush() }
+
+// Export formats.
+const (
+	FormatBundle   = "bundle"
+	FormatJSONL    = "jsonl"
+	FormatMarkdown = "markdown"
+)
+
+// ExportStream writes the vault to w as a bundle encrypted to the
+// recipients, or as JSONL (recipients nil).
+func ExportStream(ctx context.Context, v Feed, w io.Writer, format string, f Filter, recipients ...age.Recipient) (ExportSummary, error) {
+	switch format {
+	case FormatBundle:
+		if len(recipients) == 0 {
+			return ExportSummary{}, errors.New("a bundle needs a passphrase or a recipient's public key to encrypt to")
+		}
+		hdr := BundleHeader{CreatedAt: time.Now().UTC().Truncate(time.Second)}
+		if f.byContent() || len(f.Kinds) > 0 {
+			hdr.Filter = &f
+		}
+		bw, err := NewBundleWriter(w, hdr, recipients...)
+		if err != nil {
+			return ExportSummary{}, err
+		}
+		sum, err := Export(ctx, v, f, bw)
+		if err != nil {
+			return sum, err
+		}
+		return sum, bw.Close()
+	case FormatJSONL:
+		jw, err := NewJSONLWriter(w)
+		if err != nil {
+			return ExportSummary{}, err
+		}
+		sum, err := Export(ctx, v, f, jw)
+		if err != nil {
+			return sum, err
+		}
+		return sum, jw.Flush()
+	}
+	return ExportSummary{}, fmt.Errorf("unknown export format %q: use bundle, jsonl or markdown", format)
+}

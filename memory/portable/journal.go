@@ -23,15 +23,15 @@ type journalFile struct {
 	Entries int `json:"entries"`
 }
 
-// OpenJournal opens (or starts) the journal of an import of the file at
-// path into the home dir: one per input, keyed by a hash of the input's
-// bytes, so that a changed file starts afresh.
+// OpenJournal opens (or starts) the journal, in dir, of an import of the
+// file at input: one per input, keyed by a hash of the input's bytes and
+// its format, so that a changed file starts afresh.
 func OpenJournal(dir, input, format string) (*FileJournal, error) {
 	key, err := inputKey(input, format)
 	if err != nil {
 		return nil, err
 	}
-	j := &FileJournal{path: filepath.Join(dir, "imports", key+".json")}
+	j := &FileJournal{path: filepath.Join(dir, key+".json")}
 	raw, err := os.ReadFile(j.path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
