@@ -280,7 +280,7 @@ batch; running the same command again resumes where it stopped.`,
 				if dryRun {
 					label = "checking"
 				}
-				bar.update(agent.PullProgress{Status: fmt.Sprintf("%s (%d records)", label, p.Records), Total: p.TotalBytes, Completed: p.Bytes})
+				bar.update(agent.PullProgress{Status: label, Total: p.TotalBytes, Completed: p.Bytes})
 			}
 			var sum portable.Summary
 			var err error
@@ -361,9 +361,10 @@ func (c *cli) printImportSummary(s portable.Summary, format string) {
 		verb = "Dry run, nothing written. Would import"
 	}
 	var parts []string
+	plural := map[string]string{"conversation": "conversations", "message": "messages", "memory": "memories", "feedback": "feedback"}
 	for _, k := range []string{"conversation", "message", "memory", "feedback"} {
 		if n := s.ByKind[k]; n.New+n.Updated > 0 {
-			parts = append(parts, fmt.Sprintf("%d %ss", n.New+n.Updated, k))
+			parts = append(parts, fmt.Sprintf("%d %s", n.New+n.Updated, plural[k]))
 		}
 	}
 	if len(parts) == 0 {
