@@ -146,12 +146,16 @@ test: deps-apt-test test-tools frontend vet lint
 	@ldd $(BIN) | grep -q libwebkit2gtk-4.1 || { echo "the desktop build does not link WebKitGTK 4.1"; exit 1; }
 	@echo "make test: OK (vet, staticcheck, gofmt, go test -race, headless and desktop builds)"
 
-# Each fuzz target for FUZZTIME (the seeds alone run in make test).
+# Each fuzz target of every package that has one, for FUZZTIME (the seeds
+# alone run in make test).
 FUZZTIME ?= 60s
+FUZZ_PKGS = $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | grep -v node_modules | xargs -r -n1 dirname | sort -u)
 fuzz: frontend
-	@for t in $$($(GO) test -tags $(TAGS) -list '^Fuzz' ./memory/ | grep '^Fuzz'); do \
-		echo "fuzzing $$t for $(FUZZTIME)"; \
-		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./memory/ || exit 1; \
+	@for pkg in $(FUZZ_PKGS); do \
+		for t in $$($(GO) test -tags $(TAGS) -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzzing $$pkg $$t for $(FUZZTIME)"; \
+			$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
 	done
 
 # Benchmarks on one core (-cpu 1), three runs each, then docs/BENCHMARKS.md
