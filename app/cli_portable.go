@@ -109,7 +109,9 @@ func parseFilter(kinds, tags []string, since, until string) (portable.Filter, er
 			f.Kinds = append(f.Kinds, memory.KindMessage, memory.KindFeedback)
 		}
 	}
-	f.Tags = tags
+	for _, t := range tags {
+		f.Tags = append(f.Tags, strings.ToLower(strings.TrimSpace(t)))
+	}
 	var err error
 	if f.Since, err = parseDate("--since", since); err != nil {
 		return f, err

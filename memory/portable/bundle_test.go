@@ -192,3 +192,25 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A frame that claims an absurd length is refused before anything is
+// allocated for it, and so is a frame out of order.
+func TestBundleAbsurdFrame(t *testing.T) {
+	key, _ := age.GenerateX25519Identity()
+	for name, plain := range map[string][]byte{
+		"4 GiB frame":        append([]byte(bundleMagic+"H"), 0xff, 0xff, 0xff, 0xff),
+		"records before H":   append([]byte(bundleMagic+"R"), 0, 0, 0, 1, '\n'),
+		"no end frame":       append([]byte(bundleMagic+"H"), 0, 0, 0, 2, '{', '}'),
+		"junk after the end": append(append([]byte(bundleMagic+"H"), 0, 0, 0, 2, '{', '}', 'E', 0, 0, 0, 100), []byte(`{"records":0,"chunks":0,"sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}x`)...),
+	} {
+		var buf bytes.Buffer
+		w, _ := age.Encrypt(&buf, key.Recipient())
+		w.Write(plain)
+		w.Close()
+		_, err := ReadBundle(context.Background(), &buf, []age.Identity{key}, Limits{}, nil)
+		if !errors.Is(err, ErrBundleDamaged) {
+			t.Errorf("%s: %v", name, err)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}
