@@ -207,7 +207,11 @@ func (c *cli) exportToFile(ctx context.Context, out string, f portable.Filter, r
 			return fmt.Errorf("export: %w", err)
 		}
 	}
-	fmt.Fprintf(c.stderr, "Exported %d records (%s) to %s.", sum.Records, kindCounts(sum.ByKind), out)
+	if kinds := kindCounts(sum.ByKind); kinds != "" {
+		fmt.Fprintf(c.stderr, "Exported %d records (%s) to %s.", sum.Records, kinds, out)
+	} else {
+		fmt.Fprintf(c.stderr, "Exported %d records to %s.", sum.Records, out)
+	}
 	if format == portable.FormatJSONL {
 		fmt.Fprint(c.stderr, " It is not encrypted: keep it safe.")
 	}
@@ -229,9 +233,6 @@ func kindCounts(m map[string]int) string {
 		if !strings.Contains("memory conversation message feedback", k) {
 			parts = append(parts, fmt.Sprintf("%d %s", n, k))
 		}
-	}
-	if len(parts) == 0 {
-		return "nothing"
 	}
 	return strings.Join(parts, ", ")
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"archive/zip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,7 +40,7 @@ func init() {
 }
 
 var dataOperations = map[string]operation{
-	"POST /api/v1/export": {summary: "Export the vault (admin): format bundle (encrypted to passphrase or to age recipients) or jsonl, filtered by kinds, tags, since, until; the file is the response body, and the trailer " + trailerExportRecords + " (or " + trailerExportError + ") says whether it is complete", body: "format, passphrase, recipients, kinds, tags, since, until"},
+	"POST /api/v1/export": {summary: "Export the vault (admin): format bundle (encrypted to passphrase or to age recipients), jsonl, or markdown (a zip of the folder), filtered by kinds, tags, since, until; the file is the response body, and the trailer " + trailerExportRecords + " (or " + trailerExportError + ") says whether it is complete", body: "format, passphrase, recipients, kinds, tags, since, until"},
 	"POST /api/v1/import": {summary: "Import the request body (admin): a bundle (passphrase in " + headerBundlePassphrase + " or age keys in " + headerBundleIdentity + "), Cairn JSONL, or a ChatGPT, Claude or Open WebUI export; ?format= to name it, ?dry_run=true to write nothing; Accept: text/event-stream for progress, done and error events, else the summary as JSON", stream: true},
 }
 
@@ -105,8 +106,10 @@ func (s *Server) exportData(w http.ResponseWriter, r *http.Request) error {
 		name, ctype = "cairn-"+time.Now().Format("2006-01-02")+".cairn", "application/octet-stream"
 	case portable.FormatJSONL:
 		name, ctype = "cairn-"+time.Now().Format("2006-01-02")+".jsonl", "application/x-ndjson"
+	case portable.FormatMarkdown:
+		return s.exportMarkdown(w, r, f)
 	default:
-		return errorf(http.StatusBadRequest, "invalid", "format must be bundle or jsonl (markdown is written by `cairn export --format markdown`)")
+		return errorf(http.StatusBadRequest, "invalid", "format must be bundle, jsonl or markdown")
 	}
 	if s.cfg.Vault.Locked() {
 		return memory.ErrLocked
@@ -237,4 +240,41 @@ func dataError(err error) error {
 	// The rest are what the file held or lacked (malformed JSON, a zip
 	// without conversations): the person's to fix, not the server's.
 	return errorf(http.StatusUnprocessableEntity, "import_failed", err.Error())
+}
+
+// exportMarkdown writes the Markdown folder to a temporary place in the
+// home and sends it as a zip.
+func (s *Server) exportMarkdown(w http.ResponseWriter, r *http.Request, f portable.Filter) error {
+	dir := s.cfg.ImportDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(dir, "markdown-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if _, err := portable.ExportMarkdown(r.Context(), s.cfg.Vault, f, tmp); err != nil {
+		return err
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="cairn-`+time.Now().Format("2006-01-02")+`-markdown.zip"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Trailer", trailerExportRecords+", "+trailerExportError)
+	w.WriteHeader(http.StatusOK)
+	zw := zip.NewWriter(w)
+	err = zw.AddFS(os.DirFS(tmp))
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		w.Header().Set(trailerExportError, err.Error())
+		return nil
+	}
+	w.Header().Set(trailerExportRecords, "0")
+	return nil
 }

@@ -50,6 +50,10 @@ func TestExportImportAPI(t *testing.T) {
 	if jsonl.status != 200 || strings.Count(jsonl.body, "\n") != 4 {
 		t.Fatalf("jsonl: %+v", jsonl)
 	}
+	md, _ := a.exportBody(ExportRequest{Format: "markdown"})
+	if md.status != 200 || !strings.HasPrefix(md.body, "PK") || !strings.Contains(md.body, "memories.md") {
+		t.Fatalf("markdown zip: %d %.80q", md.status, md.body)
+	}
 	if tok, err := a.tokens.Create("reader", []string{ScopeMemoryRead}); err == nil {
 		if r := a.do("POST", "/api/v1/export", tok, strings.NewReader(`{"format":"jsonl"}`)); r.status != 403 {
 			t.Fatalf("a memory:read token exported the vault: %+v", r)
