@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -146,5 +147,43 @@ func TestRefusesBadRecords(t *testing.T) {
 	c := total(sum)
 	if c.New != 2 || c.Refused != 4 {
 		t.Fatalf("%+v; skipped %+v", c, sum.Skipped)
+	}
+}
+
+// memJournal is a Journal in memory.
+type memJournal struct{ done, cleared int }
+
+func (j *memJournal) Done() int        { return j.done }
+func (j *memJournal) Save(n int) error { j.done = n; return nil }
+func (j *memJournal) Clear() error     { j.cleared++; j.done = 0; return nil }
+
+// Cancelled between batches: what was committed stays, the journal says
+// how far, and the next run resumes there and ends with everything once.
+func TestCancelThenResume(t *testing.T) {
+	var lines strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&lines, `{"text":"note %d","created_at":"2024-01-01T00:00:%02dZ"}`+"\n", i, i)
+	}
+	v := newVault(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	j := &memJournal{}
+	batches := 0
+	_, err := Import(ctx, v, JSONLSource(strings.NewReader(lines.String()), Limits{}), Options{BatchSize: 10, Journal: j, Progress: func(Progress) {
+		if batches++; batches == 2 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || j.done != 20 {
+		t.Fatalf("cancelled import: %v, journal at %d", err, j.done)
+	}
+	if items, _ := v.List(context.Background(), memory.ListOptions{}); len(items) != 20 {
+		t.Fatalf("%d memories after two batches", len(items))
+	}
+	sum, err := Import(context.Background(), v, JSONLSource(strings.NewReader(lines.String()), Limits{}), Options{BatchSize: 10, Journal: j})
+	if err != nil || sum.Resumed != 20 || total(sum).New != 30 || j.cleared != 1 {
+		t.Fatalf("resumed: %v %+v %+v", err, sum, total(sum))
+	}
+	if items, _ := v.List(context.Background(), memory.ListOptions{}); len(items) != 50 {
+		t.Fatalf("%d memories after resuming", len(items))
 	}
 }
