@@ -299,3 +299,8 @@ func checkTime(t time.Time) error {
 	}
 	return nil
 }
+
+// Validate runs the checks ApplyPlain runs on a record before merging it,
+// so that a producer of records (an importer, its fuzz test) can hold
+// itself to them.
+func (p *PlainRecord) Validate() error { return p.check(time.Now()) }

@@ -25,8 +25,15 @@ func fuzzReader(f *testing.F, read reader, seeds ...string) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l := portable.Limits{MaxDepth: 32, MaxString: 1 << 16, MaxLine: 1 << 16}
 		read(context.Background(), bytes.NewReader(data), l, func(e portable.Entry) error {
-			if e.Record != nil && !e.Record.Deleted && !json.Valid(e.Record.Payload) {
+			if e.Record == nil {
+				return nil
+			}
+			if !json.Valid(e.Record.Payload) {
 				t.Fatalf("record %s has a payload that is not JSON", e.Record.ID)
+			}
+			// What an importer makes, the vault accepts.
+			if err := e.Record.Validate(); err != nil {
+				t.Fatalf("record %s (%s) would be refused: %v\n%s", e.Record.ID, e.Record.Kind, err, e.Record.Payload)
 			}
 			return nil
 		})

@@ -105,3 +105,21 @@ func writeZipTo(buf *bytes.Buffer, name string, data []byte) {
 	w.Write(data)
 	zw.Close()
 }
+
+// Dates far in the future or before 1970 are treated as unknown: the
+// conversation still comes in, dated by what else it has.
+func TestBogusDates(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "owui.json")
+	os.WriteFile(p, []byte(`[{"id":"x","title":"dates","created_at":1715000000,"chat":{"history":{"messages":{
+		"a":{"id":"a","role":"user","content":"from the far future","timestamp":99999999999999999},
+		"b":{"id":"b","parentId":"a","role":"assistant","content":"from before 1970","timestamp":-5}}}}}]`), 0o600)
+	v := newVault(t)
+	src, _, err := Open(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := portable.Import(context.Background(), v, src, portable.Options{})
+	if err != nil || sum.ByKind["message"].New != 2 {
+		t.Fatalf("%v %+v %+v", err, sum.ByKind, sum.Skipped)
+	}
+}

@@ -117,7 +117,7 @@ func (c *Conversation) Emit(emit func(Entry) error) error {
 		if at.IsZero() {
 			at = created
 		}
-		p := messagePayload{ConversationID: convID, CreatedAt: at, ParentID: parent, Role: m.Role, Content: content, Model: clip(m.Model, memory.MaxModelBytes), ToolName: clip(m.ToolName, 200)}
+		p := messagePayload{ConversationID: convID, CreatedAt: at, ParentID: parent, Role: m.Role, Content: content, Model: clip(cleanTitle(m.Model), memory.MaxModelBytes), ToolName: clip(cleanTitle(m.ToolName), 200)}
 		if p.Role != memory.RoleTool {
 			p.ToolName = ""
 		}
@@ -133,7 +133,7 @@ func (c *Conversation) Emit(emit func(Entry) error) error {
 	if len(recs) == 0 {
 		return emit(Entry{What: what, Skip: "no message with text"})
 	}
-	cp := conversationPayload{Title: cleanTitle(c.Title), Model: clip(c.Model, memory.MaxModelBytes), CreatedAt: created, UpdatedAt: updated}
+	cp := conversationPayload{Title: cleanTitle(c.Title), Model: clip(cleanTitle(c.Model), memory.MaxModelBytes), CreatedAt: created, UpdatedAt: updated}
 	raw, err := json.Marshal(&cp)
 	if err != nil {
 		return err
@@ -154,9 +154,12 @@ func (c *Conversation) Emit(emit func(Entry) error) error {
 	return nil
 }
 
+// ms is t to the millisecond, or zero (unknown) for a time in the future
+// or before 1970: an export's bogus date must neither move the vault's
+// clock nor break the payload's RFC 3339 form.
 func ms(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
+	if t.IsZero() || t.Before(time.Unix(0, 0)) || t.After(time.Now().Add(time.Hour)) {
+		return time.Time{}
 	}
 	return t.UTC().Truncate(time.Millisecond)
 }
