@@ -239,10 +239,12 @@ func kindCounts(m map[string]int) string {
 
 func (c *cli) importCommand() *cobra.Command {
 	var (
-		format string
-		dryRun bool
-		asJSON bool
-		bf     bundleFlags
+		format  string
+		dryRun  bool
+		asJSON  bool
+		extract bool
+		model   string
+		bf      bundleFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE",
@@ -257,7 +259,10 @@ twice changes nothing. FILE is one of
     (zip or conversations.json), an Open WebUI chat export (JSON).
 The format is detected; --format names it. --dry-run says what would be
 imported and skipped, and writes nothing. Ctrl-C stops after the current
-batch; running the same command again resumes where it stopped.`,
+batch; running the same command again resumes where it stopped.
+--extract then has the model read each imported message of yours and keep
+memories from it (each quoting your words), as after a chat; it opens the
+vault itself, and resumes too.`,
 		Args: exactArgs(1, "the file to import"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -287,18 +292,31 @@ batch; running the same command again resumes where it stopped.`,
 			}
 			var sum portable.Summary
 			var err error
-			if oc, ok := c.home().ownerClient(); ok {
-				sum, err = oc.importFile(ctx, path, importRequest{Format: format, DryRun: dryRun, Passphrase: pass, Identity: bf.identity}, progress)
-			} else {
-				err = c.withVault(ctx, func(v *memory.Vault) error {
-					var err error
-					sum, _, err = importers.ImportFile(ctx, v, path, importers.FileOptions{
-						Options:    importers.Options{Format: format, Identities: ids},
-						Import:     portable.Options{DryRun: dryRun, Progress: progress},
-						JournalDir: filepath.Join(c.homeDir, "imports"),
-					})
-					return err
+			var users userMessages
+			local := func(v *memory.Vault) error {
+				var err error
+				sum, _, err = importers.ImportFile(ctx, v, path, importers.FileOptions{
+					Options:    importers.Options{Format: format, Identities: ids},
+					Import:     portable.Options{DryRun: dryRun, Progress: progress},
+					JournalDir: filepath.Join(c.homeDir, "imports"),
+					Observe:    users.observe,
 				})
+				return err
+			}
+			var sess *session
+			switch oc, owned := c.home().ownerClient(); {
+			case extract && !dryRun:
+				// Extraction needs the agent: this process opens the vault
+				// (beside an owner, if one runs) once for both steps.
+				if sess, err = c.openRuntime(ctx); err != nil {
+					return err
+				}
+				defer sess.close(context.WithoutCancel(ctx))
+				err = local(sess.vault)
+			case owned:
+				sum, err = oc.importFile(ctx, path, importRequest{Format: format, DryRun: dryRun, Passphrase: pass, Identity: bf.identity}, progress)
+			default:
+				err = c.withVault(ctx, local)
 			}
 			bar.done()
 			if asJSON && (err == nil || sum.Records > 0) {
@@ -309,13 +327,18 @@ batch; running the same command again resumes where it stopped.`,
 			if errors.Is(err, context.Canceled) {
 				return errors.New("import stopped: what was imported so far is kept; run the same command again to resume")
 			}
-			return err
+			if err != nil || sess == nil {
+				return err
+			}
+			return c.extractFromImport(ctx, sess, model, users.ids)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&format, "format", "", "the input's format (default: detected): "+strings.Join(importers.Formats, ", "))
 	fl.BoolVar(&dryRun, "dry-run", false, "say what would be imported and skipped; write nothing")
 	fl.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	fl.BoolVar(&extract, "extract", false, "then have the model extract memories from your imported messages (slow for a long history; resumable)")
+	fl.StringVar(&model, "model", "", "the model for --extract (default: the default model)")
 	fl.StringVar(&bf.passFile, "bundle-passphrase-file", "", "read the bundle's passphrase from this file")
 	fl.StringVar(&bf.identity, "identity", "", "open the bundle with the age secret keys in this file")
 	return cmd

@@ -212,3 +212,19 @@ func TestExportImportThroughOwner(t *testing.T) {
 		t.Fatalf("re-import through the owner: %s", r.stderr)
 	}
 }
+
+// cairn import --extract: the real model reads each imported message of
+// the person's; done once, a second run says so instead of reading again.
+func TestImportThenExtract(t *testing.T) {
+	home := chatHome(t)
+	env := withOllama(ollama.Host)
+	claude := filepath.Join("..", "memory", "importers", "testdata", "claude_conversations.json")
+	r := ok(t, cairn(t, home, env, "import", claude, "--extract", "--model", "tiny"), "import --extract")
+	if !strings.Contains(r.stderr, "Imported 2 conversations") || !strings.Contains(r.stderr, "Extraction read 3 of your messages") {
+		t.Fatalf("import --extract: %s", r.stderr)
+	}
+	r = ok(t, cairn(t, home, env, "import", claude, "--extract", "--model", "tiny"), "again")
+	if !strings.Contains(r.stderr, "nothing new") || !strings.Contains(r.stderr, "already extracted from these 3 messages") {
+		t.Fatalf("second import --extract: %s", r.stderr)
+	}
+}

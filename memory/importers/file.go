@@ -18,6 +18,10 @@ type FileOptions struct {
 	// running the same import again resumes (the home's imports/ folder).
 	// Empty: no resuming.
 	JournalDir string
+	// Observe, when set, sees every entry the input yields, those a resumed
+	// run skips included (the CLI collects the user messages to extract
+	// memories from).
+	Observe func(portable.Entry)
 }
 
 // ImportFile imports the file at path into the vault: detects the format
@@ -53,6 +57,15 @@ func ImportFile(ctx context.Context, v portable.Applier, path string, o FileOpti
 			p.Bytes, p.TotalBytes = min(read.Load(), total), total
 			progress(p)
 		}
+	}
+	if observe := o.Observe; observe != nil {
+		inner := src
+		src = portable.SourceFunc(func(ctx context.Context, emit func(portable.Entry) error) error {
+			return inner.Walk(ctx, func(e portable.Entry) error {
+				observe(e)
+				return emit(e)
+			})
+		})
 	}
 	sum, err := portable.Import(ctx, v, src, o.Import)
 	return sum, format, err
