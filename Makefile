@@ -158,12 +158,16 @@ test: deps-apt-test test-tools frontend vet lint build
 test-desktop: deps-apt-test test-tools build
 	CAIRN_DESKTOP_BIN=$(CURDIR)/$(BIN) $(GO) test -tags $(TAGS) -count 1 -timeout 10m -v ./app/desktoptest/
 
-# Each fuzz target for FUZZTIME (the seeds alone run in make test).
+# Each fuzz target of every package that has one, for FUZZTIME (the seeds
+# alone run in make test).
 FUZZTIME ?= 60s
+FUZZ_PKGS = $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | grep -v node_modules | xargs -r -n1 dirname | sort -u)
 fuzz: frontend
-	@for t in $$($(GO) test -tags $(TAGS) -list '^Fuzz' ./memory/ | grep '^Fuzz'); do \
-		echo "fuzzing $$t for $(FUZZTIME)"; \
-		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./memory/ || exit 1; \
+	@for pkg in $(FUZZ_PKGS); do \
+		for t in $$($(GO) test -tags $(TAGS) -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzzing $$pkg $$t for $(FUZZTIME)"; \
+			$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
 	done
 
 # Benchmarks: every package with a Benchmark function, on one core (-cpu 1),

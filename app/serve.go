@@ -189,7 +189,7 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		hosts = append(hosts, host)
 		fmt.Fprintln(c.stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
 	}
-	cfg := api.Config{Tokens: toks, Hosts: hosts, App: uiapp, Keyring: osKeyring{}, Logger: slog.Default()}
+	cfg := api.Config{Tokens: toks, Hosts: hosts, App: uiapp, Keyring: osKeyring{}, Logger: slog.Default(), ImportDir: filepath.Join(h.Dir, "imports")}
 	if sess != nil {
 		cfg.Vault, cfg.Agent, cfg.Backends = sess.vault, sess.agent, sess.backends
 	}

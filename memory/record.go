@@ -169,53 +169,8 @@ func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
 	}
 	var out Outcome
 	err = v.withTx(ctx, func(tx *sql.Tx) error {
-		cur, rid, err := currentRecord(ctx, tx, in.ID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case cur == nil:
-			out = Inserted
-			if rid, err = insertRecord(ctx, tx, &in); err != nil {
-				return err
-			}
-			return indexRecord(ctx, tx, keys, rid, &in, payload)
-		case cur.sameVersion(&in):
-			out = Unchanged
-			return nil
-		case cur.Deleted:
-			// A tombstone absorbs every version. Between two tombstones the
-			// usual winner is kept, so every device ends up with the same one.
-			out = Unchanged
-			if in.Deleted && wins(&in, cur) {
-				return replaceRecord(ctx, tx, rid, &in)
-			}
-			return nil
-		case cur.Kind != in.Kind:
-			return invalidf("record %s: kind %q does not match the stored kind %q", in.ID, in.Kind, cur.Kind)
-		case in.Deleted:
-			out = Forgotten
-			return forgetRecord(ctx, tx, rid, &in)
-		case wins(&in, cur):
-			out = Replaced
-			if err := keepRevision(ctx, tx, cur); err != nil {
-				return err
-			}
-			if err := replaceRecord(ctx, tx, rid, &in); err != nil {
-				return err
-			}
-			return indexRecord(ctx, tx, keys, rid, &in, payload)
-		default:
-			known, err := keepRevisionIfNew(ctx, tx, &in)
-			if err != nil {
-				return err
-			}
-			out = KeptAsRevision
-			if known {
-				out = Unchanged
-			}
-			return nil
-		}
+		out, err = applyTx(ctx, tx, keys, &in, payload)
+		return err
 	})
 	if err != nil {
 		return Unchanged, fmt.Errorf("apply record %s: %w", in.ID, err)
@@ -228,6 +183,50 @@ func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
 		}
 	}
 	return out, nil
+}
+
+// applyTx is Apply's merge inside a transaction: in is a validated record
+// whose payload (nil for a tombstone) authenticated under keys. Batches
+// (ApplyPlain) run it for many records in one transaction.
+func applyTx(ctx context.Context, tx *sql.Tx, keys *vaultKeys, in *Record, payload []byte) (Outcome, error) {
+	cur, rid, err := currentRecord(ctx, tx, in.ID)
+	if err != nil {
+		return Unchanged, err
+	}
+	switch {
+	case cur == nil:
+		if rid, err = insertRecord(ctx, tx, in); err != nil {
+			return Unchanged, err
+		}
+		return Inserted, indexRecord(ctx, tx, keys, rid, in, payload)
+	case cur.sameVersion(in):
+		return Unchanged, nil
+	case cur.Deleted:
+		// A tombstone absorbs every version. Between two tombstones the
+		// usual winner is kept, so every device ends up with the same one.
+		if in.Deleted && wins(in, cur) {
+			return Unchanged, replaceRecord(ctx, tx, rid, in)
+		}
+		return Unchanged, nil
+	case cur.Kind != in.Kind:
+		return Unchanged, invalidf("record %s: kind %q does not match the stored kind %q", in.ID, in.Kind, cur.Kind)
+	case in.Deleted:
+		return Forgotten, forgetRecord(ctx, tx, rid, in)
+	case wins(in, cur):
+		if err := keepRevision(ctx, tx, cur); err != nil {
+			return Unchanged, err
+		}
+		if err := replaceRecord(ctx, tx, rid, in); err != nil {
+			return Unchanged, err
+		}
+		return Replaced, indexRecord(ctx, tx, keys, rid, in, payload)
+	default:
+		known, err := keepRevisionIfNew(ctx, tx, in)
+		if err != nil || known {
+			return Unchanged, err
+		}
+		return KeptAsRevision, nil
+	}
 }
 
 func (v *Vault) unlockedKeys() (*vaultKeys, error) {

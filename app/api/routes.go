@@ -28,6 +28,7 @@ func (s *Server) routesV1() {
 	s.routesGym()
 	s.routesApp()
 	s.routesKeyring()
+	s.routesData()
 	s.handle("GET /api/v1/openapi.json", ScopeMemoryRead, 0, s.openAPI)
 }
 

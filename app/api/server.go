@@ -48,8 +48,11 @@ type Config struct {
 	// App, when set, is the program's settings and first run
 	// (routes_app.go). With App set and Vault nil the server is a first-run
 	// server: it offers vault creation, then serves the full API.
-	App    App
-	Logger *slog.Logger
+	App App
+	// ImportDir holds uploads while they are imported, and the journals
+	// that let a stopped import resume (the home's imports/ folder).
+	ImportDir string
+	Logger    *slog.Logger
 }
 
 // Server is the API's state and handler.
