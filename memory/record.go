@@ -206,7 +206,7 @@ func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
 			}
 			return indexRecord(ctx, tx, keys, rid, &in, payload)
 		default:
-			known, err := keepRevisionIfNew(ctx, tx, &in)
+			known, err := keepIncomingRevision(ctx, tx, rid, &in)
 			if err != nil {
 				return err
 			}
@@ -297,8 +297,10 @@ func keepRevision(ctx context.Context, tx *sql.Tx, r *Record) error {
 // keepRevisionIfNew stores r as a past version of its record and reports
 // whether that version was already known.
 func keepRevisionIfNew(ctx context.Context, tx *sql.Tx, r *Record) (bool, error) {
-	res, err := tx.ExecContext(ctx, "INSERT INTO revisions(id, clock, origin, deleted, sealed) VALUES(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		r.ID, r.Clock, r.Origin, r.Deleted, nullBlob(r.Sealed))
+	// The revision keeps the change number its record has now (the one it
+	// had while it was the current version), so sync knows who has seen it.
+	res, err := tx.ExecContext(ctx, "INSERT INTO revisions(id, clock, origin, deleted, sealed, seq) VALUES(?, ?, ?, ?, ?, coalesce((SELECT seq FROM records WHERE id = ?), 0)) ON CONFLICT DO NOTHING",
+		r.ID, r.Clock, r.Origin, r.Deleted, nullBlob(r.Sealed), r.ID)
 	if err != nil {
 		return false, err
 	}

@@ -1,0 +1,125 @@
+package memory
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// SyncEntry is one change of the feed that sync ships: a record as it is
+// now, with the past versions of it that became known here after the
+// change number the reader asked from. Applying Revisions then Record with
+// Apply, in that order, gives the receiver the same winner and the same
+// revisions.
+type SyncEntry struct {
+	Seq       int64
+	Revisions []Record
+	Record    Record
+}
+
+// SyncFeed returns up to limit entries changed after seq, oldest first,
+// sealed as stored. With after = 0 every revision is included.
+func (v *Vault) SyncFeed(ctx context.Context, after int64, limit int) ([]SyncEntry, error) {
+	changes, err := v.Changes(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SyncEntry, 0, len(changes))
+	for _, c := range changes {
+		e := SyncEntry{Seq: c.Seq, Record: c.Record}
+		if !c.Deleted {
+			if e.Revisions, err = v.revisionsAfter(ctx, c.ID, c.Kind, after); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (v *Vault) revisionsAfter(ctx context.Context, id string, kind Kind, after int64) ([]Record, error) {
+	rows, err := v.db.QueryContext(ctx, "SELECT clock, origin, deleted, sealed FROM revisions WHERE id = ? AND (seq > ? OR ? = 0) ORDER BY clock, origin", id, after, after)
+	if err != nil {
+		return nil, fmt.Errorf("read revisions of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		r := Record{ID: id, Kind: kind}
+		if err := rows.Scan(&r.Clock, &r.Origin, &r.Deleted, &r.Sealed); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// keepIncomingRevision stores a version that lost to the current one. A
+// version not seen before gives the record a new change number, so that the
+// feed carries the revision on to the devices that do not have it.
+func keepIncomingRevision(ctx context.Context, tx *sql.Tx, rid int64, r *Record) (known bool, err error) {
+	seq, err := nextSeq(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.ExecContext(ctx, "INSERT INTO revisions(id, clock, origin, deleted, sealed, seq) VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		r.ID, r.Clock, r.Origin, r.Deleted, nullBlob(r.Sealed), seq)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return true, err
+	}
+	_, err = tx.ExecContext(ctx, "UPDATE records SET seq = ? WHERE rid = ?", seq, rid)
+	return false, err
+}
+
+// SealedEpoch is the key epoch a sealed payload names in its header (0 for
+// a tombstone or a malformed header). It needs no key, so that a node
+// without the vault key can tell which epoch a record belongs to.
+func (r *Record) SealedEpoch() uint32 {
+	h, err := parseSealHeader(r.Sealed)
+	if err != nil {
+		return 0
+	}
+	return h.epoch
+}
+
+// CheckEnvelope checks a record's cleartext fields and the shape of its
+// sealed envelope without opening it: what a node without the vault key
+// can check before it stores a record.
+func (r *Record) CheckEnvelope() error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	if !r.Deleted {
+		if _, err := parseSealHeader(r.Sealed); err != nil {
+			return &RecordError{ID: r.ID, Err: err}
+		}
+	}
+	return nil
+}
+
+// Wins reports whether version a beats version b under Apply's
+// last-writer-wins rule, for stores that merge without the vault key.
+func Wins(a, b *Record) bool { return wins(a, b) }
+
+// CheckRecord checks a record that came from elsewhere as Apply would,
+// opening its sealed payload, and stores nothing: so that a batch can be
+// refused whole when one record in it is bad.
+func (v *Vault) CheckRecord(r *Record) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	keys, err := v.unlockedKeys()
+	if err != nil {
+		return err
+	}
+	if r.Deleted {
+		return nil
+	}
+	if _, err := keys.records.open(r.ID, r.Kind, r.Sealed); err != nil {
+		return &RecordError{ID: r.ID, Err: err}
+	}
+	return nil
+}
