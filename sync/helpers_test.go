@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -163,4 +166,11 @@ func texts(t testing.TB, v *memory.Vault) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func hostInfo(h interface {
+	ID() peer.ID
+	Addrs() []ma.Multiaddr
+}) *peer.AddrInfo {
+	return &peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}
 }

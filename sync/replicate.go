@@ -116,7 +116,7 @@ func (n *Node) handleSync(s network.Stream) {
 	}
 	err := n.receive(s, p)
 	switch {
-	case err == nil || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled):
+	case errors.Is(err, io.EOF) || errors.Is(err, context.Canceled):
 		s.Close()
 	case errors.Is(err, ErrProtocol) || errors.Is(err, memory.ErrCorrupt) || errors.Is(err, memory.ErrInvalid):
 		// A trusted device that sends garbage is cut off; what it sent in
