@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
-
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -115,7 +113,7 @@ func TestRemovedDeviceGetsNothingNewAndCannotOpenIt(t *testing.T) {
 	eventually(t, "a gets b's new write", converged(t, a.vault, b.vault, k.store))
 	eventually(t, "every peer, backup included, has dropped d", func() bool {
 		for _, n := range []*Node{a.node, b.node, k.node} {
-			if n.Host().Network().Connectedness(d.node.ID()) == network.Connected {
+			if linked(n.Host(), d.node.ID()) {
 				return false
 			}
 		}

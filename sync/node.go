@@ -391,7 +391,7 @@ func (n *Node) onConnected(p peer.ID) {
 
 func (n *Node) onDisconnected(p peer.ID) {
 	h := n.Host()
-	if h != nil && h.Network().Connectedness(p) == network.Connected {
+	if h != nil && linked(h, p) {
 		return
 	}
 	n.mu.Lock()
@@ -429,7 +429,7 @@ func (n *Node) dialMembers() {
 	members := n.members.Members()
 	n.mu.Unlock()
 	for _, m := range members {
-		if m.Peer == n.id.ID || h.Network().Connectedness(m.Peer) == network.Connected {
+		if m.Peer == n.id.ID || linked(h, m.Peer) {
 			continue
 		}
 		ai := peer.AddrInfo{ID: m.Peer}
@@ -536,4 +536,11 @@ func (n *Node) AddPeerAddr(addr string) error {
 		as = append(as, a.String())
 	}
 	return n.st.update(func(s *stateFile) { s.Addrs[ai.ID.String()] = as })
+}
+
+// linked reports whether h has a connection to p, direct or through a
+// relay (a relayed connection is "limited" but carries sync all the same).
+func linked(h host.Host, p peer.ID) bool {
+	c := h.Network().Connectedness(p)
+	return c == network.Connected || c == network.Limited
 }

@@ -288,7 +288,7 @@ func (n *Node) sendLoop(p peer.ID) {
 	backoff := 200 * time.Millisecond
 	for {
 		h := n.Host()
-		if h == nil || n.ctx.Err() != nil || h.Network().Connectedness(p) != network.Connected {
+		if h == nil || n.ctx.Err() != nil || !linked(h, p) {
 			return
 		}
 		if _, ok := n.member(p); !ok {
