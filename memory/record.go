@@ -169,6 +169,26 @@ func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
 	}
 	var out Outcome
 	err = v.withTx(ctx, func(tx *sql.Tx) error {
+		out, err = applyOne(ctx, tx, keys, in, payload)
+		return err
+	})
+	if err != nil {
+		return Unchanged, fmt.Errorf("apply record %s: %w", in.ID, err)
+	}
+	if out != Unchanged {
+		// Fold into the vector index now; embedding waits for the next search
+		// or Refresh, so a batch of arriving records is not embedded one by one.
+		if err := v.sync(ctx, 0); err != nil {
+			v.log.Warn("catching up with the vault failed", "err", err)
+		}
+	}
+	return out, nil
+}
+
+// applyOne is Apply's merge inside a transaction, for a record already
+// validated and opened (payload is nil for a tombstone).
+func applyOne(ctx context.Context, tx *sql.Tx, keys *vaultKeys, in Record, payload []byte) (out Outcome, err error) {
+	err = func() error {
 		cur, rid, err := currentRecord(ctx, tx, in.ID)
 		if err != nil {
 			return err
@@ -216,18 +236,8 @@ func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
 			}
 			return nil
 		}
-	})
-	if err != nil {
-		return Unchanged, fmt.Errorf("apply record %s: %w", in.ID, err)
-	}
-	if out != Unchanged {
-		// Fold into the vector index now; embedding waits for the next search
-		// or Refresh, so a batch of arriving records is not embedded one by one.
-		if err := v.sync(ctx, 0); err != nil {
-			v.log.Warn("catching up with the vault failed", "err", err)
-		}
-	}
-	return out, nil
+	}()
+	return out, err
 }
 
 func (v *Vault) unlockedKeys() (*vaultKeys, error) {

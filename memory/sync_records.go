@@ -123,3 +123,44 @@ func (v *Vault) CheckRecord(r *Record) error {
 	}
 	return nil
 }
+
+// ApplyBatch is Apply for many records in one transaction, in order: sync
+// applies a batch at a time. Every record is validated and opened before
+// any is stored, so a batch with one bad record stores nothing.
+func (v *Vault) ApplyBatch(ctx context.Context, in []Record) ([]Outcome, error) {
+	keys, err := v.unlockedKeys()
+	if err != nil {
+		return nil, err
+	}
+	payloads := make([][]byte, len(in))
+	for i := range in {
+		if err := in[i].validate(); err != nil {
+			return nil, err
+		}
+		if !in[i].Deleted {
+			if payloads[i], err = keys.records.open(in[i].ID, in[i].Kind, in[i].Sealed); err != nil {
+				return nil, &RecordError{ID: in[i].ID, Err: err}
+			}
+		}
+	}
+	outs := make([]Outcome, len(in))
+	changed := false
+	err = v.withTx(ctx, func(tx *sql.Tx) error {
+		for i := range in {
+			if outs[i], err = applyOne(ctx, tx, keys, in[i], payloads[i]); err != nil {
+				return fmt.Errorf("apply record %s: %w", in[i].ID, err)
+			}
+			changed = changed || outs[i] != Unchanged
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		if err := v.sync(ctx, 0); err != nil {
+			v.log.Warn("catching up with the vault failed", "err", err)
+		}
+	}
+	return outs, nil
+}

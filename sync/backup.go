@@ -22,7 +22,8 @@ type Store interface {
 	LastSeq(ctx context.Context) (int64, error)
 	// CheckRecord says whether a record may be stored, storing nothing.
 	CheckRecord(r *memory.Record) error
-	Apply(ctx context.Context, r memory.Record) (memory.Outcome, error)
+	// ApplyBatch merges records in order, all or none.
+	ApplyBatch(ctx context.Context, rs []memory.Record) ([]memory.Outcome, error)
 	// DeviceID is the origin of the records this store writes itself ("" for
 	// a backup node, which writes none).
 	DeviceID() string
@@ -122,23 +123,37 @@ func (b *BackupStore) SyncFeed(ctx context.Context, after int64, limit int) ([]m
 	return out, nil
 }
 
-// Apply merges a record as memory.Vault.Apply does, without opening it.
-func (b *BackupStore) Apply(ctx context.Context, in memory.Record) (memory.Outcome, error) {
-	if err := in.CheckEnvelope(); err != nil {
-		return memory.Unchanged, err
+// ApplyBatch merges records as memory.Vault.ApplyBatch does, without
+// opening them, in one transaction.
+func (b *BackupStore) ApplyBatch(ctx context.Context, in []memory.Record) ([]memory.Outcome, error) {
+	for i := range in {
+		if err := in[i].CheckEnvelope(); err != nil {
+			return nil, err
+		}
 	}
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
-		return memory.Unchanged, err
+		return nil, err
 	}
 	defer tx.Rollback()
+	outs := make([]memory.Outcome, len(in))
+	for i := range in {
+		if outs[i], err = applySealed(ctx, tx, in[i]); err != nil {
+			return nil, err
+		}
+	}
+	return outs, tx.Commit()
+}
+
+// applySealed is the merge rule of memory.Vault.Apply on cleartext fields.
+func applySealed(ctx context.Context, tx *sql.Tx, in memory.Record) (memory.Outcome, error) {
 	var seq int64
 	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM records").Scan(&seq); err != nil {
 		return memory.Unchanged, err
 	}
 	var cur memory.Record
 	var curSeq int64
-	err = tx.QueryRowContext(ctx, "SELECT id, kind, clock, origin, deleted, seq, sealed FROM records WHERE id = ?", in.ID).
+	err := tx.QueryRowContext(ctx, "SELECT id, kind, clock, origin, deleted, seq, sealed FROM records WHERE id = ?", in.ID).
 		Scan(&cur.ID, &cur.Kind, &cur.Clock, &cur.Origin, &cur.Deleted, &curSeq, &cur.Sealed)
 	put := func(r *memory.Record) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO records(id, kind, clock, origin, deleted, seq, sealed) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET clock = excluded.clock, origin = excluded.origin, deleted = excluded.deleted, seq = excluded.seq, sealed = excluded.sealed",
@@ -185,7 +200,7 @@ func (b *BackupStore) Apply(ctx context.Context, in memory.Record) (memory.Outco
 	if err != nil {
 		return memory.Unchanged, fmt.Errorf("store record %s: %w", in.ID, err)
 	}
-	return out, tx.Commit()
+	return out, nil
 }
 
 func blob(b []byte) any {

@@ -224,12 +224,12 @@ func (n *Node) applyBatch(ctx context.Context, p peer.ID, b batch) error {
 			return err
 		}
 	}
+	outs, err := n.cfg.Store.ApplyBatch(ctx, b.records)
+	if err != nil {
+		return err
+	}
 	changed := 0
-	for _, rec := range b.records {
-		out, err := n.cfg.Store.Apply(ctx, rec)
-		if err != nil {
-			return err
-		}
+	for _, out := range outs {
 		if out != memory.Unchanged {
 			changed++
 		}
