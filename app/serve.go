@@ -119,6 +119,7 @@ or a terminal) the vault starts locked: POST /api/v1/unlock opens it.`,
 	cmd.Flags().StringVar(&addr, "addr", DefaultAddr, "address to listen on (loopback)")
 	cmd.Flags().BoolVar(&ui, "ui", false, "serve the web UI too, and print a one-time login link for the browser")
 	cmd.Flags().BoolVar(&anyHost, "listen-beyond-loopback", false, "allow an --addr other machines can reach (dangerous: see the README)")
+	c.addSyncFlags(cmd)
 	return cmd
 }
 
@@ -176,6 +177,12 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		fmt.Fprintln(c.stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
 	}
 	cfg := api.Config{Vault: sess.vault, Agent: sess.agent, Backends: sess.backends, Tokens: toks, Hosts: hosts, Logger: slog.Default()}
+	node, err := c.startSync(ctx, sess.vault)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "Sync is not running: %v\n", err)
+	} else {
+		cfg.Sync = node
+	}
 	if ui {
 		cfg.Assets = c.assets
 	}
@@ -184,6 +191,9 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 	b, _ := json.Marshal(Owner{PID: os.Getpid(), URL: o.url, Started: time.Now().UTC()})
 	if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
 		ln.Close()
+		if node != nil {
+			node.Close()
+		}
 		sess.close(context.WithoutCancel(ctx))
 		return fail(err)
 	}
@@ -193,6 +203,9 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		hs.Shutdown(sctx)
+		if node != nil {
+			node.Close()
+		}
 		sess.close(sctx)
 		release()
 	}

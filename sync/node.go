@@ -101,6 +101,7 @@ type Node struct {
 	peers    map[peer.ID]*PeerStatus
 	changed  chan struct{} // closed when the store or the trusted set changed
 	lastSeen map[peer.ID]time.Time
+	subs     map[chan Event]struct{}
 }
 
 // PeerStatus is what sync status shows of one peer.
@@ -347,6 +348,30 @@ func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 func (n *Node) emit(e Event) {
 	if n.cfg.Events != nil {
 		n.cfg.Events(e)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for ch := range n.subs {
+		select {
+		case ch <- e:
+		default: // a slow reader misses progress, never blocks sync
+		}
+	}
+}
+
+// Subscribe returns a channel of the node's events until cancel is called.
+func (n *Node) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 64)
+	n.mu.Lock()
+	if n.subs == nil {
+		n.subs = map[chan Event]struct{}{}
+	}
+	n.subs[ch] = struct{}{}
+	n.mu.Unlock()
+	return ch, func() {
+		n.mu.Lock()
+		delete(n.subs, ch)
+		n.mu.Unlock()
 	}
 }
 

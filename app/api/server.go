@@ -38,6 +38,8 @@ type Config struct {
 	// Assets, when set, is the web UI, served at / to a browser that signed
 	// in with a login URL.
 	Assets fs.FS
+	// Sync is the owner's sync node; nil answers the sync routes with 503.
+	Sync   Syncer
 	Logger *slog.Logger
 }
 
