@@ -141,3 +141,34 @@ func TestRemovedDeviceGetsNothingNewAndCannotOpenIt(t *testing.T) {
 		}
 	}
 }
+
+// A forget on one device wipes the record's revisions on every device and
+// on the backup node.
+func TestForgetWipesRevisionsEverywhere(t *testing.T) {
+	ctx := context.Background()
+	a, b := newDevice(t, "a"), newDevice(t, "b")
+	k := newBackup(t)
+	code, _ := a.node.Pair(ctx)
+	if err := k.node.Join(ctx, code.String()); err != nil {
+		t.Fatal(err)
+	}
+	pair(t, a, b)
+	it := a.add("my old address is 12 Elm Street")
+	a.edit(it.ID, "my address is 3 Oak Lane")
+	eventually(t, "everyone has the memory and its revision", converged(t, a.vault, b.vault, k.store))
+	if err := b.vault.Forget(ctx, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.node.Notify()
+	eventually(t, "the forget reaches everyone", converged(t, a.vault, b.vault, k.store))
+	for _, v := range []*memory.Vault{a.vault, b.vault} {
+		if revs, _ := v.Revisions(ctx, it.ID); len(revs) != 0 {
+			t.Fatalf("a device kept %d revisions of a forgotten memory", len(revs))
+		}
+	}
+	var n int
+	k.store.db.QueryRow("SELECT count(*) FROM revisions WHERE id = ?", it.ID).Scan(&n)
+	if n != 0 {
+		t.Fatalf("the backup node kept %d revisions of a forgotten memory", n)
+	}
+}

@@ -21,7 +21,7 @@ func cutLinks(d *device, every time.Duration, stop <-chan struct{}) {
 				return
 			case <-time.After(every):
 			}
-			if n := d.node; n != nil {
+			if n := d.current(); n != nil {
 				if h := n.Host(); h != nil {
 					for _, c := range h.Network().Conns() {
 						c.Close()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,13 @@ type device struct {
 	vault *memory.Vault
 	node  *Node
 	cfg   Config
+	mu    gosync.Mutex // guards node for goroutines other than the test's
+}
+
+func (d *device) current() *Node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.node
 }
 
 func testConfig(name string) Config {
@@ -59,12 +67,16 @@ func (d *device) start() {
 	if err != nil {
 		d.t.Fatal(err)
 	}
+	d.mu.Lock()
 	d.node = n
+	d.mu.Unlock()
 }
 
 func (d *device) stop() {
 	d.node.Close()
+	d.mu.Lock()
 	d.node = nil
+	d.mu.Unlock()
 }
 
 func (d *device) restart() {
