@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/skip2/go-qrcode"
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlabs/cairn/app/api"
@@ -114,7 +115,8 @@ func (c *cli) syncStatus() *cobra.Command {
 }
 
 func (c *cli) syncPair() *cobra.Command {
-	return &cobra.Command{
+	var qr bool
+	cmd := &cobra.Command{
 		Use:   "pair",
 		Short: "Show a one-time code for another device to join this vault",
 		Long: `Prints a code (peer id, addresses, a one-time secret) and returns; the
@@ -127,11 +129,20 @@ pairing completes in the background when the other device runs
 				return err
 			}
 			fmt.Fprintf(c.stdout, "%s\n", out.Code)
+			if qr {
+				q, err := qrcode.New(out.Code, qrcode.Medium)
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(c.stderr, q.ToSmallString(false))
+			}
 			fmt.Fprintf(c.stderr, "On the other device: cairn sync join %s\nThe code works once, until %s. `cairn sync devices` shows when the device is in.\n",
 				out.Code, out.ExpiresAt.Local().Format(time.TimeOnly))
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&qr, "qr", false, "also draw the code as a QR code in the terminal, for a phone's camera")
+	return cmd
 }
 
 func (c *cli) syncJoin() *cobra.Command {

@@ -28,10 +28,13 @@ func TestSyncPairJoinAndRemoveThroughTheCLI(t *testing.T) {
 	if r := cairn(t, h1, nil, "sync", "status"); r.code != 0 || !strings.Contains(r.stdout, "off") {
 		t.Fatalf("status before pairing: %q %q", r.stdout, r.stderr)
 	}
-	r := cairn(t, h1, nil, "sync", "pair")
+	r := cairn(t, h1, nil, "sync", "pair", "--qr")
 	code := strings.TrimSpace(r.stdout)
 	if r.code != 0 || !strings.HasPrefix(code, "CAIRN1-") {
 		t.Fatalf("pair: %q %q", r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "█") {
+		t.Fatalf("pair --qr drew no QR code: %q", r.stderr)
 	}
 	if r := cairn(t, h2, nil, "sync", "join", code); r.code != 0 || !strings.Contains(r.stdout, "Paired") {
 		t.Fatalf("join: %q %q", r.stdout, r.stderr)
