@@ -20,7 +20,7 @@ BIN = bin/cairn
 # (g++ and llama.cpp's JSON header, which Go module zips leave out: test-tools
 # builds Ollama with cgo).
 APT_PACKAGES = gcc pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev
-APT_TEST_PACKAGES = g++ nlohmann-json3-dev curl
+APT_TEST_PACKAGES = g++ nlohmann-json3-dev curl iproute2
 
 export CGO_ENABLED := 1
 
