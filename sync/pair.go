@@ -284,6 +284,11 @@ func (n *Node) Join(ctx context.Context, code string) error {
 	if err != nil {
 		return err
 	}
+	if n.cfg.Keys != nil {
+		if _, _, err := n.cfg.Keys.Keyring(); err != nil {
+			return fmt.Errorf("unlock this device's vault before joining: %w", err)
+		}
+	}
 	n.mu.Lock()
 	n.joining = c.Peer
 	n.mu.Unlock()
