@@ -24,12 +24,17 @@ func (v *Vault) SyncFeed(ctx context.Context, after int64, limit int) ([]SyncEnt
 	if err != nil {
 		return nil, err
 	}
+	revs, err := v.revisionsOfPage(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]SyncEntry, 0, len(changes))
 	for _, c := range changes {
 		e := SyncEntry{Seq: c.Seq, Record: c.Record}
 		if !c.Deleted {
-			if e.Revisions, err = v.revisionsAfter(ctx, c.ID, c.Kind, after); err != nil {
-				return nil, err
+			for _, r := range revs[c.ID] {
+				r.Kind = c.Kind
+				e.Revisions = append(e.Revisions, r)
 			}
 		}
 		out = append(out, e)
@@ -37,19 +42,23 @@ func (v *Vault) SyncFeed(ctx context.Context, after int64, limit int) ([]SyncEnt
 	return out, nil
 }
 
-func (v *Vault) revisionsAfter(ctx context.Context, id string, kind Kind, after int64) ([]Record, error) {
-	rows, err := v.db.QueryContext(ctx, "SELECT clock, origin, deleted, sealed FROM revisions WHERE id = ? AND (seq > ? OR ? = 0) ORDER BY clock, origin", id, after, after)
+// revisionsOfPage reads, in one query, the revisions that SyncFeed ships
+// with the page of changes after seq, by record id, oldest first.
+func (v *Vault) revisionsOfPage(ctx context.Context, after int64, limit int) (map[string][]Record, error) {
+	rows, err := v.db.QueryContext(ctx, `SELECT v.id, v.clock, v.origin, v.deleted, v.sealed FROM revisions v
+		JOIN (SELECT id FROM records WHERE seq > ? ORDER BY seq LIMIT ?) r ON r.id = v.id
+		WHERE v.seq > ? OR ? = 0 ORDER BY v.clock, v.origin`, after, limit, after, after)
 	if err != nil {
-		return nil, fmt.Errorf("read revisions of %s: %w", id, err)
+		return nil, fmt.Errorf("read revisions: %w", err)
 	}
 	defer rows.Close()
-	var out []Record
+	out := map[string][]Record{}
 	for rows.Next() {
-		r := Record{ID: id, Kind: kind}
-		if err := rows.Scan(&r.Clock, &r.Origin, &r.Deleted, &r.Sealed); err != nil {
+		var r Record
+		if err := rows.Scan(&r.ID, &r.Clock, &r.Origin, &r.Deleted, &r.Sealed); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out[r.ID] = append(out[r.ID], r)
 	}
 	return out, rows.Err()
 }

@@ -142,10 +142,11 @@ func recLine(r memory.Record) string {
 	return fmt.Sprintf("%s %s %d %s %v %x", r.ID, r.Kind, r.Clock, r.Origin, r.Deleted, sha256.Sum256(r.Sealed))
 }
 
-// eventually waits (up to a minute: the CPU is shared) for cond.
+// eventually waits (up to two minutes: the CPU is shared, and -race is
+// slow) for cond.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)

@@ -277,23 +277,22 @@ func (n *Node) takeEnvelopes(ctx context.Context, envs []KeyEnvelope) error {
 	return nil
 }
 
-// sendLoop keeps a sender running to p while it is connected.
+// sendLoop keeps a sender running to p while it is connected. It decides
+// to stop under the same lock onConnected starts one under, so a new
+// connection never finds a sender that is about to quit.
 func (n *Node) sendLoop(p peer.ID) {
 	defer n.wg.Done()
-	defer func() {
-		n.mu.Lock()
-		delete(n.senders, p)
-		n.mu.Unlock()
-	}()
 	backoff := 200 * time.Millisecond
 	for {
-		h := n.Host()
-		if h == nil || n.ctx.Err() != nil || !linked(h, p) {
+		n.mu.Lock()
+		h := n.host
+		_, trusted := n.members.Lookup(p)
+		if h == nil || n.ctx.Err() != nil || !linked(h, p) || !trusted {
+			delete(n.senders, p)
+			n.mu.Unlock()
 			return
 		}
-		if _, ok := n.member(p); !ok {
-			return
-		}
+		n.mu.Unlock()
 		err := n.send(p)
 		if n.ctx.Err() != nil {
 			return
