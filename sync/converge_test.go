@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,7 +67,17 @@ func TestThreeHostsConvergeThroughFaults(t *testing.T) {
 	time.Sleep(time.Second)
 	close(stop)
 
-	eventually(t, "all three vaults hold the same records, winners and revisions", converged(t, a.vault, b.vault, c.vault))
+	deadline := time.Now().Add(3 * time.Minute)
+	for !converged(t, a.vault, b.vault, c.vault)() {
+		if time.Now().After(deadline) {
+			for _, d := range []*device{a, b, c} {
+				st := d.current().Status(ctx)
+				t.Logf("%s: %d lines, last seq %d, peers %+v", d.name, len(strings.Split(dump(t, d.vault), "\n")), st.LastSeq, st.Peers)
+			}
+			t.Fatal("the three vaults did not converge")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	want := 1 + 900 + 400
 	for _, d := range []*device{a, b, c} {
 		if got := len(texts(t, d.vault)); got != want {
