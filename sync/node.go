@@ -244,6 +244,11 @@ func (n *Node) start() error {
 		libp2p.EnableHolePunching(),
 		libp2p.EnableAutoNATv2(),
 		libp2p.DisableMetrics(),
+		// libp2p's default resource limits held a restarted device's new
+		// connections back under churn (seen in the three-host test under
+		// load); the gater admits only members after Noise, so the limits
+		// bought little. See docs/SECURITY.md.
+		libp2p.ResourceManager(&network.NullResourceManager{}),
 	}
 	if len(n.relays) > 0 {
 		opts = append(opts, libp2p.EnableAutoRelayWithStaticRelays(n.relays, autorelayBoot()...))

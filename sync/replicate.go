@@ -26,6 +26,9 @@ const (
 	batchEntries = 512
 	window       = 4
 	helloTimeout = 20 * time.Second
+	// stallTimeout ends a stream whose peer stops reading or acking, so a
+	// stuck stream never keeps the sender from starting over.
+	stallTimeout = 60 * time.Second
 )
 
 type hello struct {
@@ -192,6 +195,7 @@ func (n *Node) receive(s network.Stream, p peer.ID) error {
 			if err := n.applyBatch(n.ctx, p, b); err != nil {
 				return err
 			}
+			s.SetWriteDeadline(time.Now().Add(stallTimeout))
 			if err := writeFrame(s, frameAck, binary.AppendUvarint(nil, uint64(b.upto))); err != nil {
 				return err
 			}
@@ -320,7 +324,7 @@ func (n *Node) send(p peer.ID) error {
 	}
 	defer s.Reset()
 	context.AfterFunc(ctx, func() { s.Reset() })
-	w := bufio.NewWriter(s)
+	w := &deadlineWriter{Writer: bufio.NewWriter(s), s: s}
 	r := bufio.NewReader(s)
 	s.SetDeadline(time.Now().Add(helloTimeout))
 	if err := writeJSONFrame(s, frameHello, n.hello(0)); err != nil {
@@ -367,6 +371,7 @@ func (n *Node) send(p peer.ID) error {
 		n.mu.Lock()
 		m := n.members.clone()
 		n.mu.Unlock()
+		w.deadline()
 		if len(m.Entries) != sentMembers {
 			if err := writeJSONFrame(w, frameMembership, m); err != nil {
 				return err
@@ -421,7 +426,7 @@ func (n *Node) send(p peer.ID) error {
 
 // sendEntries ships entries as batches of at most maxBatchBytes, skipping
 // versions the receiver wrote itself, and returns the new cursor.
-func (n *Node) sendEntries(ctx context.Context, w *bufio.Writer, p peer.ID, peerDevice string, entries []memory.SyncEntry, slots chan struct{}) (int64, error) {
+func (n *Node) sendEntries(ctx context.Context, w *deadlineWriter, p peer.ID, peerDevice string, entries []memory.SyncEntry, slots chan struct{}) (int64, error) {
 	var b batch
 	size := 0
 	done := int64(0) // the last entry shipped whole
@@ -434,7 +439,10 @@ func (n *Node) sendEntries(ctx context.Context, w *bufio.Writer, p peer.ID, peer
 		case slots <- struct{}{}:
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-time.After(stallTimeout):
+			return fmt.Errorf("peer %s acked nothing for %s", p.ShortString(), stallTimeout)
 		}
+		w.deadline()
 		if err := writeFrame(w, frameBatch, encodeBatch(b)); err != nil {
 			return err
 		}
@@ -468,3 +476,12 @@ func (n *Node) sendEntries(ctx context.Context, w *bufio.Writer, p peer.ID, peer
 	}
 	return done, nil
 }
+
+// deadlineWriter is the sender's buffered stream; deadline gives the next
+// writes stallTimeout to get through.
+type deadlineWriter struct {
+	*bufio.Writer
+	s network.Stream
+}
+
+func (w *deadlineWriter) deadline() { w.s.SetWriteDeadline(time.Now().Add(stallTimeout)) }
