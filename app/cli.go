@@ -31,6 +31,7 @@ type cli struct {
 	homeDir  string
 	passFile string
 	verbose  bool
+	sync     syncFlags // p2p options of the owner (cli_sync.go)
 }
 
 // Main runs the cairn command line and returns the process exit code.
@@ -84,7 +85,7 @@ Plain "cairn" opens the desktop app (in a desktop build, with a display).`,
 	f.StringVar(&c.homeDir, "home", "", "data folder (default $CAIRN_HOME, else $XDG_DATA_HOME/cairn, else ~/.local/share/cairn)")
 	f.StringVar(&c.passFile, "passphrase-file", "", "read the vault passphrase from this file (else $CAIRN_PASSPHRASE, else a prompt)")
 	f.BoolVarP(&c.verbose, "verbose", "v", false, "log more (never memory text, keys or passphrases)")
-	root.AddCommand(c.initCommand(), c.passwdCommand(), c.memoryCommand(), c.chatCommand(), c.modelsCommand(), c.pullCommand(), c.conversationsCommand(), c.serveCommand(), c.tokenCommand(), c.mcpCommand(), c.gymCommand(), c.exportCommand(), c.importCommand(), c.doctorCommand(), c.versionCommand())
+	root.AddCommand(c.initCommand(), c.passwdCommand(), c.memoryCommand(), c.chatCommand(), c.modelsCommand(), c.pullCommand(), c.conversationsCommand(), c.serveCommand(), c.tokenCommand(), c.mcpCommand(), c.gymCommand(), c.exportCommand(), c.importCommand(), c.syncCommand(), c.relayCommand(), c.doctorCommand(), c.versionCommand())
 	return root
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
+	cairnsync "github.com/cairnlabs/cairn/sync"
 )
 
 // DefaultAddr is where cairn serve listens unless told otherwise.
@@ -123,6 +124,7 @@ or a terminal) the vault starts locked: POST /api/v1/unlock opens it.`,
 	cmd.Flags().StringVar(&addr, "addr", DefaultAddr, "address to listen on (loopback)")
 	cmd.Flags().BoolVar(&ui, "ui", false, "serve the web UI too, and print a one-time login link for the browser")
 	cmd.Flags().BoolVar(&anyHost, "listen-beyond-loopback", false, "allow an --addr other machines can reach (dangerous: see the README)")
+	c.addSyncFlags(cmd)
 	return cmd
 }
 
@@ -207,6 +209,16 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 	} else {
 		slog.Warn("gym routes are off: the gym file did not open", "err", err)
 	}
+	// Sync starts with a vault (paired or turned on; otherwise it opens no
+	// socket). A first-run server gets it at the next start.
+	var node *cairnsync.Node
+	if sess != nil {
+		if node, err = c.startSync(ctx, sess.vault); err != nil {
+			fmt.Fprintf(c.stderr, "Sync is not running: %v\n", err)
+		} else {
+			cfg.Sync = node
+		}
+	}
 	if ui {
 		cfg.Assets = c.assets
 	}
@@ -222,6 +234,9 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 	if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
 		ln.Close()
 		stopGym()
+		if node != nil {
+			node.Close()
+		}
 		closeSess(context.WithoutCancel(ctx))
 		return fail(err)
 	}
@@ -232,6 +247,9 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 		defer cancel()
 		hs.Shutdown(sctx)
 		stopGym()
+		if node != nil {
+			node.Close()
+		}
 		sessMu.Lock()
 		closeSess(sctx)
 		sessMu.Unlock()

@@ -78,7 +78,12 @@ func (v *Vault) UnlockWithDeviceKey(ctx context.Context, secret []byte) error {
 		clear(vaultKey)
 		return v.explain(fmt.Errorf("unlock vault: %w", err))
 	}
-	v.unlocked(vaultKey, epoch)
+	ring, err := v.readKeyring(ctx, vaultKey, epoch)
+	if err != nil {
+		clear(vaultKey)
+		return fmt.Errorf("unlock vault: %w", err)
+	}
+	v.unlocked(vaultKey, ring)
 	return v.loadVectors(ctx)
 }
 

@@ -152,7 +152,7 @@ func applyPlainTx(ctx context.Context, tx *sql.Tx, keys *vaultKeys, p *PlainReco
 	if !p.Deleted {
 		in.Sealed = keys.records.seal(p.ID, p.Kind, p.Schema, p.Payload)
 	}
-	return applyTx(ctx, tx, keys, &in, p.Payload)
+	return applyOne(ctx, tx, keys, in, p.Payload)
 }
 
 // check refuses what must not enter a vault: malformed cleartext fields,

@@ -169,7 +169,7 @@ func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
 	}
 	var out Outcome
 	err = v.withTx(ctx, func(tx *sql.Tx) error {
-		out, err = applyTx(ctx, tx, keys, &in, payload)
+		out, err = applyOne(ctx, tx, keys, in, payload)
 		return err
 	})
 	if err != nil {
@@ -185,48 +185,59 @@ func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
 	return out, nil
 }
 
-// applyTx is Apply's merge inside a transaction: in is a validated record
-// whose payload (nil for a tombstone) authenticated under keys. Batches
-// (ApplyPlain) run it for many records in one transaction.
-func applyTx(ctx context.Context, tx *sql.Tx, keys *vaultKeys, in *Record, payload []byte) (Outcome, error) {
-	cur, rid, err := currentRecord(ctx, tx, in.ID)
-	if err != nil {
-		return Unchanged, err
-	}
-	switch {
-	case cur == nil:
-		if rid, err = insertRecord(ctx, tx, in); err != nil {
-			return Unchanged, err
+// applyOne is Apply's merge inside a transaction, for a record already
+// validated and opened (payload is nil for a tombstone).
+func applyOne(ctx context.Context, tx *sql.Tx, keys *vaultKeys, in Record, payload []byte) (out Outcome, err error) {
+	err = func() error {
+		cur, rid, err := currentRecord(ctx, tx, in.ID)
+		if err != nil {
+			return err
 		}
-		return Inserted, indexRecord(ctx, tx, keys, rid, in, payload)
-	case cur.sameVersion(in):
-		return Unchanged, nil
-	case cur.Deleted:
-		// A tombstone absorbs every version. Between two tombstones the
-		// usual winner is kept, so every device ends up with the same one.
-		if in.Deleted && wins(in, cur) {
-			return Unchanged, replaceRecord(ctx, tx, rid, in)
+		switch {
+		case cur == nil:
+			out = Inserted
+			if rid, err = insertRecord(ctx, tx, &in); err != nil {
+				return err
+			}
+			return indexRecord(ctx, tx, keys, rid, &in, payload)
+		case cur.sameVersion(&in):
+			out = Unchanged
+			return nil
+		case cur.Deleted:
+			// A tombstone absorbs every version. Between two tombstones the
+			// usual winner is kept, so every device ends up with the same one.
+			out = Unchanged
+			if in.Deleted && wins(&in, cur) {
+				return replaceRecord(ctx, tx, rid, &in)
+			}
+			return nil
+		case cur.Kind != in.Kind:
+			return invalidf("record %s: kind %q does not match the stored kind %q", in.ID, in.Kind, cur.Kind)
+		case in.Deleted:
+			out = Forgotten
+			return forgetRecord(ctx, tx, rid, &in)
+		case wins(&in, cur):
+			out = Replaced
+			if err := keepRevision(ctx, tx, cur); err != nil {
+				return err
+			}
+			if err := replaceRecord(ctx, tx, rid, &in); err != nil {
+				return err
+			}
+			return indexRecord(ctx, tx, keys, rid, &in, payload)
+		default:
+			known, err := keepIncomingRevision(ctx, tx, rid, &in)
+			if err != nil {
+				return err
+			}
+			out = KeptAsRevision
+			if known {
+				out = Unchanged
+			}
+			return nil
 		}
-		return Unchanged, nil
-	case cur.Kind != in.Kind:
-		return Unchanged, invalidf("record %s: kind %q does not match the stored kind %q", in.ID, in.Kind, cur.Kind)
-	case in.Deleted:
-		return Forgotten, forgetRecord(ctx, tx, rid, in)
-	case wins(in, cur):
-		if err := keepRevision(ctx, tx, cur); err != nil {
-			return Unchanged, err
-		}
-		if err := replaceRecord(ctx, tx, rid, in); err != nil {
-			return Unchanged, err
-		}
-		return Replaced, indexRecord(ctx, tx, keys, rid, in, payload)
-	default:
-		known, err := keepRevisionIfNew(ctx, tx, in)
-		if err != nil || known {
-			return Unchanged, err
-		}
-		return KeptAsRevision, nil
-	}
+	}()
+	return out, err
 }
 
 func (v *Vault) unlockedKeys() (*vaultKeys, error) {
@@ -296,8 +307,10 @@ func keepRevision(ctx context.Context, tx *sql.Tx, r *Record) error {
 // keepRevisionIfNew stores r as a past version of its record and reports
 // whether that version was already known.
 func keepRevisionIfNew(ctx context.Context, tx *sql.Tx, r *Record) (bool, error) {
-	res, err := tx.ExecContext(ctx, "INSERT INTO revisions(id, clock, origin, deleted, sealed) VALUES(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		r.ID, r.Clock, r.Origin, r.Deleted, nullBlob(r.Sealed))
+	// The revision keeps the change number its record has now (the one it
+	// had while it was the current version), so sync knows who has seen it.
+	res, err := tx.ExecContext(ctx, "INSERT INTO revisions(id, clock, origin, deleted, sealed, seq) VALUES(?, ?, ?, ?, ?, coalesce((SELECT seq FROM records WHERE id = ?), 0)) ON CONFLICT DO NOTHING",
+		r.ID, r.Clock, r.Origin, r.Deleted, nullBlob(r.Sealed), r.ID)
 	if err != nil {
 		return false, err
 	}

@@ -56,6 +56,9 @@ var migrations = []string{
 	// memory search ranks and plans over memories alone.
 	`CREATE VIRTUAL TABLE message_index USING fts5(tokens, content='', contentless_delete=1);
 	CREATE VIRTUAL TABLE message_vocab USING fts5vocab(message_index, 'row');`,
+	// 4: the local change number at which each revision became known here,
+	// so sync ships only the revisions a peer has not had (sync_records.go).
+	`ALTER TABLE revisions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // schemaVersion is the number of migrations this build knows.

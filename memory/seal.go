@@ -42,6 +42,8 @@ func (e *RecordError) Unwrap() error { return e.Err }
 type sealer struct {
 	epoch uint32
 	aead  cipher.AEAD
+	// older opens records sealed under earlier key epochs (sync_keys.go).
+	older map[uint32]cipher.AEAD
 }
 
 func newSealer(vaultKey []byte, epoch uint32) *sealer {
@@ -85,11 +87,14 @@ func (s *sealer) openTo(dst []byte, id string, kind Kind, blob []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
+	aead := s.aead
 	if h.epoch != s.epoch {
-		return nil, fmt.Errorf("sealed under key epoch %d, this vault has epoch %d", h.epoch, s.epoch)
+		if aead = s.older[h.epoch]; aead == nil {
+			return nil, fmt.Errorf("%w: sealed under key epoch %d, this vault's current epoch is %d", ErrUnknownEpoch, h.epoch, s.epoch)
+		}
 	}
 	nonce := blob[sealHeaderLen : sealHeaderLen+nonceLen]
-	pt, err := s.aead.Open(dst, nonce, blob[sealHeaderLen+nonceLen:], recordAD(id, kind, h.schema, h.epoch))
+	pt, err := aead.Open(dst, nonce, blob[sealHeaderLen+nonceLen:], recordAD(id, kind, h.schema, h.epoch))
 	if err != nil {
 		return nil, ErrCorrupt
 	}

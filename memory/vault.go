@@ -82,14 +82,18 @@ type vaultKeys struct {
 	index        []byte // HMAC key of the memories' blind index
 	messageIndex []byte // HMAC key of the messages' blind index
 	vectors      *sealer
+	ring         *keyring // the record keys of every epoch (sync_keys.go)
 }
 
-func newVaultKeys(vaultKey []byte, epoch uint32) *vaultKeys {
+func newVaultKeys(vaultKey []byte, ring *keyring) *vaultKeys {
 	return &vaultKeys{
-		records:      newSealer(vaultKey, epoch),
+		records:      ring.sealer(),
 		index:        deriveKey(vaultKey, "cairn blind index v1"),
 		messageIndex: deriveKey(vaultKey, "cairn message index v1"),
-		vectors:      newSealer(deriveKey(vaultKey, "cairn embeddings v1"), epoch),
+		// Embeddings never leave the device: they stay under the local key
+		// and its first epoch whatever the record epoch.
+		vectors: newSealer(deriveKey(vaultKey, "cairn embeddings v1"), currentKeyEpoch),
+		ring:    ring,
 	}
 }
 
@@ -184,7 +188,7 @@ func create(ctx context.Context, cfg Config, passphrase []byte) (*Vault, string,
 		v.db.Close()
 		return nil, "", fmt.Errorf("create vault: %w", err)
 	}
-	v.unlocked(vaultKey, currentKeyEpoch)
+	v.unlocked(vaultKey, newKeyring(vaultKey, currentKeyEpoch, nil))
 	if err := v.loadVectors(ctx); err != nil {
 		v.db.Close()
 		return nil, "", err
@@ -273,14 +277,18 @@ func (v *Vault) Unlock(ctx context.Context, passphrase []byte) error {
 	if err := migrate(ctx, v.db); err != nil {
 		return v.explain(fmt.Errorf("unlock vault: %w", err))
 	}
-	v.unlocked(vaultKey, epoch)
+	ring, err := v.readKeyring(ctx, vaultKey, epoch)
+	if err != nil {
+		return fmt.Errorf("unlock vault: %w", err)
+	}
+	v.unlocked(vaultKey, ring)
 	return v.loadVectors(ctx)
 }
 
-func (v *Vault) unlocked(vaultKey []byte, epoch uint32) {
+func (v *Vault) unlocked(vaultKey []byte, ring *keyring) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.keys = newVaultKeys(vaultKey, epoch)
+	v.keys = newVaultKeys(vaultKey, ring)
 	clear(vaultKey)
 }
 

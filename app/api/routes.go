@@ -29,6 +29,7 @@ func (s *Server) routesV1() {
 	s.routesApp()
 	s.routesKeyring()
 	s.routesData()
+	s.routesSync()
 	s.handle("GET /api/v1/openapi.json", ScopeMemoryRead, 0, s.openAPI)
 }
 

@@ -52,7 +52,9 @@ type Config struct {
 	// ImportDir holds uploads while they are imported, and the journals
 	// that let a stopped import resume (the home's imports/ folder).
 	ImportDir string
-	Logger    *slog.Logger
+	// Sync is the owner's sync node; nil answers the sync routes with 503.
+	Sync   Syncer
+	Logger *slog.Logger
 }
 
 // Server is the API's state and handler.

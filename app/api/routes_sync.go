@@ -1,0 +1,181 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cairnlabs/cairn/sync"
+)
+
+// Syncer is what the sync routes need of the owner's sync node
+// (*sync.Node).
+type Syncer interface {
+	Status(ctx context.Context) sync.Status
+	Pair(ctx context.Context) (sync.Code, error)
+	Join(ctx context.Context, code string) error
+	Remove(ctx context.Context, device string) error
+	Enable() error
+	Subscribe() (<-chan sync.Event, func())
+}
+
+func init() {
+	for k, op := range map[string]operation{
+		"GET /api/v1/sync":                   {summary: "Sync status: on or off, this device's peer id and addresses, trusted devices, each peer's progress, key epoch (admin)"},
+		"POST /api/v1/sync/pair":             {summary: "Open a pairing code (peer id, addresses, one-time secret; show it as text or QR) good for 10 minutes and 5 tries; pairing completes in the background (admin)"},
+		"POST /api/v1/sync/join":             {summary: "Pair with the device that showed code: this device joins its vault (admin)", body: "code"},
+		"POST /api/v1/sync/enable":           {summary: "Turn sync on without pairing: listen and announce on the LAN (admin)"},
+		"GET /api/v1/sync/devices":           {summary: "The trusted devices (admin)"},
+		"DELETE /api/v1/sync/devices/{peer}": {summary: "Remove a device (peer id or name): every peer stops talking to it and the vault key rotates (admin)"},
+		"GET /api/v1/sync/events":            {summary: "Server-Sent Events of sync progress: connected, sent, received, caught_up, paired, removed, refused (admin)", stream: true},
+	} {
+		operations[k] = op
+	}
+}
+
+func (s *Server) routesSync() {
+	s.handle("GET /api/v1/sync", ScopeAdmin, 0, s.syncStatus)
+	s.handle("POST /api/v1/sync/pair", ScopeAdmin, smallBody, s.syncPair)
+	s.handle("POST /api/v1/sync/join", ScopeAdmin, smallBody, s.syncJoin)
+	s.handle("POST /api/v1/sync/enable", ScopeAdmin, smallBody, s.syncEnable)
+	s.handle("GET /api/v1/sync/devices", ScopeAdmin, 0, s.syncDevices)
+	s.handle("DELETE /api/v1/sync/devices/{peer}", ScopeAdmin, 0, s.syncRemove)
+	s.handle("GET /api/v1/sync/events", ScopeAdmin, 0, s.syncEvents)
+}
+
+var errNoSync = errorf(http.StatusServiceUnavailable, "sync_off", "sync does not run in this process (a cairn serve or desktop app built without it?)")
+
+func (s *Server) syncer() (Syncer, error) {
+	if s.cfg.Sync == nil {
+		return nil, errNoSync
+	}
+	return s.cfg.Sync, nil
+}
+
+func (s *Server) syncStatus(w http.ResponseWriter, r *http.Request) error {
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sy.Status(r.Context()))
+	return nil
+}
+
+// PairBody is the answer to POST /api/v1/sync/pair.
+type PairBody struct {
+	// Code is what the other device types or scans (cairn sync join CODE);
+	// it is upper-case base32, fit for a QR code's alphanumeric mode.
+	Code      string    `json:"code"`
+	Peer      string    `json:"peer"`
+	Addrs     []string  `json:"addrs"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Server) syncPair(w http.ResponseWriter, r *http.Request) error {
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	c, err := sy.Pair(r.Context())
+	if err != nil {
+		return err
+	}
+	out := PairBody{Code: c.String(), Peer: c.Peer.String(), ExpiresAt: c.Expires.UTC()}
+	for _, a := range c.Addrs {
+		out.Addrs = append(out.Addrs, a.String())
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) syncJoin(w http.ResponseWriter, r *http.Request) error {
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	if err := sy.Join(r.Context(), in.Code); err != nil {
+		if errors.Is(err, sync.ErrWrongSecret) || errors.Is(err, sync.ErrNoInvite) {
+			return errorf(http.StatusForbidden, "pairing_refused", err.Error())
+		}
+		return errorf(http.StatusBadGateway, "pairing_failed", err.Error())
+	}
+	writeJSON(w, http.StatusOK, sy.Status(r.Context()))
+	return nil
+}
+
+func (s *Server) syncEnable(w http.ResponseWriter, r *http.Request) error {
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	if err := sy.Enable(); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sy.Status(r.Context()))
+	return nil
+}
+
+func (s *Server) syncDevices(w http.ResponseWriter, r *http.Request) error {
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	st := sy.Status(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"devices": st.Members, "self": st.Peer})
+	return nil
+}
+
+func (s *Server) syncRemove(w http.ResponseWriter, r *http.Request) error {
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	if err := sy.Remove(r.Context(), r.PathValue("peer")); err != nil {
+		return errorf(http.StatusBadRequest, "invalid", err.Error())
+	}
+	writeJSON(w, http.StatusOK, sy.Status(r.Context()))
+	return nil
+}
+
+func (s *Server) syncEvents(w http.ResponseWriter, r *http.Request) error {
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	events, cancel := sy.Subscribe()
+	defer cancel()
+	rc := http.NewResponseController(w)
+	flush := func() {
+		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			s.log.Debug("flush sync events", "err", err)
+		}
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": cairn sync events\n\n")
+	flush()
+	keepAlive := time.NewTicker(15 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-keepAlive.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case e := <-events:
+			b, _ := json.Marshal(e)
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, b)
+		}
+		flush()
+	}
+}

@@ -1,0 +1,300 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	gosync "sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/cairnlabs/cairn/memory"
+	"github.com/cairnlabs/cairn/memory/memtest"
+)
+
+const benchRecords = 10_000
+
+var (
+	templateOnce gosync.Once
+	templateDir  string
+	templateErr  error
+)
+
+// template makes, once per run, a vault with benchRecords memories that
+// benchmarks copy, so that they time sync and not the writing.
+func template(b *testing.B) string {
+	templateOnce.Do(func() {
+		templateDir, templateErr = os.MkdirTemp("", "cairn-sync-bench")
+		if templateErr != nil {
+			return
+		}
+		ctx := context.Background()
+		v, _, err := memory.Create(ctx, memory.Config{Path: filepath.Join(templateDir, "vault.db"), KDF: testKDF}, []byte("correct horse battery"))
+		if err != nil {
+			templateErr = err
+			return
+		}
+		defer v.Close()
+		for i := range benchRecords {
+			if _, err := v.Add(ctx, memory.NewItem{Kind: memory.Fact, Text: fmt.Sprintf("memory number %d: the person likes their coffee with %d sugars and reads at night", i, i%4)}); err != nil {
+				templateErr = err
+				return
+			}
+		}
+		templateErr = v.Checkpoint(ctx)
+	})
+	if templateErr != nil {
+		b.Fatal(templateErr)
+	}
+	return templateDir
+}
+
+// deviceFrom opens a copy of the template vault as a device.
+func deviceFrom(b *testing.B, src, name string, emb memory.Embedder) *device {
+	dir := filepath.Join(b.TempDir(), name)
+	os.MkdirAll(dir, 0o700)
+	raw, err := os.ReadFile(filepath.Join(src, "vault.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "vault.db"), raw, 0o600)
+	ctx := context.Background()
+	v, err := memory.Open(ctx, memory.Config{Path: filepath.Join(dir, "vault.db"), Embedder: emb})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := v.Unlock(ctx, []byte("correct horse battery")); err != nil {
+		b.Fatal(err)
+	}
+	d := &device{t: b, name: name, dir: dir, vault: v, cfg: testConfig(name)}
+	d.start()
+	b.Cleanup(func() {
+		if d.node != nil {
+			d.node.Close()
+		}
+		v.Close()
+	})
+	return d
+}
+
+func waitSeq(b *testing.B, v *memory.Vault, n int64) {
+	for {
+		s, err := v.LastSeq(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkConverge10k: a paired device with an empty vault catches up
+// with 10k memories on loopback (target: under 2 s).
+func BenchmarkConverge10k(b *testing.B) {
+	src := template(b)
+	a := deviceFrom(b, src, "a", nil)
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		fresh := newDevice(b, fmt.Sprintf("b%d", i))
+		b.StartTimer()
+		start := time.Now()
+		pair(b, a, fresh)
+		waitSeq(b, fresh.vault, benchRecords)
+		total += time.Since(start)
+		b.StopTimer()
+		fresh.stop()
+		b.StartTimer()
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/10k-records")
+	b.ReportMetric(float64(benchRecords)*float64(b.N)/total.Seconds(), "records/s")
+}
+
+// countingProxy forwards TCP to target and counts every byte both ways:
+// Noise, yamux and sync framing included.
+type countingProxy struct {
+	ln    net.Listener
+	bytes atomic.Int64
+}
+
+func newCountingProxy(b *testing.B, target string) *countingProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &countingProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				u, err := net.Dial("tcp", target)
+				if err != nil {
+					c.Close()
+					return
+				}
+				cp := func(dst, src net.Conn) {
+					buf := make([]byte, 32<<10)
+					for {
+						n, err := src.Read(buf)
+						if n > 0 {
+							p.bytes.Add(int64(n))
+							dst.Write(buf[:n])
+						}
+						if err != nil {
+							dst.Close()
+							return
+						}
+					}
+				}
+				go cp(u, c)
+				cp(c, u)
+			}()
+		}
+	}()
+	b.Cleanup(func() { ln.Close() })
+	return p
+}
+
+// BenchmarkEditBytes: bytes on the wire, both ways and all framing
+// included, for one edit of a 200-character memory, with 768-dimension
+// embeddings configured (they never travel). Target: under 1 KB.
+func BenchmarkEditBytes(b *testing.B) {
+	ctx := context.Background()
+	emb := memtest.NewEmbedder(768)
+	a, c := newDevice(b, "a"), newDevice(b, "b")
+	a.vault.SetEmbedder(ctx, emb)
+	c.vault.SetEmbedder(ctx, emb)
+	text := func(i int) string {
+		s := fmt.Sprintf("edit %d: ", i)
+		for len(s) < 200 {
+			s += "the person prefers green tea in the morning. "
+		}
+		return s[:200]
+	}
+	it := a.add(text(0))
+	pair(b, a, c)
+	eventually(b, "catch-up", converged(b, a.vault, c.vault))
+	// Again, with the only connection through a counting proxy.
+	a.stop()
+	c.stop()
+	for _, d := range []*device{a, c} {
+		st, _ := loadState(filepath.Join(d.dir, "sync"))
+		st.update(func(s *stateFile) { clear(s.Addrs) })
+	}
+	a.cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	a.start()
+	na, err := manet.ToNetAddr(a.node.Host().Addrs()[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	proxy := newCountingProxy(b, na.String())
+	c.start()
+	pa := proxy.ln.Addr().(*net.TCPAddr)
+	c.node.AddPeerAddr(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", pa.Port, a.node.ID()))
+	eventually(b, "connected through the proxy", func() bool { return linked(c.node.Host(), a.node.ID()) })
+	time.Sleep(500 * time.Millisecond) // hellos, identify: not part of an edit
+	b.ResetTimer()
+	var total int64
+	for i := 0; i < b.N; i++ {
+		want := text(i + 1)
+		before := proxy.bytes.Load()
+		if _, err := a.vault.Edit(ctx, it.ID, memory.Patch{Text: &want}); err != nil {
+			b.Fatal(err)
+		}
+		a.node.Notify()
+		eventually(b, "the edit arrives", func() bool {
+			got, err := c.vault.Get(ctx, it.ID)
+			return err == nil && got.Text == want
+		})
+		time.Sleep(300 * time.Millisecond) // the ack and any echo
+		total += proxy.bytes.Load() - before
+	}
+	b.ReportMetric(float64(total)/float64(b.N), "bytes/edit")
+}
+
+// BenchmarkThroughput: replication of 10k memories against a raw libp2p
+// stream carrying the same number of bytes between two hosts, same run.
+func BenchmarkThroughput(b *testing.B) {
+	src := template(b)
+	a := deviceFrom(b, src, "a", nil)
+	entries, err := a.vault.SyncFeed(context.Background(), 0, benchRecords)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var payload int64
+	for _, e := range entries {
+		payload += int64(len(encodeBatch(batch{records: []memory.Record{e.Record}})))
+	}
+	var syncTime, rawTime time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		fresh := newDevice(b, fmt.Sprintf("b%d", i))
+		b.StartTimer()
+		start := time.Now()
+		pair(b, a, fresh)
+		waitSeq(b, fresh.vault, benchRecords)
+		syncTime += time.Since(start)
+		b.StopTimer()
+		fresh.stop()
+		rawTime += rawStream(b, payload)
+		b.StartTimer()
+	}
+	syncMBs := float64(payload) * float64(b.N) / syncTime.Seconds() / 1e6
+	rawMBs := float64(payload) * float64(b.N) / rawTime.Seconds() / 1e6
+	b.ReportMetric(syncMBs, "sync-MB/s")
+	b.ReportMetric(rawMBs, "raw-MB/s")
+	b.ReportMetric(syncMBs/rawMBs, "sync/raw")
+}
+
+// rawStream times n bytes over one libp2p stream (TCP, Noise, yamux) on
+// loopback, read to the end by the other side.
+func rawStream(b *testing.B, n int64) time.Duration {
+	opts := []libp2p.Option{libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics()}
+	h1, err := libp2p.New(opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h1.Close()
+	h2, err := libp2p.New(opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h2.Close()
+	done := make(chan struct{})
+	h2.SetStreamHandler("/bench/raw", func(s network.Stream) {
+		io.Copy(io.Discard, s)
+		s.Write([]byte{1})
+		s.Close()
+		close(done)
+	})
+	ctx := context.Background()
+	if err := h1.Connect(ctx, *hostInfo(h2)); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	s, err := h1.NewStream(ctx, h2.ID(), "/bench/raw")
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 256<<10)
+	for left := n; left > 0; left -= int64(len(buf)) {
+		s.Write(buf[:min(int64(len(buf)), left)])
+	}
+	s.CloseWrite()
+	io.ReadAll(s)
+	<-done
+	return time.Since(start)
+}
