@@ -34,7 +34,7 @@ export CGO_ENABLED := 1
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
 .PHONY: build build-headless run frontend vet lint fmt-check test test-desktop bench fuzz clean \
-	deps-apt deps-apt-test test-tools help
+	deps-apt deps-apt-test test-tools help bench-desktop
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -180,7 +180,7 @@ fuzz: frontend
 # every file there.
 BENCH_DIR = bin/bench
 BENCH_COUNT ?= 3
-BENCH_EXTRA ?=
+BENCH_EXTRA ?= bench-desktop
 BENCH_PKGS = $(shell git ls-files --cached --others --exclude-standard -- '*_test.go' \
 	| xargs -r grep -l '^func Benchmark' | xargs -r -n1 dirname | sort -u | sed 's|^|./|')
 bench: frontend test-tools
@@ -190,6 +190,12 @@ bench: frontend test-tools
 	@for t in $(BENCH_EXTRA); do $(MAKE) --no-print-directory $$t || exit 1; done
 	$(GO) run ./.ci/benchreport -in "$$(ls $(BENCH_DIR)/*.txt | paste -sd, -)" -out docs/BENCHMARKS.md -plots docs/bench \
 		-ollama "$${CAIRN_TEST_OLLAMA:-$(TEST_TOOLS)/ollama}"
+
+# The desktop app's idle memory and start time beside an empty Wails app,
+# both under Xvfb (.ci/desktopmem; about 4 minutes).
+bench-desktop: deps-apt-test build
+	@mkdir -p $(BENCH_DIR)
+	$(GO) run -tags $(TAGS) ./.ci/desktopmem -app $(BIN) -runs 3 > $(BENCH_DIR)/desktop.txt
 
 clean:
 	rm -rf bin frontend/dist
