@@ -45,8 +45,8 @@ var describe = map[string]string{
 	"Export100k": "Exporting the same 100,000 records to JSONL and to an age-encrypted bundle: MB/s of " +
 		"output, records/s and the heap's peak (flat: the vault is read a page at a time).",
 	"GymAccept": "A gym node taking envelopes of 50 SFT items: signature, schema, duplicate check and storage.",
-	"Redact": "Redacting a 3 KB text with emails, phones, URLs, IPs, card numbers and known names.",
-	"UIBundle": "The web UI as shipped (frontend/dist): bytes, raw and gzipped.",
+	"Redact":    "Redacting a 3 KB text with emails, phones, URLs, IPs, card numbers and known names.",
+	"UIBundle":  "The web UI as shipped (frontend/dist): bytes, raw and gzipped.",
 	"UIColdStart": "A fresh Chromium context opening the UI served by `cairn serve --ui`: first paint " +
 		"(`ms-fcp`) and a usable chat screen (`ms-ready`).",
 	"DesktopIdle": "The desktop window under Xvfb, idle: PSS of the app and its WebKit processes together " +
