@@ -1,0 +1,93 @@
+// Small, pure pieces of the Data, Sync and Gym pages, kept here so they
+// can be tested without a browser.
+import { ApiError, type ImportProgress, type ImportSummary } from "./api";
+
+/** countdown formats the time left until `until` as m:ss ("expired" at 0). */
+export function countdown(until: string | number | Date, now: number = Date.now()): string {
+  const ms = new Date(until).getTime() - now;
+  if (!(ms > 0)) return "expired";
+  const s = Math.ceil(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+/** fraction is how far an import is, 0..1, or undefined when unknown. */
+export function fraction(p: ImportProgress | null | undefined): number | undefined {
+  if (!p?.total_bytes || p.bytes === undefined) return undefined;
+  return Math.min(1, Math.max(0, p.bytes / p.total_bytes));
+}
+
+export interface SummaryTotals {
+  new: number;
+  updated: number;
+  unchanged: number;
+  revisions: number;
+  deleted: number;
+  refused: number;
+  skipped: number;
+  /** changed counts what was (or would be) written. */
+  changed: number;
+}
+
+/** totals adds up an import summary over record kinds. */
+export function totals(s: ImportSummary): SummaryTotals {
+  const t: SummaryTotals = { new: 0, updated: 0, unchanged: 0, revisions: 0, deleted: 0, refused: 0, skipped: 0, changed: 0 };
+  for (const c of Object.values(s.by_kind ?? {})) {
+    t.new += c.new;
+    t.updated += c.updated;
+    t.unchanged += c.unchanged;
+    t.revisions += c.revisions;
+    t.deleted += c.deleted;
+    t.refused += c.refused;
+  }
+  for (const k of s.skipped ?? []) t.skipped += k.count;
+  t.changed = t.new + t.updated + t.revisions + t.deleted;
+  return t;
+}
+
+/** importProblem says, for an import error, what happened and what to do. */
+export function importProblem(e: unknown): string {
+  if (!(e instanceof ApiError)) return e instanceof Error ? e.message : String(e);
+  switch (e.code) {
+    case "wrong_bundle_key":
+      return `Wrong passphrase or key for this bundle: ${e.message}. Check the passphrase it was exported with.`;
+    case "bundle_damaged":
+      return `The bundle is damaged: ${e.message}. Export it again from the other device.`;
+    case "nothing_to_import":
+      return `Nothing to import: ${e.message}.`;
+    case "unknown_format":
+      return `Cairn does not recognise this file: ${e.message}. Pick the format by hand, or choose a Cairn bundle, Cairn JSONL, or a ChatGPT, Claude or Open WebUI export.`;
+    case "too_large":
+      return `The file is too large: ${e.message}.`;
+  }
+  return e.message;
+}
+
+/** syncUnavailable is what to tell the person when the server runs no sync node. */
+export function syncUnavailable(e: unknown): string | undefined {
+  if (e instanceof ApiError && e.status === 503) {
+    return "Sync is not running in this Cairn process. It starts with an existing vault: a vault created in this session gets sync the next time Cairn starts, so quit and start Cairn (or `cairn serve`) again. If it still does not run, Cairn's log says why.";
+  }
+  return undefined;
+}
+
+/** shortPeer shortens a libp2p peer id for display (the full id goes in a title). */
+export function shortPeer(id: string): string {
+  return id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id;
+}
+
+/** itemText shows a gym item's exact bytes: the JSON as the server sent it. */
+export function itemText(item: unknown): string {
+  return typeof item === "string" ? item : JSON.stringify(item, null, 2);
+}
+
+/** qrPath draws a QR grid (true: dark) as one SVG path of unit squares. */
+export function qrPath(grid: boolean[][]): string {
+  let d = "";
+  grid.forEach((row, y) => row.forEach((dark, x) => {
+    if (dark) d += `M${x} ${y}h1v1h-1z`;
+  }));
+  return d;
+}
