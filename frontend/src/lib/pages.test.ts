@@ -84,3 +84,15 @@ describe("qrPath", () => {
     expect(qrPath(qr.data).split("M").length - 1).toBe(qr.data.flat().filter(Boolean).length);
   });
 });
+
+describe("gym item bytes", () => {
+  // Made by Go's json.Marshal of a struct {prompt, completion, ok}.
+  const goBytes = '{"prompt":"a \\u003cb\\u003e \\u0026 \\"c\\"\\n\\t\\u2028 é \\u001b\\b\\f","completion":"ok","ok":true}';
+  const goHash = "f97f7214d60cc02c65dc9db36d4122505853687822ad82ff4afe1c0033c78441";
+  it("encodes as Go does, so the bytes shown are the bytes signed", async () => {
+    const { itemText, sha256Hex } = await import("./pages");
+    const item = JSON.parse(goBytes);
+    expect(itemText(item)).toBe(goBytes);
+    expect(await sha256Hex(itemText(item))).toBe(goHash);
+  });
+});

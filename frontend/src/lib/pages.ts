@@ -78,9 +78,26 @@ export function shortPeer(id: string): string {
   return id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id;
 }
 
-/** itemText shows a gym item's exact bytes: the JSON as the server sent it. */
+/** goJSON encodes like Go's json.Marshal, which makes a gym item's bytes
+ * (gym.Item.Encode): compact, keys in the order given, and <, >, &, U+2028
+ * and U+2029 escaped. Items hold only strings and booleans, where the two
+ * encoders otherwise agree. */
+export function goJSON(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+/** itemText is a gym item's exact bytes, as they would be signed and sent. */
 export function itemText(item: unknown): string {
-  return typeof item === "string" ? item : JSON.stringify(item, null, 2);
+  return typeof item === "string" ? item : goJSON(item);
+}
+
+/** sha256Hex is the hex SHA-256 of s in UTF-8, or undefined where the page
+ * has no WebCrypto (an insecure context). */
+export async function sha256Hex(s: string): Promise<string | undefined> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return undefined;
+  const d = await subtle.digest("SHA-256", new TextEncoder().encode(s));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** qrPath draws a QR grid (true: dark) as one SVG path of unit squares. */
