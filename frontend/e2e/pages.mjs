@@ -1,7 +1,11 @@
-// The Sync page on a server that runs a sync node (app/uitest restarts
-// `cairn serve --ui` over the home e2e.mjs made, with libp2p on loopback):
-// sync is off, Pair shows a code, its QR and a countdown.
-// Environment: CAIRN_LOGIN_URL (required), CAIRN_PASSPHRASE, CAIRN_SHOTS, CHROMIUM.
+// The Sync and Gyms pages on a restarted server (app/uitest restarts
+// `cairn serve --ui` over the home e2e.mjs made, with libp2p on loopback,
+// and runs a real gym, `cairn gym serve`, on loopback HTTP):
+// sync is off, Pair shows a code, its QR and a countdown, a bad code is
+// refused; the gym is added, the rated answer is up for review with its
+// exact bytes, and is sent only once approved under the accepted licence.
+// Environment: CAIRN_LOGIN_URL (required), CAIRN_GYM_URL, CAIRN_PASSPHRASE,
+// CAIRN_SHOTS, CHROMIUM.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +18,7 @@ if (!loginURL) {
 const pass = process.env.CAIRN_PASSPHRASE ?? "correct horse battery staple";
 const shots = process.env.CAIRN_SHOTS ?? "test-results/e2e";
 mkdirSync(shots, { recursive: true });
-const step = (name) => console.log(`e2e sync: ${name}`);
+const step = (name) => console.log(`e2e pages: ${name}`);
 function check(ok, what) {
   if (!ok) throw new Error(`check failed: ${what}`);
 }
@@ -27,7 +31,7 @@ page.on("pageerror", (e) => pageErrors.push(String(e)));
 page.on("console", (m) => {
   if (m.type() === "error" && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text());
 });
-const shot = (name) => page.screenshot({ path: join(shots, `sync-${name}.png`) });
+const shot = (name) => page.screenshot({ path: join(shots, `pages-${name}.png`) });
 
 try {
   step("sign in (and unlock if the server did not)");
@@ -68,8 +72,36 @@ try {
   await page.getByRole("alert").filter({ hasText: "not a cairn pairing code" }).waitFor();
   await shot("join-refused");
 
+  const gymURL = process.env.CAIRN_GYM_URL;
+  if (gymURL) {
+    step("add a real gym: nothing is sent but the manifest request");
+    await page.getByRole("button", { name: "Gyms", exact: true }).click();
+    await page.getByLabel("No gyms").waitFor();
+    await page.getByLabel("Gym address").fill(gymURL);
+    await page.getByRole("button", { name: "Add gym" }).click();
+    await page.getByRole("status").filter({ hasText: "Added Test gym. Nothing was sent" }).waitFor();
+
+    step("review: the rated answer, its exact bytes, checked against its hash");
+    await page.getByRole("button", { name: "Review" }).click();
+    const item = page.locator(".gym-item").first();
+    await item.waitFor();
+    const bytes = (await item.getByLabel("Exact bytes to send").textContent()) ?? "";
+    check(bytes.startsWith("{") && JSON.parse(bytes) !== null, `the item's bytes are shown as JSON (${bytes.slice(0, 80)})`);
+    await item.getByText("bytes match their hash").waitFor();
+    const submit = page.getByRole("button", { name: /^Approve 1 and send/ });
+    await item.getByLabel("Approve").check();
+    check(await submit.isDisabled(), "approving waits for the licence to be accepted");
+    await page.getByLabel(/I accept that the approved items are given under the licence CC-BY-4.0/).check();
+    await shot("gym-review");
+    await submit.click();
+    await page.getByRole("status").filter({ hasText: "1 approved" }).waitFor();
+    check(/1 delivered/.test((await page.getByRole("status").filter({ hasText: "1 approved" }).textContent()) ?? ""), "the approved item was delivered to the gym");
+    await page.getByText(/accepted/).first().waitFor();
+    await shot("gym-sent");
+  }
+
   check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
-  console.log("e2e sync: OK");
+  console.log("e2e pages: OK");
 } catch (e) {
   await shot("failure").catch(() => {});
   console.error(e);
