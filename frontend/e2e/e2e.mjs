@@ -256,6 +256,25 @@ try {
   await page.getByRole("alert").filter({ hasText: "Cairn does not recognise this file" }).waitFor();
   await shot("import-unknown");
 
+  step("an encrypted bundle: a wrong passphrase and a damaged file are refused, saying so");
+  await page.getByLabel("Encrypted bundle (.cairn)").check();
+  await page.getByLabel("Bundle passphrase", { exact: true }).fill("bundle passphrase 123");
+  const [bundleDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export", exact: true }).click()]);
+  check(bundleDownload.suggestedFilename().endsWith(".cairn"), `the bundle is a .cairn file (${bundleDownload.suggestedFilename()})`);
+  const bundleFile = join(shots, "export.cairn");
+  await bundleDownload.saveAs(bundleFile);
+  await page.getByLabel("File to import").setInputFiles(bundleFile);
+  await page.getByLabel("Bundle passphrase to import").fill("not the bundle passphrase");
+  await page.getByRole("button", { name: "Check (dry run)" }).click();
+  await page.getByRole("alert").filter({ hasText: "does not open this bundle" }).waitFor();
+  await shot("import-wrong-key");
+  const bundle = readFileSync(bundleFile);
+  await page.getByLabel("File to import").setInputFiles({ name: "damaged.cairn", mimeType: "application/octet-stream", buffer: bundle.subarray(0, Math.floor(bundle.length * 0.7)) });
+  await page.getByLabel("Bundle passphrase to import").fill("bundle passphrase 123");
+  await page.getByRole("button", { name: "Check (dry run)" }).click();
+  await page.getByRole("alert").filter({ hasText: "Export it again from the other device" }).waitFor();
+  await shot("import-damaged");
+
   step("the Sync page says why sync does not run in a server started before the vault existed");
   await page.getByRole("button", { name: "Sync", exact: true }).click();
   await page.getByLabel("Sync unavailable").filter({ hasText: "not running" }).waitFor();

@@ -28,7 +28,7 @@ describe("import events", () => {
     const err = got[2] as Extract<ImportEvent, { type: "error" }>;
     expect(err.error).toBeInstanceOf(ApiError);
     expect(err.error.code).toBe("wrong_bundle_key");
-    expect(importProblem(err.error)).toMatch(/^Wrong passphrase or key/);
+    expect(importProblem(err.error)).toBe("The bundle key does not match. Check the passphrase (or key) the bundle was exported with.");
   });
 
   it("has no fraction without a total", () => {
@@ -37,7 +37,7 @@ describe("import events", () => {
   });
 
   it("explains damaged bundles and unknown formats, and passes other messages through", () => {
-    expect(importProblem(new ApiError(422, "bundle_damaged", "bad MAC"))).toContain("Export it again");
+    expect(importProblem(new ApiError(422, "bundle_damaged", "the bundle is damaged: bad MAC; nothing was imported"))).toBe("The bundle is damaged: bad MAC; nothing was imported. Export it again from the other device.");
     expect(importProblem(new ApiError(415, "unknown_format", "what is this"))).toContain("Pick the format");
     expect(importProblem(new ApiError(422, "import_failed", "line 3: bad JSON"))).toBe("line 3: bad JSON");
     expect(importProblem(new Error("offline"))).toBe("offline");

@@ -50,13 +50,14 @@ export function totals(s: ImportSummary): SummaryTotals {
 /** importProblem says, for an import error, what happened and what to do. */
 export function importProblem(e: unknown): string {
   if (!(e instanceof ApiError)) return e instanceof Error ? e.message : String(e);
+  const msg = e.message.charAt(0).toUpperCase() + e.message.slice(1);
   switch (e.code) {
     case "wrong_bundle_key":
-      return `Wrong passphrase or key for this bundle: ${e.message}. Check the passphrase it was exported with.`;
+      return `${msg}. Check the passphrase (or key) the bundle was exported with.`;
     case "bundle_damaged":
-      return `The bundle is damaged: ${e.message}. Export it again from the other device.`;
+      return `${msg}. Export it again from the other device.`;
     case "nothing_to_import":
-      return `Nothing to import: ${e.message}.`;
+      return `${msg}.`;
     case "unknown_format":
       return `Cairn does not recognise this file: ${e.message}. Pick the format by hand, or choose a Cairn bundle, Cairn JSONL, or a ChatGPT, Claude or Open WebUI export.`;
     case "too_large":
