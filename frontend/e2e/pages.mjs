@@ -100,6 +100,16 @@ try {
     await shot("gym-sent");
   }
 
+  step("both themes: the sections in the dark theme");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await shot("gym-dark");
+  await page.getByRole("button", { name: "Sync", exact: true }).click();
+  await page.getByLabel("Sync state").waitFor();
+  await shot("sync-dark");
+  await page.getByRole("button", { name: "Export and import", exact: true }).click();
+  await page.getByLabel("File to import").waitFor();
+  await shot("data-dark");
+
   check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
   console.log("e2e pages: OK");
 } catch (e) {
