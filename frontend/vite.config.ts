@@ -3,6 +3,8 @@ import { svelte } from "@sveltejs/vite-plugin-svelte";
 
 export default defineConfig({
   plugins: [svelte()],
+  // Component tests mount Svelte in jsdom: the browser build of Svelte.
+  resolve: process.env.VITEST ? { conditions: ["browser"] } : undefined,
   build: {
     outDir: "dist",
     emptyOutDir: true,

@@ -91,7 +91,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, "settings.json"), settings, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := startUI(t, ctx, buildCairn(t, ctx, root), home, nil)
+	bin := buildCairn(t, ctx, root)
+	srv := startUI(t, ctx, bin, home, nil)
 
 	shots := filepath.Join(root, "frontend/test-results/e2e")
 	os.RemoveAll(shots)
@@ -110,6 +111,59 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if len(pngs) < 10 {
 		t.Fatalf("only %d screenshots in %s", len(pngs), shots)
 	}
+
+	// Sync starts with a vault that exists when the server starts, so the
+	// Sync page's pairing is tried on a restarted server over the same
+	// home (libp2p on loopback only).
+	// A real gym on loopback HTTP takes what the Gyms page approves.
+	srv.stop()
+	gymURL, gymLog := startGym(t, ctx, bin)
+	srv2 := startUIArgs(t, ctx, bin, home, []string{"CAIRN_PASSPHRASE=correct horse battery staple"}, "--p2p-listen", "/ip4/127.0.0.1/tcp/0")
+	node = exec.CommandContext(ctx, "node", "e2e/pages.mjs")
+	node.Dir = filepath.Join(root, "frontend")
+	node.Env = append(os.Environ(), "CAIRN_LOGIN_URL="+srv2.login, "CAIRN_GYM_URL="+gymURL, "CAIRN_SHOTS="+shots, "CHROMIUM="+browser)
+	out, err = node.CombinedOutput()
+	t.Logf("e2e pages output:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "e2e pages: OK") {
+		t.Fatalf("the browser test of the Sync and Gyms pages failed (%v); screenshots in %s; server log:\n%s\ngym log:\n%s", err, shots, srv2.log.String(), gymLog.String())
+	}
+}
+
+// startGym runs `cairn gym serve` on loopback HTTP (no libp2p) until the
+// test ends and returns its URL and log.
+func startGym(t testing.TB, ctx context.Context, bin string) (string, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin, "gym", "serve", "--dir", filepath.Join(t.TempDir(), "gym"), "--name", "Test gym", "--license", "CC-BY-4.0", "--http", "127.0.0.1:0", "--p2p=")
+	cmd.Env = cleanEnv()
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
+		for _, line := range strings.Split(errb.String(), "\n") {
+			if u, ok := strings.CutPrefix(line, "HTTP: "); ok && strings.Contains(errb.String(), "serving") {
+				return strings.TrimSpace(u), errb
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("cairn gym serve exited: %s", errb.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("cairn gym serve printed no HTTP address: %s", errb.String())
+	return "", nil
 }
 
 func cleanEnv() []string {
@@ -138,13 +192,21 @@ func buildCairn(t testing.TB, ctx context.Context, root string) string {
 type uiServer struct {
 	url, login string
 	log        *lockedBuffer
+	// stop ends the server now (it also ends when the test does).
+	stop func()
 }
 
 // startUI runs `cairn serve --ui` on a free port until the test ends and
 // returns its URL and one-time login link.
 func startUI(t testing.TB, ctx context.Context, bin, home string, env []string) uiServer {
 	t.Helper()
-	serve := exec.Command(bin, "--home", home, "serve", "--ui", "--addr", "127.0.0.1:0")
+	return startUIArgs(t, ctx, bin, home, env)
+}
+
+// startUIArgs is startUI with more arguments for `cairn serve`.
+func startUIArgs(t testing.TB, ctx context.Context, bin, home string, env []string, args ...string) uiServer {
+	t.Helper()
+	serve := exec.Command(bin, append([]string{"--home", home, "serve", "--ui", "--addr", "127.0.0.1:0"}, args...)...)
 	serve.Env = append(append(cleanEnv(), "OLLAMA_HOST="+ollama.Host), env...)
 	errb := &lockedBuffer{}
 	serve.Stderr = errb
@@ -153,18 +215,23 @@ func startUI(t testing.TB, ctx context.Context, bin, home string, env []string) 
 	}
 	done := make(chan struct{})
 	go func() { serve.Wait(); close(done) }()
-	t.Cleanup(func() {
-		serve.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			serve.Process.Kill()
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			serve.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				serve.Process.Kill()
+				<-done
+			}
+		})
+	}
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
 		for _, f := range strings.Fields(errb.String()) {
 			if u, _, ok := strings.Cut(f, "/login?code="); ok {
-				return uiServer{url: u, login: f, log: errb}
+				return uiServer{url: u, login: f, log: errb, stop: stop}
 			}
 		}
 		select {

@@ -6,7 +6,7 @@
 // (default tiny:latest), CAIRN_SHOTS (screenshot folder, default
 // test-results/e2e), CHROMIUM (default /usr/bin/chromium).
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const loginURL = process.env.CAIRN_LOGIN_URL;
@@ -230,6 +230,66 @@ try {
   await screen("settings");
   await page.getByLabel("MCP snippet").waitFor();
   await shot("settings");
+
+  step("export a JSONL file, then import it back: a dry run, then the import");
+  await page.getByRole("button", { name: "Export and import", exact: true }).click();
+  await page.locator('main[data-section="data"]').waitFor();
+  await page.getByLabel("JSON Lines (.jsonl)").check();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export", exact: true }).click()]);
+  check(/^cairn-.*\.jsonl$/.test(download.suggestedFilename()), `the export is a .jsonl file (${download.suggestedFilename()})`);
+  const exportFile = join(shots, "export.jsonl");
+  await download.saveAs(exportFile);
+  check(readFileSync(exportFile, "utf8").includes("I keep bees on the roof"), "the export holds the memory added above");
+  await page.getByLabel("Export result").waitFor();
+  await page.getByLabel("File to import").setInputFiles(exportFile);
+  await page.getByRole("button", { name: "Check (dry run)" }).click();
+  const summary = page.getByLabel("Import summary");
+  await summary.filter({ hasText: "Dry run: nothing written yet" }).waitFor();
+  check(/already here/.test(await summary.textContent()), "the dry run says what is already here");
+  await shot("import-dry-run");
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await summary.filter({ hasText: "Imported" }).waitFor();
+  check(/records read/.test(await summary.textContent()), "the import shows a summary");
+  await shot("import-done");
+  await page.getByLabel("File to import").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("just some words\n") });
+  await page.getByRole("button", { name: "Check (dry run)" }).click();
+  await page.getByRole("alert").filter({ hasText: "Cairn does not recognise this file" }).waitFor();
+  await shot("import-unknown");
+
+  step("an encrypted bundle: a wrong passphrase and a damaged file are refused, saying so");
+  await page.getByLabel("Encrypted bundle (.cairn)").check();
+  await page.getByLabel("Bundle passphrase", { exact: true }).fill("bundle passphrase 123");
+  const [bundleDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export", exact: true }).click()]);
+  check(bundleDownload.suggestedFilename().endsWith(".cairn"), `the bundle is a .cairn file (${bundleDownload.suggestedFilename()})`);
+  const bundleFile = join(shots, "export.cairn");
+  await bundleDownload.saveAs(bundleFile);
+  await page.getByLabel("File to import").setInputFiles(bundleFile);
+  await page.getByLabel("Bundle passphrase to import").fill("not the bundle passphrase");
+  await page.getByRole("button", { name: "Check (dry run)" }).click();
+  await page.getByRole("alert").filter({ hasText: "does not open this bundle" }).waitFor();
+  await shot("import-wrong-key");
+  const bundle = readFileSync(bundleFile);
+  await page.getByLabel("File to import").setInputFiles({ name: "damaged.cairn", mimeType: "application/octet-stream", buffer: bundle.subarray(0, Math.floor(bundle.length * 0.7)) });
+  await page.getByLabel("Bundle passphrase to import").fill("bundle passphrase 123");
+  await page.getByRole("button", { name: "Check (dry run)" }).click();
+  await page.getByRole("alert").filter({ hasText: "Export it again from the other device" }).waitFor();
+  await shot("import-damaged");
+
+  step("the Sync page says why sync does not run in a server started before the vault existed");
+  await page.getByRole("button", { name: "Sync", exact: true }).click();
+  await page.getByLabel("Sync unavailable").filter({ hasText: "not running" }).waitFor();
+  await shot("sync-unavailable");
+
+  step("gyms: none by default; a bad address gives a clear error");
+  await page.getByRole("button", { name: "Gyms", exact: true }).click();
+  await page.getByLabel("No gyms").waitFor();
+  await page.getByLabel("Outbox empty").waitFor();
+  await page.getByLabel("Gym address").fill("http://127.0.0.1:9/");
+  await page.getByRole("button", { name: "Add gym" }).click();
+  await page.getByRole("alert").filter({ hasText: "Could not add that gym" }).waitFor();
+  check((await page.getByLabel("No gyms").count()) === 1, "still no gyms after a bad address");
+  await shot("gym-bad-address");
+  await page.getByRole("button", { name: "General", exact: true }).click();
 
   step("lock, a wrong passphrase, then unlock");
   await page.getByRole("button", { name: "Lock" }).click();

@@ -121,6 +121,146 @@ export interface Feedback {
   rating: number;
 }
 
+// Portable memory (export and import).
+export type ExportFormat = "bundle" | "jsonl" | "markdown";
+export interface ExportRequest {
+  format: ExportFormat;
+  passphrase?: string;
+  recipients?: string[];
+  kinds?: string[];
+  tags?: string[];
+  since?: string;
+  until?: string;
+}
+export interface ImportProgress {
+  entries: number;
+  records: number;
+  skipped: number;
+  bytes?: number;
+  total_bytes?: number;
+}
+export interface ImportCounts {
+  new: number;
+  updated: number;
+  unchanged: number;
+  revisions: number;
+  deleted: number;
+  refused: number;
+}
+export interface ImportSkip {
+  why: string;
+  count: number;
+  examples?: string[];
+}
+export interface ImportSummary {
+  dry_run: boolean;
+  resumed?: number;
+  records: number;
+  by_kind: Record<string, ImportCounts> | null;
+  skipped?: ImportSkip[] | null;
+}
+export type ImportEvent =
+  | { type: "progress"; progress: ImportProgress }
+  | { type: "done"; summary: ImportSummary; format: string }
+  | { type: "error"; error: ApiError; summary: ImportSummary | null; format: string };
+
+// Sync.
+export interface SyncMember {
+  peer: string;
+  device?: string;
+  name?: string;
+  role: string;
+  added_by: string;
+  added_at: string;
+}
+export interface SyncPeer {
+  peer: string;
+  name?: string;
+  role?: string;
+  connected: boolean;
+  sent: number;
+  received: number;
+  caught_up: boolean;
+  last_seen?: string;
+  last_error?: string;
+}
+export interface SyncStatus {
+  on: boolean;
+  peer: string;
+  role: string;
+  addrs: string[] | null;
+  pairing: boolean;
+  devices: SyncMember[] | null;
+  peers: SyncPeer[] | null;
+  last_seq: number;
+  key_epoch?: number;
+}
+export interface PairCode {
+  code: string;
+  peer: string;
+  addrs: string[] | null;
+  expires_at: string;
+}
+export interface SyncEvent {
+  type: string;
+  peer?: string;
+  count?: number;
+  detail?: string;
+}
+
+// Gyms.
+export interface GymManifest {
+  name: string;
+  description?: string;
+  wants?: string;
+  formats: string[] | null;
+  license: string;
+  peer_id: string;
+  url?: string;
+}
+export interface GymInfo {
+  id: string;
+  address: string;
+  manifest: GymManifest;
+  contributor: string;
+  license_accepted?: string;
+  added: string;
+}
+export interface GymCandidate {
+  hash: string;
+  format: string;
+  item: unknown;
+  feedback: string;
+}
+export interface GymReview {
+  gym: string;
+  name: string;
+  license: string;
+  items: GymCandidate[] | null;
+}
+export interface GymSendReport {
+  delivered: number;
+  refused: number;
+  failed: number;
+  errors?: string[] | null;
+}
+export interface GymReceipt {
+  gym: string;
+  for: string;
+  received: string;
+  items: Array<{ hash: string; status: string; reason?: string }> | null;
+}
+export interface GymOutboxEntry {
+  id: string;
+  gym: string;
+  kind: string;
+  state: string;
+  attempts: number;
+  next_try: string;
+  last_error?: string;
+  created: string;
+}
+
 /** ApiError is the API's one error shape, {"error":{"code","message"}}. */
 export class ApiError extends Error {
   constructor(
@@ -203,6 +343,40 @@ async function* chatEvents(events: AsyncGenerator<SSEEvent>): AsyncGenerator<Cha
   }
 }
 
+/** importEvents turns an import's Server-Sent Events into typed events. */
+export async function* importEvents(events: AsyncIterable<SSEEvent>): AsyncGenerator<ImportEvent> {
+  for await (const ev of events) {
+    let data: { progress?: ImportProgress; summary?: ImportSummary; format?: string; error?: { code?: string; message?: string } };
+    try {
+      data = JSON.parse(ev.data);
+    } catch {
+      continue;
+    }
+    switch (ev.event) {
+      case "progress":
+        if (data.progress) yield { type: "progress", progress: data.progress };
+        break;
+      case "done":
+        if (data.summary) yield { type: "done", summary: data.summary, format: data.format ?? "" };
+        break;
+      case "error":
+        yield {
+          type: "error",
+          error: new ApiError(422, data.error?.code ?? "import_failed", data.error?.message ?? "the import failed"),
+          summary: data.summary ?? null,
+          format: data.format ?? "",
+        };
+        break;
+    }
+  }
+}
+
+/** filenameOf reads the file name of a Content-Disposition header. */
+export function filenameOf(disposition: string | null, fallback: string): string {
+  const m = /filename="([^"]+)"/.exec(disposition ?? "");
+  return m?.[1] ?? fallback;
+}
+
 const q = (params: Record<string, string | number | undefined>): string => {
   const u = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") u.set(k, String(v));
@@ -277,4 +451,64 @@ export const api = {
       await new Promise((res) => setTimeout(res, 2000));
     }
   },
+
+  /** exportData fetches an export whole, as a Blob with its file name. */
+  async exportData(req: ExportRequest, signal?: AbortSignal): Promise<{ blob: Blob; name: string }> {
+    const r = await fetch("/api/v1/export", { method: "POST", headers: headers(true), body: JSON.stringify(req), signal, credentials: "same-origin" });
+    if (!r.ok) return fail(r);
+    const blob = await r.blob();
+    // The trailer that says whether the file is complete is not visible to
+    // fetch; a body read to its end is taken as complete.
+    return { blob, name: filenameOf(r.headers.get("Content-Disposition"), "cairn-export." + (req.format === "bundle" ? "cairn" : req.format === "jsonl" ? "jsonl" : "zip")) };
+  },
+  /** importData uploads a file; dryRun writes nothing. */
+  async *importData(file: Blob, o: { format?: string; dryRun: boolean; passphrase?: string }, signal?: AbortSignal): AsyncGenerator<ImportEvent> {
+    const h = headers(false) as Record<string, string>;
+    h["Accept"] = "text/event-stream";
+    if (o.passphrase) h["X-Cairn-Bundle-Passphrase"] = o.passphrase;
+    const r = await fetch("/api/v1/import" + q({ format: o.format, dry_run: o.dryRun ? "true" : undefined }), {
+      method: "POST", headers: h, body: file, signal, credentials: "same-origin",
+    });
+    if (!r.ok) await fail(r);
+    if (!r.body) throw new ApiError(500, "no_body", "the answer had no body");
+    yield* importEvents(readSSE(r.body));
+  },
+
+  sync: () => call<SyncStatus>("GET", "/api/v1/sync"),
+  syncPair: () => call<PairCode>("POST", "/api/v1/sync/pair"),
+  syncJoin: (code: string) => call<SyncStatus>("POST", "/api/v1/sync/join", { code }),
+  syncEnable: () => call<SyncStatus>("POST", "/api/v1/sync/enable"),
+  syncDevices: () => call<{ devices: SyncMember[] | null; self: string }>("GET", "/api/v1/sync/devices"),
+  syncRemove: (peer: string) => call<SyncStatus>("DELETE", `/api/v1/sync/devices/${encodeURIComponent(peer)}`),
+  /** syncEvents follows sync progress until signal aborts, reconnecting after a drop. */
+  async syncEvents(onEvent: (ev: SyncEvent) => void, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const r = await fetch("/api/v1/sync/events", { headers: headers(false), signal, credentials: "same-origin" });
+        if (r.status === 503) return;
+        if (!r.ok || !r.body) throw new Error(`sync events: HTTP ${r.status}`);
+        for await (const ev of readSSE(r.body)) {
+          try {
+            onEvent(JSON.parse(ev.data) as SyncEvent);
+          } catch {
+            /* a malformed event is skipped */
+          }
+        }
+      } catch {
+        if (signal.aborted) return;
+      }
+      await new Promise((res) => setTimeout(res, 3000));
+    }
+  },
+
+  gyms: () => call<{ gyms: GymInfo[] | null }>("GET", "/api/v1/gym/gyms").then((r) => r.gyms ?? []),
+  addGym: (address: string) => call<GymInfo>("POST", "/api/v1/gym/gyms", { address }),
+  removeGym: (id: string) => call<void>("DELETE", `/api/v1/gym/gyms/${encodeURIComponent(id)}`),
+  gymReview: (id: string) => call<GymReview>("GET", `/api/v1/gym/gyms/${encodeURIComponent(id)}/review`),
+  gymApprove: (id: string, b: { approve: string[]; decline: string[]; accept_license: string }) =>
+    call<{ approved: number; declined: number; sent?: GymSendReport }>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/approve`, b),
+  gymReceipts: (id: string) => call<{ receipts: GymReceipt[] | null }>("GET", `/api/v1/gym/gyms/${encodeURIComponent(id)}/receipts`).then((r) => r.receipts ?? []),
+  gymRevoke: (id: string, items: string[]) => call<{ revocation: string; sent: GymSendReport }>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/revoke`, { items }),
+  gymOutbox: () => call<{ outbox: GymOutboxEntry[] | null }>("GET", "/api/v1/gym/outbox").then((r) => r.outbox ?? []),
+  gymSend: () => call<GymSendReport>("POST", "/api/v1/gym/outbox/send"),
 };

@@ -3,10 +3,13 @@ import type { AppState } from "./api";
 
 export type Screen = "loading" | "signin" | "create" | "recovery" | "models" | "unlock" | "main" | "error";
 export type View = "chat" | "memory" | "settings";
+export type SettingsTab = "general" | "data" | "sync" | "gym";
 
 export const ui = $state({
   screen: "loading" as Screen,
   view: "chat" as View,
+  /** which section of Settings shows */
+  settingsTab: "general" as SettingsTab,
   app: null as AppState | null,
   error: "",
   /** a memory to open in the memory view */
