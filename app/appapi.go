@@ -151,6 +151,13 @@ func (a *uiApp) CreateVault(ctx context.Context, req api.VaultRequest) (api.Vaul
 		created(r)
 	}
 	out.Next = api.Config{Vault: v, Agent: r.agent, Backends: bs, Tokens: toks, Assets: a.c.assets, App: a, Keyring: osKeyring{}, Logger: slog.Default()}
+	// Sync comes with the vault, off until the person pairs or turns it on.
+	if node, err := a.c.startSync(context.WithoutCancel(ctx), v); err != nil {
+		slog.Warn("sync is not running", "err", err)
+	} else {
+		r.syncNode = node
+		out.Next.Sync = node
+	}
 	return out, nil
 }
 

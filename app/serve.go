@@ -209,8 +209,9 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 	} else {
 		slog.Warn("gym routes are off: the gym file did not open", "err", err)
 	}
-	// Sync starts with a vault (paired or turned on; otherwise it opens no
-	// socket). A first-run server gets it at the next start.
+	// Sync starts with a vault, opening no socket until the person pairs
+	// or turns it on; on a first run it starts once the vault is made
+	// (appapi.go).
 	var node *cairnsync.Node
 	if sess != nil {
 		if node, err = c.startSync(ctx, sess.vault); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/memory"
+	cairnsync "github.com/cairnlabs/cairn/sync"
 )
 
 // session is what a chat needs: settings, backends, the unlocked vault
@@ -21,6 +22,9 @@ type session struct {
 	embedder *agent.Embedder // nil when semantic search is off
 	vault    *memory.Vault
 	agent    *agent.Agent
+	// syncNode is sync started with a vault made on the first run; the
+	// owner stops the one it starts itself.
+	syncNode *cairnsync.Node
 }
 
 // backendsOnly loads settings and backends without opening the vault.
@@ -69,6 +73,9 @@ func (r *session) close(ctx context.Context) {
 		slog.Debug("background work left undone", "err", err)
 	}
 	r.agent.Close()
+	if r.syncNode != nil {
+		r.syncNode.Close()
+	}
 	r.vault.Close()
 }
 

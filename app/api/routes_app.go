@@ -167,6 +167,9 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
 	if created.Next.Tokens != nil {
 		cfg.Tokens = created.Next.Tokens
 	}
+	if created.Next.Sync != nil {
+		cfg.Sync = created.Next.Sync
+	}
 	next := New(cfg)
 	// Browsers signed in to the first-run server stay signed in.
 	s.browser.mu.Lock()

@@ -275,10 +275,10 @@ try {
   await page.getByRole("alert").filter({ hasText: "Export it again from the other device" }).waitFor();
   await shot("import-damaged");
 
-  step("the Sync page says why sync does not run in a server started before the vault existed");
+  step("the Sync page: a vault made on the first run has sync, off until paired");
   await page.getByRole("button", { name: "Sync", exact: true }).click();
-  await page.getByLabel("Sync unavailable").filter({ hasText: "not running" }).waitFor();
-  await shot("sync-unavailable");
+  await page.getByLabel("Sync state").filter({ hasText: "Sync is off" }).waitFor();
+  await shot("sync-off");
 
   step("gyms: none by default; a bad address gives a clear error");
   await page.getByRole("button", { name: "Gyms", exact: true }).click();

@@ -69,7 +69,7 @@ export function importProblem(e: unknown): string {
 /** syncUnavailable is what to tell the person when the server runs no sync node. */
 export function syncUnavailable(e: unknown): string | undefined {
   if (e instanceof ApiError && e.status === 503) {
-    return "Sync is not running in this Cairn process. It starts with an existing vault: a vault created in this session gets sync the next time Cairn starts, so quit and start Cairn (or `cairn serve`) again. If it still does not run, Cairn's log says why.";
+    return "Sync is not running in this Cairn process: it could not start (Cairn's log says why, for example a listen address in use). Quit and start Cairn (or `cairn serve`) again.";
   }
   return undefined;
 }
