@@ -351,10 +351,12 @@ func copyFile(from, to string) error {
 	return out.Close()
 }
 
-// startXvfb starts a virtual screen on a free display.
+// startXvfb starts a virtual screen on a free display. -noreset keeps it
+// from resetting when the last window closes, which made the next app of a
+// run fail to open GTK.
 func startXvfb() (string, func()) {
 	r, w, _ := os.Pipe()
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp")
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		log.Fatalf("Xvfb: %v (apt-get install xvfb)", err)
