@@ -52,5 +52,5 @@ var describe = map[string]string{
 	"DesktopIdle": "The desktop window under Xvfb, idle: PSS of the app and its WebKit processes together " +
 		"(`/proc/PID/smaps_rollup`), Cairn with a vault of 10,000 memories beside an empty Wails app " +
 		"measured in the same run; `mapped-ms` is process start to the window mapped, `painted-ms` to " +
-		"the first paint of its first screen.",
+		"the first paint of its first screen. .ci/desktopmem runs each app 3 times and prints the medians as one line, so the table shows one run.",
 }
