@@ -79,17 +79,8 @@ func unixSeconds(f *float64) time.Time {
 
 // chatGPTConversations reads one JSON file of ChatGPT conversations.
 func chatGPTConversations(ctx context.Context, r io.Reader, l portable.Limits, emit func(portable.Entry) error) error {
-	n := 0
-	return eachElement(r, l, func(raw json.RawMessage) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n++
-		var c gptConversation
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return emit(portable.Entry{What: fmt.Sprintf("chatgpt conversation %d", n), Skip: "not a ChatGPT conversation: " + err.Error()})
-		}
-		return chatGPTConversation(&c, n).Emit(emit)
+	return eachConversation(ctx, r, l, "chatgpt conversation", "not a ChatGPT conversation", emit, func(c *gptConversation, n int) error {
+		return chatGPTConversation(c, n).Emit(emit)
 	})
 }
 

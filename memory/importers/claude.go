@@ -55,16 +55,7 @@ type claudeContent struct {
 const claudeRoot = "00000000-0000-4000-8000-000000000000"
 
 func claudeConversations(ctx context.Context, r io.Reader, l portable.Limits, emit func(portable.Entry) error) error {
-	n := 0
-	return eachElement(r, l, func(raw json.RawMessage) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n++
-		var c claudeConversation
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return emit(portable.Entry{What: fmt.Sprintf("claude conversation %d", n), Skip: "not a Claude conversation: " + err.Error()})
-		}
+	return eachConversation(ctx, r, l, "claude conversation", "not a Claude conversation", emit, func(c *claudeConversation, n int) error {
 		id := c.UUID
 		if id == "" {
 			id = fmt.Sprintf("#%d:%s:%s", n, c.Name, c.CreatedAt)

@@ -3,6 +3,7 @@ package importers
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,4 +90,23 @@ func jsonError(err error) error {
 		return errors.New("the JSON ends early: the file is truncated")
 	}
 	return fmt.Errorf("read JSON: %w", err)
+}
+
+// eachConversation decodes each element of a JSON array as a T and hands it,
+// with its position from 1, to fn; an element that is not a T is skipped
+// with the reason ("what n": "notOne: why"), so one bad entry loses nothing
+// else.
+func eachConversation[T any](ctx context.Context, r io.Reader, l portable.Limits, what, notOne string, emit func(portable.Entry) error, fn func(c *T, n int) error) error {
+	n := 0
+	return eachElement(r, l, func(raw json.RawMessage) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n++
+		var c T
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return emit(portable.Entry{What: fmt.Sprintf("%s %d", what, n), Skip: notOne + ": " + err.Error()})
+		}
+		return fn(&c, n)
+	})
 }

@@ -66,16 +66,7 @@ func unixAny(n int64) time.Time {
 }
 
 func openWebUIChats(ctx context.Context, r io.Reader, l portable.Limits, emit func(portable.Entry) error) error {
-	n := 0
-	return eachElement(r, l, func(raw json.RawMessage) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n++
-		var c owuiChat
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return emit(portable.Entry{What: fmt.Sprintf("open webui chat %d", n), Skip: "not an Open WebUI chat: " + err.Error()})
-		}
+	return eachConversation(ctx, r, l, "open webui chat", "not an Open WebUI chat", emit, func(c *owuiChat, n int) error {
 		title := c.Title
 		if title == "" {
 			title = c.Chat.Title
