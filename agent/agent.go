@@ -154,8 +154,9 @@ type TurnRequest struct {
 	// ParentID; a turn with them has no Text. They are stored as tool
 	// messages and the model answers them.
 	ToolResults []ToolResult
-	// NoExtraction skips memory extraction after this turn.
-	NoExtraction bool
+	// Limits narrow what the turn may do with memory, for a client that
+	// may not do it all.
+	Limits
 	// MaxTokens caps the reply's tokens (0: the agent's setting).
 	MaxTokens int
 	// Temperature and Seed, when set, replace the agent's for this turn.
@@ -163,6 +164,19 @@ type TurnRequest struct {
 	Seed        int
 	// Format is a JSON schema (or "json") the reply must follow.
 	Format json.RawMessage
+}
+
+// Limits narrow what one turn may do with the person's memory. The zero
+// value limits nothing: the person's own chat (the CLI, the app). An API
+// client gets the limits its token's scopes set.
+type Limits struct {
+	// NoRecall keeps memories out of the prompt and the recall tool out
+	// of the model's reach.
+	NoRecall bool
+	// NoMemoryWrite offers the model no remember or forget tool.
+	NoMemoryWrite bool
+	// NoExtraction skips memory extraction after this turn.
+	NoExtraction bool
 }
 
 // ToolResult is what one of the caller's tools returned.
@@ -222,7 +236,7 @@ func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string))
 		return nil, err
 	}
 	recall := func() []memory.Item { return nil }
-	if len(req.ToolResults) == 0 {
+	if len(req.ToolResults) == 0 && !req.NoRecall {
 		recall = a.recall(ctx, backend, text)
 	}
 	defer func() { recall() }() // never leave the search running past the turn
@@ -243,7 +257,7 @@ func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string))
 		if err != nil {
 			return nil, err
 		}
-		if t := lastUserText(thread); t != "" {
+		if t := lastUserText(thread); t != "" && !req.NoRecall {
 			recall = a.recall(ctx, backend, t)
 		}
 		req.NoExtraction = true // no words of the person's in this turn
@@ -295,8 +309,8 @@ func (a *Agent) storeUser(ctx context.Context, conv memory.Conversation, model, 
 }
 
 // Regenerate answers the user message before reply again: the new answer
-// is a branch beside the old one.
-func (a *Agent) Regenerate(ctx context.Context, replyID, model string, onDelta func(string)) (*Turn, error) {
+// is a branch beside the old one. lim narrows it as for Chat.
+func (a *Agent) Regenerate(ctx context.Context, replyID, model string, lim Limits, onDelta func(string)) (*Turn, error) {
 	old, err := a.store.Message(ctx, replyID)
 	if err != nil {
 		return nil, err
@@ -329,9 +343,12 @@ func (a *Agent) Regenerate(ctx context.Context, replyID, model string, onDelta f
 	if _, err := a.backends.Show(ctx, backend, name); err != nil {
 		return nil, err
 	}
-	recall := a.recall(ctx, backend, user.Content)
+	recall := func() []memory.Item { return nil }
+	if !lim.NoRecall {
+		recall = a.recall(ctx, backend, user.Content)
+	}
 	defer recall()
-	return a.reply(ctx, conv, threadTo(msgs, user.ID), stored(conv, user), model, recall, onDelta, TurnRequest{})
+	return a.reply(ctx, conv, threadTo(msgs, user.ID), stored(conv, user), model, recall, onDelta, TurnRequest{Limits: lim})
 }
 
 // recall starts retrieving the memories relevant to text, in the
@@ -346,7 +363,7 @@ func (a *Agent) recall(ctx context.Context, backend Backend, text string) func()
 	go func() {
 		res, err := a.store.Search(ctx, memory.Query{Text: text, Limit: a.cfg.Memories})
 		if err != nil && !errors.Is(err, memory.ErrNoEmbedder) && ctx.Err() == nil {
-			a.log.Warn("memory search failed; answering without memories", "err", err)
+			a.log.Warn("memory search failed; answering without memories", "err", safeErr(err))
 		}
 		items := make([]memory.Item, 0, len(res))
 		for _, r := range res {
@@ -377,14 +394,14 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 	numCtx := a.NumCtx(model)
 
 	var mems []memory.Item
-	if withMemory {
+	if withMemory && !opts.NoRecall {
 		mems = recall()
 	}
 	summary := ""
 	if conv.Summary != "" && conv.SummaryThrough != "" && inThread(thread, conv.SummaryThrough) {
 		summary = conv.Summary
 	}
-	tools := a.toolsFor(info, withMemory)
+	tools := a.toolsFor(info, withMemory, opts.Limits)
 	if opts.Tools != nil {
 		tools = nil
 		if info.Can("tools") {
@@ -525,7 +542,7 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 		messages = append(messages, resp.Message)
 		estimate += messageTokens(resp.Message)
 		for _, c := range resp.Message.ToolCalls {
-			result := a.runTool(store, c, user)
+			result := a.runTool(store, c, user, opts.Limits)
 			m, err := a.store.AddMessage(store, memory.NewMessage{
 				ConversationID: conv.ID, ParentID: parent, Role: memory.RoleTool, Content: result, ToolName: c.Name,
 			})

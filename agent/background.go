@@ -98,7 +98,7 @@ func (s *scheduler) loop() {
 			// only delays it.
 			s.queue = append([]*job{j}, s.queue...)
 		case err != nil && !s.closed:
-			s.log.Warn("background work failed", "job", j.name, "err", err)
+			s.log.Warn("background work failed", "job", j.name, "err", safeErr(err))
 		}
 		s.idle.Broadcast()
 		s.mu.Unlock()

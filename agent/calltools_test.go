@@ -22,7 +22,7 @@ func TestCallerToolsEndTheTurnAndResultsContinueIt(t *testing.T) {
 	})
 	a := newAgent(t, v, b, Config{})
 	weather := Tool{Name: "weather", Description: "Weather in a city.", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}
-	turn, err := a.Chat(ctx, TurnRequest{Text: "Weather in Oslo?", System: "You are a weather bot.", Tools: []Tool{weather}, NoExtraction: true}, nil)
+	turn, err := a.Chat(ctx, TurnRequest{Text: "Weather in Oslo?", System: "You are a weather bot.", Tools: []Tool{weather}, Limits: Limits{NoExtraction: true}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

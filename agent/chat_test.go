@@ -148,7 +148,7 @@ func TestBranches(t *testing.T) {
 		t.Fatalf("continue: parent %s, want %s", t2.User.ParentID, t1.Reply.ID)
 	}
 	// Regenerate: a sibling of the second answer.
-	r, err := a.Regenerate(ctx, t2.Reply.ID, "", nil)
+	r, err := a.Regenerate(ctx, t2.Reply.ID, "", Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,7 +189,8 @@ func (x *extractor) ask(ctx context.Context, system, content string, schema json
 		return false, err
 	}
 	if err := json.Unmarshal([]byte(strings.TrimSpace(resp.Message.Content)), dst); err != nil {
-		x.a.log.Warn("memory extraction: model output is not the JSON asked for; nothing changed", "model", x.model, "err", err, "output", clip(resp.Message.Content, 200))
+		// The output itself stays out of the log: it may echo the person.
+		x.a.log.Warn("memory extraction: model output is not the JSON asked for; nothing changed", "model", x.model, "err", safeErr(err), "bytes", len(resp.Message.Content))
 		return false, nil
 	}
 	return true, nil
@@ -241,7 +242,7 @@ func (x *extractor) run(ctx context.Context, user memory.Message, before string)
 				rep.Err = ctx.Err().Error()
 				return rep
 			}
-			x.a.log.Warn("memory extraction: storing failed", "err", err)
+			x.a.log.Warn("memory extraction: storing failed", "err", safeErr(err))
 			rep.drop(DropFailed)
 		}
 	}

@@ -41,29 +41,67 @@ var (
 // maxToolResult bounds what one tool call adds to the prompt.
 const maxToolResult = 2000
 
-// toolsFor picks the tools a model gets.
-func (a *Agent) toolsFor(info ModelInfo, withMemory bool) []Tool {
+// toolsFor picks the tools a model gets: the memory tools only where
+// memory may go, and only those lim allows.
+func (a *Agent) toolsFor(info ModelInfo, withMemory bool, lim Limits) []Tool {
 	if a.cfg.NoTools || !info.Can("tools") {
 		return nil
 	}
-	if !withMemory {
-		return []Tool{toolTime}
+	var tools []Tool
+	if withMemory && !lim.NoMemoryWrite {
+		tools = append(tools, toolRemember)
 	}
-	return []Tool{toolRemember, toolRecall, toolForget, toolTime}
+	if withMemory && !lim.NoRecall {
+		tools = append(tools, toolRecall)
+	}
+	if withMemory && !lim.NoMemoryWrite {
+		tools = append(tools, toolForget)
+	}
+	return append(tools, toolTime)
+}
+
+// allowed says whether lim lets a model run the tool called name: a model
+// may call a tool it was not offered, and must not get its way.
+func allowed(name string, lim Limits) bool {
+	switch name {
+	case toolRemember.Name, toolForget.Name:
+		return !lim.NoMemoryWrite
+	case toolRecall.Name:
+		return !lim.NoRecall
+	}
+	return true
 }
 
 // runTool runs one tool call and returns what the model is told. Errors
-// are told to the model too: it can correct itself.
-func (a *Agent) runTool(ctx context.Context, c ToolCall, user memory.Message) string {
-	out, err := a.tool(ctx, c, user)
+// are told to the model too: it can correct itself. The log names the
+// tool only when it is one of ours: the model's words (a made-up name, an
+// id, a text) stay out of it.
+func (a *Agent) runTool(ctx context.Context, c ToolCall, user memory.Message, lim Limits) string {
+	var out string
+	var err error
+	if allowed(c.Name, lim) {
+		out, err = a.tool(ctx, c, user)
+	} else {
+		err = fmt.Errorf("the %s tool is not available in this chat: the client may not change or read memories", c.Name)
+	}
 	if err != nil {
-		a.log.Info("tool call failed", "tool", c.Name, "err", err)
+		a.log.Info("tool call failed", "tool", knownTool(c.Name))
 		out = "error: " + err.Error()
 	}
 	if len(out) > maxToolResult {
 		out = out[:maxToolResult] + "…"
 	}
 	return out
+}
+
+// knownTool is name if it is one of Cairn's tools, else "(other)".
+func knownTool(name string) string {
+	for _, t := range []Tool{toolRemember, toolRecall, toolForget, toolTime} {
+		if t.Name == name {
+			return name
+		}
+	}
+	return "(other)"
 }
 
 func (a *Agent) tool(ctx context.Context, c ToolCall, user memory.Message) (string, error) {

@@ -140,7 +140,7 @@ func (c *cli) repl(ctx context.Context, r *session, model, conv string) error {
 				continue
 			}
 			sctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-			turn, err := r.agent.Regenerate(sctx, last.Reply.ID, model, func(s string) { io.WriteString(c.stdout, s) })
+			turn, err := r.agent.Regenerate(sctx, last.Reply.ID, model, agent.Limits{}, func(s string) { io.WriteString(c.stdout, s) })
 			fmt.Fprintln(c.stdout)
 			err = c.turnError(sctx, turn, err)
 			stop()

@@ -303,23 +303,14 @@ func TestOneTimeLoginForABrowser(t *testing.T) {
 	defer srv.Close()
 	link := s.LoginURL(srv.URL)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(link)
-	if err != nil {
-		t.Fatal(err)
+	session, page := browserLogin(t, link)
+	if !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie %+v", session)
 	}
-	resp.Body.Close()
-	var session *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Name == sessionName {
-			session = c
-		}
-	}
-	if resp.StatusCode != http.StatusSeeOther || session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
-		t.Fatalf("login: %d, cookie %+v", resp.StatusCode, session)
-	}
-	// The cookie stands in for the token.
+	// The cookie and the page secret stand in for the token.
 	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/status", nil)
 	req.AddCookie(session)
+	req.Header.Set(sessionHeader, page)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("status with the session: %v %v", resp.StatusCode, err)
 	}
@@ -330,6 +321,7 @@ func TestOneTimeLoginForABrowser(t *testing.T) {
 	// A page of another site cannot ride on the cookie.
 	req, _ = http.NewRequest("POST", srv.URL+"/api/v1/memories", strings.NewReader(`{"text":"planted"}`))
 	req.AddCookie(session)
+	req.Header.Set(sessionHeader, page)
 	req.Header.Set("Origin", "https://evil.example")
 	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != http.StatusForbidden || f.count() != 0 {
 		t.Fatalf("cross-site POST with the cookie: %d, %d memories", resp.StatusCode, f.count())

@@ -53,7 +53,6 @@ func (o *openAI) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 	if strings.EqualFold(strings.TrimSpace(r.Header.Get(headerMemory)), "off") {
 		return o.direct(ctx, out, in, b, name)
 	}
-	tok, _ := tokenFrom(ctx)
 	conv, leaf, err := o.thread(ctx, r.Header.Get(headerConversation), in)
 	if err != nil {
 		return err
@@ -61,7 +60,7 @@ func (o *openAI) chatCompletions(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set(headerConversation, conv)
 	turn := agent.TurnRequest{
 		ConversationID: conv, ParentID: leaf, Text: in.Text, Model: in.Model, System: in.System,
-		Tools: in.Tools, NoExtraction: !tok.Has(ScopeMemoryLearn),
+		Tools: in.Tools, Limits: limitsFor(ctx),
 		MaxTokens: in.Max, Temperature: in.Temp, Seed: in.Seed, Format: in.Format,
 	}
 	for _, m := range in.Results {

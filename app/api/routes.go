@@ -84,12 +84,18 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Vault.Unlock(r.Context(), []byte(in.Passphrase)); err != nil {
 		return err
 	}
+	if tok, _ := tokenFrom(r.Context()); tok.Session {
+		s.browser.resume(tok.Hash)
+	}
 	writeJSON(w, http.StatusOK, map[string]bool{"locked": false})
 	return nil
 }
 
 func (s *Server) lock(w http.ResponseWriter, r *http.Request) error {
 	s.cfg.Vault.Lock()
+	// A session left open in a tab can do nothing more without the
+	// passphrase (login.go).
+	s.browser.suspend()
 	writeJSON(w, http.StatusOK, map[string]bool{"locked": true})
 	return nil
 }
@@ -195,6 +201,14 @@ func (s *Server) patchMemory(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteMemory(w http.ResponseWriter, r *http.Request) error {
+	if !personal(r.Context()) {
+		tok, _ := tokenFrom(r.Context())
+		if _, err := s.cfg.Vault.SoftForget(r.Context(), r.PathValue("id"), "forgotten by the API client "+tok.Name); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	if err := s.cfg.Vault.Forget(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}

@@ -174,7 +174,7 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
 	// Browsers signed in to the first-run server stay signed in.
 	s.browser.mu.Lock()
 	next.browser.codes, next.browser.sessions = s.browser.codes, s.browser.sessions
-	s.browser.codes, s.browser.sessions = map[string]time.Time{}, map[string]time.Time{}
+	s.browser.codes, s.browser.sessions = map[string]loginCode{}, map[string]*browserSession{}
 	s.browser.mu.Unlock()
 	s.upgraded.Store(next)
 	writeJSON(w, http.StatusCreated, map[string]any{"recovery_key": created.RecoveryKey, "keyring": created.Keyring, "keyring_error": created.KeyringError})
@@ -220,6 +220,9 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getToken(w http.ResponseWriter, r *http.Request) error {
+	if err := noSession(r); err != nil {
+		return err
+	}
 	tok, _, err := s.cfg.Tokens.EnsureDefault()
 	if err != nil {
 		return err
@@ -229,6 +232,9 @@ func (s *Server) getToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) error {
+	if err := noSession(r); err != nil {
+		return err
+	}
 	tok, err := s.cfg.Tokens.Rotate()
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,15 +72,16 @@ func TestFirstRunServerCreatesTheVault(t *testing.T) {
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	if resp, err := browser.Get(s.LoginURL(srv.URL)); err != nil || resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("login: %v", err)
-	}
+	cookie, page := browserLogin(t, s.LoginURL(srv.URL))
+	u, _ := url.Parse(srv.URL)
+	jar.SetCookies(u, []*http.Cookie{cookie})
 	do := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
+		req.Header.Set(sessionHeader, page)
 		resp, err := browser.Do(req)
 		if err != nil {
 			t.Fatal(err)

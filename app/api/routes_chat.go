@@ -14,8 +14,8 @@ import (
 func (s *Server) routesChat() {
 	s.handle("GET /api/v1/conversations", ScopeChat, 0, s.listConversations)
 	s.handle("GET /api/v1/conversations/{id}", ScopeChat, 0, s.getConversation)
-	s.handle("PATCH /api/v1/conversations/{id}", ScopeChat, smallBody, s.patchConversation)
-	s.handle("DELETE /api/v1/conversations/{id}", ScopeChat, 0, s.deleteConversation)
+	s.handle("PATCH /api/v1/conversations/{id}", ScopeConversationsWrite, smallBody, s.patchConversation)
+	s.handle("DELETE /api/v1/conversations/{id}", ScopeConversationsWrite, 0, s.deleteConversation)
 	s.handle("POST /api/v1/chat", ScopeChat, chatBody, s.chat)
 	s.handle("POST /api/v1/messages/{id}/regenerate", ScopeChat, smallBody, s.regenerate)
 	s.handle("POST /api/v1/messages/{id}/feedback", ScopeChat, chatBody, s.addFeedback)
@@ -126,7 +126,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	req := agent.TurnRequest{ConversationID: in.ConversationID, ParentID: in.ParentID, Text: in.Text, Model: in.Model}
+	req := agent.TurnRequest{ConversationID: in.ConversationID, ParentID: in.ParentID, Text: in.Text, Model: in.Model, Limits: limitsFor(r.Context())}
 	return s.runTurn(w, r, in.Stream, func(onDelta func(string)) (*agent.Turn, error) {
 		return s.cfg.Agent.Chat(r.Context(), req, onDelta)
 	})
@@ -147,7 +147,7 @@ func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := r.PathValue("id")
 	return s.runTurn(w, r, in.Stream, func(onDelta func(string)) (*agent.Turn, error) {
-		return s.cfg.Agent.Regenerate(r.Context(), id, in.Model, onDelta)
+		return s.cfg.Agent.Regenerate(r.Context(), id, in.Model, limitsFor(r.Context()), onDelta)
 	})
 }
 

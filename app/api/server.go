@@ -87,7 +87,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
-	s.browser.codes, s.browser.sessions = map[string]time.Time{}, map[string]time.Time{}
+	s.browser = newBrowserSessions()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -166,6 +166,7 @@ func (s *Server) Handler() http.Handler {
 			next.Handler().ServeHTTP(w, r)
 			return
 		}
+		secureHeaders(w.Header())
 		if !s.hostAllowed(r.Host) {
 			writeError(w, errorf(http.StatusMisdirectedRequest, "bad_host", "Host "+strconvQuote(r.Host)+" is not this machine: use http://127.0.0.1 or http://localhost"))
 			return
@@ -268,14 +269,12 @@ func (s *Server) hostAllowed(host string) bool {
 	return false
 }
 
-// originAllowed accepts the API's own origin (its web UI) and the desktop
-// window's.
+// originAllowed accepts the API's own origin (its web UI) only. The
+// desktop window's origins (wails://wails, http://wails.localhost) are
+// refused here: the window calls InProcess, never the socket, so a page
+// that claims them over TCP is not the window.
 func (s *Server) originAllowed(origin, host string) bool {
-	switch origin {
-	case "http://" + host, "wails://wails", "http://wails.localhost":
-		return true
-	}
-	return false
+	return origin == "http://"+host
 }
 
 type tokenKey struct{}

@@ -17,17 +17,23 @@ import (
 	"time"
 )
 
-// Scopes a token may hold. admin implies every other.
+// Scopes a token may hold. admin implies every other. They compose: a
+// chat turn recalls memories only with memory:read, offers the model the
+// remember and forget tools only with memory:write, and extracts memories
+// only with memory:learn (README's scope table).
 const (
 	ScopeChat        = "chat"
 	ScopeMemoryRead  = "memory:read"
 	ScopeMemoryWrite = "memory:write"
 	ScopeMemoryLearn = "memory:learn"
-	ScopeAdmin       = "admin"
+	// ScopeConversationsWrite renames and deletes conversations: chat
+	// alone adds to them, never takes away.
+	ScopeConversationsWrite = "conversations:write"
+	ScopeAdmin              = "admin"
 )
 
 // AllScopes lists the scopes, for help texts and validation.
-var AllScopes = []string{ScopeChat, ScopeMemoryRead, ScopeMemoryWrite, ScopeMemoryLearn, ScopeAdmin}
+var AllScopes = []string{ScopeChat, ScopeMemoryRead, ScopeMemoryWrite, ScopeMemoryLearn, ScopeConversationsWrite, ScopeAdmin}
 
 // DefaultTokenName names the token in api-token.
 const DefaultTokenName = "default"
@@ -38,6 +44,8 @@ type Token struct {
 	Hash      string    `json:"sha256"`
 	Scopes    []string  `json:"scopes"`
 	CreatedAt time.Time `json:"created_at"`
+	// Session marks a browser session acting for a token; never stored.
+	Session bool `json:"-"`
 }
 
 // Has reports whether the token grants scope.
@@ -144,6 +152,32 @@ func (t *Tokens) Check(tok string) (Token, bool) {
 		}
 	}
 	return found, ok == 1
+}
+
+// DefaultHash is the hash of the default token, "" when there is none.
+func (t *Tokens) DefaultHash() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.reload(); err != nil {
+		return ""
+	}
+	for _, x := range t.list {
+		if x.Name == DefaultTokenName {
+			return x.Hash
+		}
+	}
+	return ""
+}
+
+// Live reports whether a token with hash h exists: it was not rotated or
+// revoked (by this process or another: tokens.json is reread).
+func (t *Tokens) Live(h string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.reload(); err != nil {
+		return false
+	}
+	return slices.ContainsFunc(t.list, func(x Token) bool { return x.Hash == h })
 }
 
 // EnsureDefault makes the default admin token when the home has none and

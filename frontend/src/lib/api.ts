@@ -1,9 +1,9 @@
 // The one typed client for Cairn's HTTP API. The page reaches Go only
 // through it. In the desktop window requests go to the same origin and are
 // answered in-process (no token); in a browser with `cairn serve --ui` the
-// one-time login link sets a session cookie, or the person pastes the API
-// token, which is then sent as a bearer header (kept in sessionStorage:
-// gone when the tab closes).
+// one-time login link opens a session (a cookie plus a page secret, below),
+// or the person pastes the API token, which is then sent as a bearer header
+// (kept in sessionStorage: gone when the tab closes).
 import { readSSE, type SSEEvent } from "./sse";
 
 export interface Item {
@@ -273,6 +273,21 @@ export class ApiError extends Error {
 }
 
 const tokenKey = "cairn.token";
+const sessionKey = "cairn.session";
+
+// The login link's redirect hands the page its session secret in the URL
+// fragment (never sent to a server). It is kept in this tab's
+// sessionStorage, which no other origin (another port included) can read,
+// and sent with every call beside the session cookie: a cookie another
+// local server captured is useless without it.
+function takeSessionSecret(): void {
+  if (typeof location === "undefined") return;
+  const m = /^#cairn-session=([0-9a-f]+)$/.exec(location.hash);
+  if (!m?.[1]) return;
+  sessionStorage.setItem(sessionKey, m[1]);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+takeSessionSecret();
 
 export function setToken(t: string | null): void {
   if (t) sessionStorage.setItem(tokenKey, t);
@@ -284,6 +299,8 @@ function headers(json: boolean): HeadersInit {
   if (json) h["Content-Type"] = "application/json";
   const t = sessionStorage.getItem(tokenKey);
   if (t) h["Authorization"] = `Bearer ${t}`;
+  const s = sessionStorage.getItem(sessionKey);
+  if (s) h["X-Cairn-Session"] = s;
   return h;
 }
 
