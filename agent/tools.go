@@ -80,7 +80,7 @@ func (a *Agent) runTool(ctx context.Context, c ToolCall, user memory.Message, li
 	var out string
 	var err error
 	if allowed(c.Name, lim) {
-		out, err = a.tool(ctx, c, user)
+		out, err = a.tool(ctx, c, user, lim)
 	} else {
 		err = fmt.Errorf("the %s tool is not available in this chat: the client may not change or read memories", c.Name)
 	}
@@ -104,7 +104,7 @@ func knownTool(name string) string {
 	return "(other)"
 }
 
-func (a *Agent) tool(ctx context.Context, c ToolCall, user memory.Message) (string, error) {
+func (a *Agent) tool(ctx context.Context, c ToolCall, user memory.Message, lim Limits) (string, error) {
 	var args struct {
 		Text   string `json:"text"`
 		Kind   string `json:"kind"`
@@ -149,6 +149,10 @@ func (a *Agent) tool(ctx context.Context, c ToolCall, user memory.Message) (stri
 		item, err := a.store.SoftForget(ctx, strings.Trim(args.ID, "[] "), why)
 		if err != nil {
 			return "", err
+		}
+		if lim.NoRecall {
+			// A client that may not read memories learns no text this way.
+			return fmt.Sprintf("forgot [%s] (the person can undo this for 30 days)", item.ID), nil
 		}
 		return fmt.Sprintf("forgot [%s] %s (the person can undo this for 30 days)", item.ID, item.Text), nil
 	case toolTime.Name:

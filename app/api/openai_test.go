@@ -33,7 +33,11 @@ type oaiFixture struct {
 	*fixture
 	agent       *agent.Agent
 	extractions atomic.Int32
+	// model is the scripted backend, when the test uses one.
+	model *memoryModel
 }
+
+func (f *oaiFixture) backend() *memoryModel { return f.model }
 
 func newOAIFixture(t *testing.T, b agent.Backend, model string) *oaiFixture {
 	t.Helper()
