@@ -175,4 +175,3 @@ func TestClientForgetIsSoft(t *testing.T) {
 		t.Fatalf("restorable after forget: %v; want the client's (%s) only", ids, a.ID)
 	}
 }
-

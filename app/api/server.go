@@ -65,8 +65,10 @@ type Server struct {
 	// assets serves the web UI, when there is one.
 	assets http.Handler
 
-	// routes lists the registered patterns, for the OpenAPI check.
-	routes []string
+	// routes lists the registered patterns, for the OpenAPI check, and
+	// routeScope the scope each needs (the scope table test).
+	routes     []string
+	routeScope map[string]string
 
 	browser browserSessions
 
@@ -131,6 +133,10 @@ var streamingRoutes = map[string]bool{
 // handle registers a route that needs scope and reads at most maxBody.
 func (s *Server) handle(pattern, scope string, maxBody int64, fn func(w http.ResponseWriter, r *http.Request) error) {
 	s.routes = append(s.routes, pattern)
+	if s.routeScope == nil {
+		s.routeScope = map[string]string{}
+	}
+	s.routeScope[pattern] = scope
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := tokenFrom(r.Context())
 		if !ok || !tok.Has(scope) {
