@@ -37,6 +37,7 @@ type cli struct {
 // Main runs the cairn command line and returns the process exit code.
 // assets is the built frontend, for the desktop window.
 func Main(ctx context.Context, args []string, assets fs.FS) int {
+	ownerOnly()
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr, term: terminal{in: os.Stdin, out: os.Stderr}, assets: assets}
 	return c.run(ctx, args)
 }
