@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"strings"
 
@@ -84,6 +85,10 @@ func checkEntryName(name string) error {
 // declared size over the limit is refused before reading, and a reader that
 // inflates past its declared size (a lying header) fails when it does.
 func (z *safeZip) open(f *zip.File) (io.ReadCloser, error) {
+	if f.Mode()&fs.ModeSymlink != 0 {
+		// Its content is a path; an export holds plain files.
+		return nil, fmt.Errorf("zip entry %.80q is a symbolic link, not a file: refused (export again from the original service)", f.Name)
+	}
 	size := int64(f.UncompressedSize64)
 	if f.UncompressedSize64 > uint64(z.l.MaxEntry) || size < 0 {
 		return nil, fmt.Errorf("%w: zip entry %s inflates to %d bytes, over the %d MiB limit", portable.ErrTooLarge, f.Name, f.UncompressedSize64, z.l.MaxEntry>>20)
