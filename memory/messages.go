@@ -61,9 +61,12 @@ type Message struct {
 	// ToolName names the tool whose result a RoleTool message holds.
 	ToolName string `json:"tool_name,omitempty"`
 	// MemoryIDs are the memories that were in the prompt for this reply.
-	MemoryIDs []string      `json:"memory_ids,omitempty"`
-	Stats     *MessageStats `json:"stats,omitempty"`
-	CreatedAt time.Time     `json:"created_at"`
+	MemoryIDs []string `json:"memory_ids,omitempty"`
+	// RecalledIDs are the past messages that were in the prompt for this
+	// reply (recall from other conversations).
+	RecalledIDs []string      `json:"recalled_ids,omitempty"`
+	Stats       *MessageStats `json:"stats,omitempty"`
+	CreatedAt   time.Time     `json:"created_at"`
 }
 
 // NewMessage is a message to add to a conversation.
@@ -77,6 +80,7 @@ type NewMessage struct {
 	ToolCalls      []ToolCall
 	ToolName       string
 	MemoryIDs      []string
+	RecalledIDs    []string
 	Stats          *MessageStats
 }
 
@@ -102,6 +106,7 @@ type messagePayload struct {
 	ToolCalls      []ToolCall    `json:"tool_calls,omitempty"`
 	ToolName       string        `json:"tool_name,omitempty"`
 	MemoryIDs      []string      `json:"memory_ids,omitempty"`
+	RecalledIDs    []string      `json:"recalled_ids,omitempty"`
 	Stats          *MessageStats `json:"stats,omitempty"`
 }
 
@@ -109,7 +114,7 @@ func (p *messagePayload) message(id string) Message {
 	return Message{
 		ID: id, ConversationID: p.ConversationID, ParentID: p.ParentID, Role: p.Role,
 		Content: p.Content, Model: p.Model, Incomplete: p.Incomplete, ToolCalls: p.ToolCalls,
-		ToolName: p.ToolName, MemoryIDs: p.MemoryIDs, Stats: p.Stats, CreatedAt: p.CreatedAt,
+		ToolName: p.ToolName, MemoryIDs: p.MemoryIDs, RecalledIDs: p.RecalledIDs, Stats: p.Stats, CreatedAt: p.CreatedAt,
 	}
 }
 
@@ -144,6 +149,9 @@ func (n *NewMessage) payload() (messagePayload, error) {
 		return p, err
 	}
 	if p.MemoryIDs, err = cleanIDs("memory id", n.MemoryIDs, MaxMemoryIDs); err != nil {
+		return p, err
+	}
+	if p.RecalledIDs, err = cleanIDs("recalled message id", n.RecalledIDs, MaxMemoryIDs); err != nil {
 		return p, err
 	}
 	if p.ToolCalls, err = cleanToolCalls(n.ToolCalls); err != nil {
