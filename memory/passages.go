@@ -65,7 +65,8 @@ func writePassages(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, 
 	var context []string
 	parentRID := int64(0)
 	if m.ParentID != "" {
-		if prid, p, ok := openMessageIn(ctx, tx, keys, m.ParentID); ok {
+		// A tool result or system turn is not searched, and gets no row.
+		if prid, p, ok := openMessageIn(ctx, tx, keys, m.ParentID); ok && indexable(&p) != "" {
 			parentRID = prid
 			context = append(context, tail(words(indexable(&p)), parentTerms)...)
 			if p.ParentID != "" {
