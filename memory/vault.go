@@ -186,6 +186,7 @@ func create(ctx context.Context, cfg Config, passphrase []byte) (*Vault, string,
 	meta := map[string]any{
 		metaVaultID: v.id, metaDeviceID: v.device, metaKeyEpoch: currentKeyEpoch,
 		metaWrapPass: passWrap, metaWrapRecovery: recWrap,
+		passagesMeta: true, // empty: nothing to index (passages.go)
 	}
 	if err := v.writeMeta(ctx, meta); err != nil {
 		v.db.Close()
