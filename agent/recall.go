@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -17,13 +18,6 @@ type recallItem struct {
 	Memory  *memory.Item
 	Passage *memory.MessageResult
 	score   float64
-}
-
-func (r recallItem) id() string {
-	if r.Memory != nil {
-		return r.Memory.ID
-	}
-	return r.Passage.Message.ID
 }
 
 // Weights of the fusion: reciprocal rank fusion over the two lists, plus
@@ -148,25 +142,6 @@ func fuseRecall(mems []memory.Result, passages []memory.MessageResult, inPeriod 
 		}
 		out = append(out, recallItem{Passage: p, score: s})
 	}
-	slices.SortStableFunc(out, func(a, b recallItem) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return 0
-	})
-	return out
-}
-
-// memoriesOf is the recalled memories alone, in order.
-func memoriesOf(items []recallItem) []memory.Item {
-	var out []memory.Item
-	for _, it := range items {
-		if it.Memory != nil {
-			out = append(out, *it.Memory)
-		}
-	}
+	slices.SortStableFunc(out, func(a, b recallItem) int { return cmp.Compare(b.score, a.score) })
 	return out
 }
