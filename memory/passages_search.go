@@ -198,19 +198,41 @@ func (v *Vault) messageResults(ctx context.Context, keys *vaultKeys, q MessageQu
 			if title == "\x00" {
 				continue
 			}
-			res := MessageResult{Message: p.message(r.ID), ConversationTitle: title, Score: c.score, Snippet: snippet(p.Content, terms)}
-			if q.Neighbours {
-				res.Before, res.After = v.neighbours(ctx, keys, &res.Message, heads)
+			out = append(out, MessageResult{Message: p.message(r.ID), ConversationTitle: title, Score: c.score, Snippet: snippet(p.Content, terms)})
+		}
+	}
+	if q.Neighbours {
+		// One pass over the heads for every result's conversation.
+		byConv := map[string][]later{}
+		for _, r := range out {
+			byConv[r.Message.ConversationID] = nil
+		}
+		for rid, h := range heads {
+			if l, ok := byConv[h.ConversationID]; ok && h.ok {
+				byConv[h.ConversationID] = append(l, later{rid, h.id, h.CreatedAt})
 			}
-			out = append(out, res)
+		}
+		for _, l := range byConv {
+			slices.SortFunc(l, func(a, b later) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.rid, b.rid)) })
+		}
+		for i := range out {
+			out[i].Before, out[i].After = v.neighbours(ctx, keys, &out[i].Message, byConv[out[i].Message.ConversationID])
 		}
 	}
 	return out, nil
 }
 
+// later is a message of a conversation, by time, from the heads.
+type later struct {
+	rid int64
+	id  string
+	at  time.Time
+}
+
 // neighbours are the turn a message answers (its parent) and the first
-// reply to it, when they are user or assistant messages.
-func (v *Vault) neighbours(ctx context.Context, keys *vaultKeys, m *Message, heads map[int64]cachedHead) (before, after *Message) {
+// reply to it, when they are user or assistant messages; conv is the
+// message's conversation from the heads, by time.
+func (v *Vault) neighbours(ctx context.Context, keys *vaultKeys, m *Message, conv []later) (before, after *Message) {
 	if m.ParentID != "" {
 		if _, p, ok := openMessageIn(ctx, v.db, keys, m.ParentID); ok && indexable(&p) != "" {
 			msg := p.message(m.ParentID)
@@ -218,18 +240,14 @@ func (v *Vault) neighbours(ctx context.Context, keys *vaultKeys, m *Message, hea
 		}
 	}
 	// The reply is written after the message, in the same conversation;
-	// the heads say which messages those are without opening any.
-	type later struct {
-		rid int64
-		at  time.Time
-	}
+	// the heads (conv, by time) say which messages those are without
+	// opening any.
 	var next []later
-	for rid, h := range heads {
-		if h.ok && h.ConversationID == m.ConversationID && !h.CreatedAt.Before(m.CreatedAt) && h.id != m.ID {
-			next = append(next, later{rid, h.CreatedAt})
+	for _, l := range conv {
+		if !l.at.Before(m.CreatedAt) && l.id != m.ID {
+			next = append(next, l)
 		}
 	}
-	slices.SortFunc(next, func(a, b later) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.rid, b.rid)) })
 	for start := 0; start < len(next) && after == nil; start += 8 {
 		var rids []int64
 		for _, l := range next[start:min(start+8, len(next))] {
