@@ -30,6 +30,7 @@ type Store interface {
 	AddMessage(ctx context.Context, n memory.NewMessage) (memory.Message, error)
 	Message(ctx context.Context, id string) (memory.Message, error)
 	Messages(ctx context.Context, conversationID string) ([]memory.Message, error)
+	SearchMessages(ctx context.Context, q memory.MessageQuery) ([]memory.MessageResult, error)
 }
 
 // DefaultNumCtx is Ollama's default context window, used for models the
@@ -58,6 +59,9 @@ type Config struct {
 	NumPredict int
 	// Memories is how many memories a turn may bring into the prompt.
 	Memories int
+	// Passages is how many passages of past messages a turn may bring
+	// into the prompt; 0 means 6, negative means none.
+	Passages int
 	// NoExtraction turns memory extraction off.
 	NoExtraction bool
 	// NoTools stops offering tools to models that support them.
@@ -235,7 +239,7 @@ func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string))
 	if _, err := a.backends.Show(ctx, backend, name); err != nil {
 		return nil, err
 	}
-	recall := func() []memory.Item { return nil }
+	recall := func() []recallItem { return nil }
 	if len(req.ToolResults) == 0 && !req.NoRecall {
 		recall = a.recall(ctx, backend, text)
 	}
@@ -343,7 +347,7 @@ func (a *Agent) Regenerate(ctx context.Context, replyID, model string, lim Limit
 	if _, err := a.backends.Show(ctx, backend, name); err != nil {
 		return nil, err
 	}
-	recall := func() []memory.Item { return nil }
+	recall := func() []recallItem { return nil }
 	if !lim.NoRecall {
 		recall = a.recall(ctx, backend, user.Content)
 	}
@@ -351,37 +355,9 @@ func (a *Agent) Regenerate(ctx context.Context, replyID, model string, lim Limit
 	return a.reply(ctx, conv, threadTo(msgs, user.ID), stored(conv, user), model, recall, onDelta, TurnRequest{Limits: lim})
 }
 
-// recall starts retrieving the memories relevant to text, in the
-// background: embedding the query is a round trip to the embedding model,
-// which overlaps with storing the message. The returned func waits for
-// the result; it is nil-safe to skip calling it.
-func (a *Agent) recall(ctx context.Context, backend Backend, text string) func() []memory.Item {
-	if !a.backends.ReceivesMemory(backend) {
-		return func() []memory.Item { return nil }
-	}
-	ch := make(chan []memory.Item, 1)
-	go func() {
-		res, err := a.store.Search(ctx, memory.Query{Text: text, Limit: a.cfg.Memories})
-		if err != nil && !errors.Is(err, memory.ErrNoEmbedder) && ctx.Err() == nil {
-			a.log.Warn("memory search failed; answering without memories", "err", safeErr(err))
-		}
-		items := make([]memory.Item, 0, len(res))
-		for _, r := range res {
-			items = append(items, r.Item)
-		}
-		ch <- items
-	}()
-	var once sync.Once
-	var items []memory.Item
-	return func() []memory.Item {
-		once.Do(func() { items = <-ch })
-		return items
-	}
-}
-
 // reply answers the last message of thread, which pend is storing; opts
 // carries the turn's own settings (System, Tools, MaxTokens and the rest).
-func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []memory.Message, pend *pending, model string, recall func() []memory.Item, onDelta func(string), opts TurnRequest) (*Turn, error) {
+func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []memory.Message, pend *pending, model string, recall func() []recallItem, onDelta func(string), opts TurnRequest) (*Turn, error) {
 	backend, name, err := a.backends.Resolve(model)
 	if err != nil {
 		return nil, err
@@ -393,9 +369,9 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 	withMemory := a.backends.ReceivesMemory(backend)
 	numCtx := a.NumCtx(model)
 
-	var mems []memory.Item
+	var recalled []recallItem
 	if withMemory && !opts.NoRecall {
-		mems = recall()
+		recalled = recall()
 	}
 	summary := ""
 	if conv.Summary != "" && conv.SummaryThrough != "" && inThread(thread, conv.SummaryThrough) {
@@ -409,7 +385,8 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 		}
 	}
 	in := promptInput{
-		System: cmp.Or(opts.System, a.cfg.System), Memories: mems, Summary: summary, History: toBackend(thread),
+		System: cmp.Or(opts.System, a.cfg.System), Recall: recalled, Summary: summary, History: toBackend(thread),
+		HistoryIDs: threadIDs(thread), Now: time.Now(),
 		Tools: tools, NumCtx: numCtx, Reserve: a.reserve(numCtx),
 	}
 	p, err := assemble(in)
@@ -499,7 +476,7 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 			}
 			m, serr := a.store.AddMessage(store, memory.NewMessage{
 				ConversationID: conv.ID, ParentID: parent, Role: memory.RoleAssistant, Content: resp.Message.Content,
-				Model: model, Incomplete: true, MemoryIDs: p.MemoryIDs, Stats: stats,
+				Model: model, Incomplete: true, MemoryIDs: p.MemoryIDs, RecalledIDs: p.RecalledIDs, Stats: stats,
 			})
 			if serr != nil {
 				return turn, errors.Join(err, serr)
@@ -510,7 +487,7 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 		if len(resp.Message.ToolCalls) == 0 || tools == nil {
 			m, err := a.store.AddMessage(store, memory.NewMessage{
 				ConversationID: conv.ID, ParentID: parent, Role: memory.RoleAssistant, Content: resp.Message.Content,
-				Model: model, MemoryIDs: p.MemoryIDs, Stats: stats,
+				Model: model, MemoryIDs: p.MemoryIDs, RecalledIDs: p.RecalledIDs, Stats: stats,
 			})
 			if err != nil {
 				return turn, err
@@ -528,7 +505,7 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 		}
 		asked, err := a.store.AddMessage(store, memory.NewMessage{
 			ConversationID: conv.ID, ParentID: parent, Role: memory.RoleAssistant, Content: resp.Message.Content,
-			Model: model, ToolCalls: calls, MemoryIDs: p.MemoryIDs, Stats: stats,
+			Model: model, ToolCalls: calls, MemoryIDs: p.MemoryIDs, RecalledIDs: p.RecalledIDs, Stats: stats,
 		})
 		if err != nil {
 			return turn, err
@@ -631,6 +608,16 @@ func inThread(thread []memory.Message, id string) bool {
 
 // toBackend converts stored messages to what backends take. Incomplete
 // replies are sent as they are: the model sees what the person saw.
+// threadIDs are the ids of the thread's messages ("" for one not stored
+// yet), in order.
+func threadIDs(thread []memory.Message) []string {
+	out := make([]string, len(thread))
+	for i, m := range thread {
+		out[i] = m.ID
+	}
+	return out
+}
+
 func toBackend(thread []memory.Message) []Message {
 	out := make([]Message, 0, len(thread))
 	for _, m := range thread {

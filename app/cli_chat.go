@@ -505,7 +505,7 @@ func (c *cli) conversationsCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	cmd.Flags().IntVarP(&limit, "limit", "n", 50, "at most this many, most recent first (0 for all)")
-	cmd.AddCommand(c.conversationShow(), c.conversationRename(), c.conversationDelete())
+	cmd.AddCommand(c.conversationShow(), c.conversationRename(), c.conversationDelete(), c.conversationSearch())
 	return cmd
 }
 

@@ -145,6 +145,9 @@ func blindTableOf(k Kind) *blindTable {
 // with its current version: the blind keyword index entry (rewritten) and
 // any embedding (dropped as stale; catchUp computes a new one).
 func indexRecord(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r *Record, payload []byte) error {
+	if r.Kind == KindMessage {
+		return indexMessage(ctx, tx, keys, rid, r, payload) // passages.go
+	}
 	if err := unindexRecord(ctx, tx, rid, r.Kind); err != nil {
 		return err
 	}
@@ -162,6 +165,9 @@ func indexRecord(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r 
 func unindexRecord(ctx context.Context, tx *sql.Tx, rid int64, k Kind) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM embeddings WHERE rid = ?", rid); err != nil {
 		return err
+	}
+	if k == KindMessage {
+		return unindexMessage(ctx, tx, rid) // passages.go
 	}
 	if table := blindTableOf(k); table != nil {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table.index+" WHERE rowid = ?", rid); err != nil {

@@ -61,9 +61,12 @@ type Message struct {
 	// ToolName names the tool whose result a RoleTool message holds.
 	ToolName string `json:"tool_name,omitempty"`
 	// MemoryIDs are the memories that were in the prompt for this reply.
-	MemoryIDs []string      `json:"memory_ids,omitempty"`
-	Stats     *MessageStats `json:"stats,omitempty"`
-	CreatedAt time.Time     `json:"created_at"`
+	MemoryIDs []string `json:"memory_ids,omitempty"`
+	// RecalledIDs are the past messages that were in the prompt for this
+	// reply (recall from other conversations).
+	RecalledIDs []string      `json:"recalled_ids,omitempty"`
+	Stats       *MessageStats `json:"stats,omitempty"`
+	CreatedAt   time.Time     `json:"created_at"`
 }
 
 // NewMessage is a message to add to a conversation.
@@ -77,6 +80,7 @@ type NewMessage struct {
 	ToolCalls      []ToolCall
 	ToolName       string
 	MemoryIDs      []string
+	RecalledIDs    []string
 	Stats          *MessageStats
 }
 
@@ -102,6 +106,7 @@ type messagePayload struct {
 	ToolCalls      []ToolCall    `json:"tool_calls,omitempty"`
 	ToolName       string        `json:"tool_name,omitempty"`
 	MemoryIDs      []string      `json:"memory_ids,omitempty"`
+	RecalledIDs    []string      `json:"recalled_ids,omitempty"`
 	Stats          *MessageStats `json:"stats,omitempty"`
 }
 
@@ -109,7 +114,7 @@ func (p *messagePayload) message(id string) Message {
 	return Message{
 		ID: id, ConversationID: p.ConversationID, ParentID: p.ParentID, Role: p.Role,
 		Content: p.Content, Model: p.Model, Incomplete: p.Incomplete, ToolCalls: p.ToolCalls,
-		ToolName: p.ToolName, MemoryIDs: p.MemoryIDs, Stats: p.Stats, CreatedAt: p.CreatedAt,
+		ToolName: p.ToolName, MemoryIDs: p.MemoryIDs, RecalledIDs: p.RecalledIDs, Stats: p.Stats, CreatedAt: p.CreatedAt,
 	}
 }
 
@@ -144,6 +149,9 @@ func (n *NewMessage) payload() (messagePayload, error) {
 		return p, err
 	}
 	if p.MemoryIDs, err = cleanIDs("memory id", n.MemoryIDs, MaxMemoryIDs); err != nil {
+		return p, err
+	}
+	if p.RecalledIDs, err = cleanIDs("recalled message id", n.RecalledIDs, MaxMemoryIDs); err != nil {
 		return p, err
 	}
 	if p.ToolCalls, err = cleanToolCalls(n.ToolCalls); err != nil {
@@ -365,72 +373,4 @@ func conversationsLive(ctx context.Context, q querier, ids []string) (map[string
 		out[id] = true
 	}
 	return out, rows.Err()
-}
-
-// MessageQuery is a keyword search over messages.
-type MessageQuery struct {
-	Text  string
-	Limit int // 0 means 10
-}
-
-// MessageResult is one message found, with its BM25 score (higher is
-// better) and a snippet of the content around the match.
-type MessageResult struct {
-	Message Message `json:"message"`
-	Score   float32 `json:"score"`
-	Snippet string  `json:"snippet"`
-}
-
-// SearchMessages finds user and assistant messages by keyword (BM25 over
-// the messages' blind index), best first. There is no vector search over
-// messages: they are not embedded.
-func (v *Vault) SearchMessages(ctx context.Context, q MessageQuery) ([]MessageResult, error) {
-	keys, err := v.unlockedKeys()
-	if err != nil {
-		return nil, err
-	}
-	mq := Query{Text: q.Text, Limit: q.Limit, Mode: Keyword}
-	if err := mq.normalize(); err != nil {
-		return nil, err
-	}
-	cands, err := v.keywordCandidates(ctx, keys, messageIndex, mq.Text, max(2*mq.Limit, 50))
-	if err != nil {
-		return nil, fmt.Errorf("search messages: %w", err)
-	}
-	recs, err := v.recordsByRID(ctx, KindMessage, cands)
-	if err != nil {
-		return nil, fmt.Errorf("search messages: %w", err)
-	}
-	found := make(map[int64]messagePayload, len(recs))
-	var convIDs []string
-	for rid, r := range recs {
-		p, err := keys.openMessage(r)
-		if err != nil {
-			v.log.Warn("skipping unreadable message in search", "id", r.ID, "err", err)
-			continue
-		}
-		found[rid] = p
-		if !slices.Contains(convIDs, p.ConversationID) {
-			convIDs = append(convIDs, p.ConversationID)
-		}
-	}
-	// A message that arrived after its conversation was deleted elsewhere
-	// is not shown.
-	live, err := conversationsLive(ctx, v.db, convIDs)
-	if err != nil {
-		return nil, fmt.Errorf("search messages: %w", err)
-	}
-	terms := words(mq.Text)
-	out := []MessageResult{}
-	for _, c := range cands {
-		p, ok := found[c.rid]
-		if !ok || !live[p.ConversationID] {
-			continue
-		}
-		out = append(out, MessageResult{Message: p.message(recs[c.rid].ID), Score: c.score, Snippet: snippet(p.Content, terms)})
-		if len(out) == mq.Limit {
-			break
-		}
-	}
-	return out, nil
 }

@@ -223,7 +223,7 @@ func checkPayload(kind Kind, raw []byte) error {
 			return err
 		}
 		n := NewMessage{ConversationID: p.ConversationID, ParentID: p.ParentID, Role: p.Role, Content: p.Content, Model: p.Model,
-			Incomplete: p.Incomplete, ToolCalls: p.ToolCalls, ToolName: p.ToolName, MemoryIDs: p.MemoryIDs, Stats: p.Stats}
+			Incomplete: p.Incomplete, ToolCalls: p.ToolCalls, ToolName: p.ToolName, MemoryIDs: p.MemoryIDs, RecalledIDs: p.RecalledIDs, Stats: p.Stats}
 		if _, err := n.payload(); err != nil {
 			return err
 		}

@@ -59,6 +59,18 @@ var migrations = []string{
 	// 4: the local change number at which each revision became known here,
 	// so sync ships only the revisions a peer has not had (sync_records.go).
 	`ALTER TABLE revisions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;`,
+	// 5: message passages (passages.go): each passage's own words and its
+	// neighbouring turns as a down-weighted second column, and which
+	// message each passage row belongs to.
+	`CREATE VIRTUAL TABLE passage_index USING fts5(body, context, content='', contentless_delete=1);
+	INSERT INTO passage_index(passage_index, rank) VALUES('rank', 'bm25(1.0, 0.35)');
+	CREATE VIRTUAL TABLE passage_vocab USING fts5vocab(passage_index, 'row');
+	CREATE TABLE passages (
+		prow INTEGER PRIMARY KEY,
+		rid  INTEGER NOT NULL, -- the message's record
+		part INTEGER NOT NULL  -- passage number, or -1 for the turn after it
+	);
+	CREATE INDEX passages_rid ON passages(rid);`,
 }
 
 // schemaVersion is the number of migrations this build knows.

@@ -74,6 +74,9 @@ type Vault struct {
 	refresh    sync.Mutex             // one catch-up at a time
 	embedRetry atomic.Int64           // Unix nanoseconds: after the embedder failed, skip it until then
 	embedErr   atomic.Pointer[string] // the last embedding failure, nil after a success
+
+	passagesMu    sync.Mutex  // one build of the passage index at a time (passages.go)
+	passagesReady atomic.Bool // the passage index holds every message
 }
 
 // vaultKeys are the subkeys derived from the vault key while unlocked.
@@ -183,6 +186,7 @@ func create(ctx context.Context, cfg Config, passphrase []byte) (*Vault, string,
 	meta := map[string]any{
 		metaVaultID: v.id, metaDeviceID: v.device, metaKeyEpoch: currentKeyEpoch,
 		metaWrapPass: passWrap, metaWrapRecovery: recWrap,
+		passagesMeta: true, // empty: nothing to index (passages.go)
 	}
 	if err := v.writeMeta(ctx, meta); err != nil {
 		v.db.Close()

@@ -20,6 +20,12 @@ var describe = map[string]string{
 		"**inflected** questions reuse the fact's words in another form (lives/live, ran/running, no " +
 		"accents), **paraphrase** ones use other words. recall@k: the right memory is in the first k; " +
 		"MRR@10: mean of 1/rank.",
+	"RecallQuality": "Finding the evidence message of a question in generated multi-session conversations " +
+		"(agent/recallbench_gen_test.go: 3 seeds × 48 sessions over 8 months, two speakers, facts planted once and " +
+		"often as a short reply, later updates, distractors sharing words, questions naming a month): " +
+		"**bm25-turn** is plain BM25 over single turns (the baseline, same run), **cairn-keyword** is message " +
+		"search over passages with their neighbouring turns as context, **cairn-keyword-time** adds the " +
+		"question's time expression as chat applies it. R@k: share of evidence messages in the first k; MRR: 1/rank of the first.",
 	"Unlock": "Opening and unlocking a vault (Argon2id, 64 MiB, 3 passes, 4 lanes) plus building the " +
 		"in-memory index from the sealed embeddings; **kdf-only** is the Argon2id step alone.",
 	"Add": "Adding one memory (sealed, indexed, embedded, committed with fsync) to a vault of N.",

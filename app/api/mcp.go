@@ -49,6 +49,7 @@ func NewMCP(cfg MCPConfig) *mcp.Server {
 	})
 	m := &mcpMemory{vault: cfg.Vault, local: cfg.Local}
 	m.addTools(srv)
+	m.addConversationTools(srv)
 	m.addResources(srv)
 	return srv
 }

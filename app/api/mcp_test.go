@@ -88,7 +88,7 @@ func TestMCPOverHTTP(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	if want := []string{"add_memory", "forget_memory", "list_recent_memories", "search_memory", "update_memory"}; !slices.Equal(names, want) {
+	if want := []string{"add_memory", "forget_memory", "list_recent_memories", "search_conversations", "search_memory", "update_memory"}; !slices.Equal(names, want) {
 		t.Fatalf("tools %v, want %v", names, want)
 	}
 

@@ -211,6 +211,20 @@ try {
   check(await page.getByLabel("Search conversations").evaluate((el) => el === document.activeElement), "Ctrl+K focuses the search");
   await page.keyboard.type("bees");
   await page.waitForFunction(() => document.querySelectorAll(".convs li").length === 1);
+  // The search finds message text too, and opens the conversation at the
+  // message found, highlighted and scrolled into view.
+  await page.getByLabel("Search conversations").fill("cairns");
+  const hit = page.getByLabel("Messages found").getByRole("button").first();
+  await hit.waitFor();
+  await hit.click();
+  const foundMsg = page.locator(".msg.found");
+  await foundMsg.waitFor();
+  check((await foundMsg.textContent()).includes("Tell me about cairns."), "the search opens the message it found, highlighted");
+  check(await foundMsg.evaluate((el) => {
+    const r = el.getBoundingClientRect(), log = el.closest(".log").getBoundingClientRect();
+    return r.bottom > log.top && r.top < log.bottom;
+  }), "the message found is scrolled into view");
+  await shot("message-search");
   await page.getByLabel("Search conversations").fill("");
   const firstConv = page.locator(".convs li", { hasText: "Hello there" });
   await firstConv.hover();

@@ -43,6 +43,17 @@ export interface Message {
   created_at: string;
 }
 
+// FoundMessage is a message search hit (GET /api/v1/messages/search).
+export interface FoundMessage {
+  id: string;
+  conversation_id: string;
+  conversation_title: string;
+  role: Message["role"];
+  created_at: string;
+  snippet: string;
+  score: number;
+}
+
 export interface Conversation {
   id: string;
   title: string;
@@ -429,6 +440,8 @@ export const api = {
   renameConversation: (id: string, title: string) => call<Conversation>("PATCH", `/api/v1/conversations/${encodeURIComponent(id)}`, { title }),
   deleteConversation: (id: string) => call<void>("DELETE", `/api/v1/conversations/${encodeURIComponent(id)}`),
   message: (id: string) => call<Message>("GET", `/api/v1/messages/${encodeURIComponent(id)}`),
+  searchMessages: (q: string, limit = 8) =>
+    call<{ messages: FoundMessage[] }>("GET", `/api/v1/messages/search?q=${encodeURIComponent(q)}&limit=${limit}`).then((r) => r.messages),
 
   chat: (req: { conversation_id?: string; parent_id?: string; text: string; model?: string }, signal?: AbortSignal) =>
     chatEvents(stream("/api/v1/chat", { ...req, stream: true }, signal)),
