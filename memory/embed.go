@@ -96,6 +96,33 @@ func (v *Vault) catchUp(ctx context.Context) {
 	}
 }
 
+// catchUpRead is catchUp for a search. It returns at once when the index
+// holds every change, and it does not wait behind another catch-up: that
+// one is folding writes that have not returned yet (a write returns after
+// its own catch-up) or another process's, so the search may run on the
+// index as it is. Readers then never queue behind one lock.
+func (v *Vault) catchUpRead(ctx context.Context) {
+	if v.upToDate(ctx) || !v.refresh.TryLock() {
+		return
+	}
+	defer v.refresh.Unlock()
+	if _, err := v.syncEmbedLocked(ctx, embedInline, false); err != nil && !v.embedderResting() {
+		v.log.Warn("catching up with the vault failed", "err", err)
+	}
+}
+
+// upToDate reports whether the vector index holds every change in the
+// vault and no memory waits for an embedding that could be made now.
+func (v *Vault) upToDate(ctx context.Context) bool {
+	var latest int64
+	if err := v.db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM records").Scan(&latest); err != nil {
+		return false
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.keys != nil && v.seen >= latest && (len(v.missing) == 0 || v.embedderResting() || v.currentEmbedder() == nil)
+}
+
 // sync folds changed records (by local change number) into the vector
 // index, then embeds up to maxEmbed memories that have no embedding yet
 // (all of them when maxEmbed < 0). After the embedder failed, only Refresh
@@ -110,6 +137,11 @@ func (v *Vault) sync(ctx context.Context, maxEmbed int) error {
 func (v *Vault) syncEmbed(ctx context.Context, maxEmbed int, force bool) (int, error) {
 	v.refresh.Lock()
 	defer v.refresh.Unlock()
+	return v.syncEmbedLocked(ctx, maxEmbed, force)
+}
+
+// syncEmbedLocked is syncEmbed for a caller that holds v.refresh.
+func (v *Vault) syncEmbedLocked(ctx context.Context, maxEmbed int, force bool) (int, error) {
 	v.mu.RLock()
 	keys, seen := v.keys, v.seen
 	v.mu.RUnlock()

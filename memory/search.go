@@ -65,7 +65,7 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 	if err := q.normalize(); err != nil {
 		return nil, err
 	}
-	v.catchUp(ctx)
+	v.catchUpRead(ctx)
 	pool := q.Limit * 4
 	if q.Kind != "" || q.Tag != "" {
 		pool = max(pool, 400) // filters run after decryption
