@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,5 +67,53 @@ func TestSearchDoesNotWaitBehindCatchUp(t *testing.T) {
 	close(emb.release)
 	if err := <-added; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// countingEmbedder counts the texts it embeds.
+type countingEmbedder struct {
+	*memtest.Embedder
+	texts atomic.Int64
+}
+
+func (e *countingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	e.texts.Add(int64(len(texts)))
+	return e.Embedder.Embed(ctx, texts)
+}
+
+// A query asked again is not embedded again (the embedding is most of a
+// hybrid search's time), and finds the same; a lock forgets the queries.
+func TestRepeatedQueryIsEmbeddedOnce(t *testing.T) {
+	ctx := context.Background()
+	emb := &countingEmbedder{Embedder: memtest.NewEmbedder(64)}
+	cfg := testConfig(t, emb)
+	v, _, err := Create(ctx, cfg, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	mustAdd(t, v, "my sister lives in Lisbon")
+	before := emb.texts.Load()
+	first, err := v.Search(ctx, Query{Text: "where does my sister live"})
+	if err != nil || len(first) == 0 {
+		t.Fatalf("first search: %v %v", first, err)
+	}
+	again, err := v.Search(ctx, Query{Text: "where does my sister live"})
+	if err != nil || len(again) != len(first) || again[0].ID != first[0].ID {
+		t.Fatalf("second search: %v %v, want %v", again, err, first)
+	}
+	if n := emb.texts.Load() - before; n != 1 {
+		t.Fatalf("two searches of one query embedded %d texts, want 1", n)
+	}
+	v.Lock()
+	if err := v.Unlock(ctx, testPass); err != nil {
+		t.Fatal(err)
+	}
+	before = emb.texts.Load()
+	if _, err := v.Search(ctx, Query{Text: "where does my sister live"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := emb.texts.Load() - before; n != 1 {
+		t.Fatalf("after a lock the query was embedded %d times, want 1 (the cache goes with the keys)", n)
 	}
 }

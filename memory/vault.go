@@ -84,6 +84,7 @@ type vaultKeys struct {
 	// memoryTokens and messageTokens remember the tokens of words seen
 	// (tokenizer.go), dropped with the keys at Lock.
 	memoryTokens, messageTokens *blindTokenizer
+	queries                     *queryVectors // recent query embeddings (querycache.go)
 	vectors                     *sealer
 	ring                        *keyring // the record keys of every epoch (sync_keys.go)
 }
@@ -96,6 +97,7 @@ func newVaultKeys(vaultKey []byte, ring *keyring) *vaultKeys {
 		messageIndex:  messageIndex,
 		memoryTokens:  newBlindTokenizer(index),
 		messageTokens: newBlindTokenizer(messageIndex),
+		queries:       &queryVectors{},
 		// Embeddings never leave the device: they stay under the local key
 		// and its first epoch whatever the record epoch.
 		vectors: newSealer(deriveKey(vaultKey, "cairn embeddings v1"), currentKeyEpoch),
