@@ -199,7 +199,7 @@ func applyOne(ctx context.Context, tx *sql.Tx, keys *vaultKeys, in Record, paylo
 			if rid, err = insertRecord(ctx, tx, &in); err != nil {
 				return err
 			}
-			return indexRecord(ctx, tx, keys, rid, &in, payload)
+			return indexNewRecord(ctx, tx, keys, rid, &in, payload)
 		case cur.sameVersion(&in):
 			out = Unchanged
 			return nil

@@ -65,7 +65,6 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 	if err := q.normalize(); err != nil {
 		return nil, err
 	}
-	v.catchUp(ctx)
 	pool := q.Limit * 4
 	if q.Kind != "" || q.Tag != "" {
 		pool = max(pool, 400) // filters run after decryption
@@ -75,21 +74,32 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 	var kw, vec []candidate
 	var vecErr error
 	var vecDone chan struct{}
+	caughtUp := make(chan struct{})
 	// Hybrid search leaves a failing embedder alone for a while and uses
-	// keywords; vector search always asks, and says when it fails.
+	// keywords; vector search always asks, and says when it fails. The
+	// query is embedded at once, the slowest step, while the index
+	// catches up; the index is read after.
 	if q.Mode == Vector || (q.Mode == Hybrid && v.currentEmbedder() != nil && !v.embedderResting()) {
 		vecDone = make(chan struct{})
 		go func() {
 			defer close(vecDone)
+			qv, model, err := v.queryVector(ctx, keys, q.Text)
+			<-caughtUp
+			if err != nil {
+				vecErr = err
+				return
+			}
 			// Hybrid fuses ranks, which the int8 estimates already give;
 			// only vector search rescores exactly.
 			exact := 0
 			if q.Mode == Vector {
 				exact = max(2*q.Limit, 20)
 			}
-			vec, vecErr = v.vectorCandidates(ctx, keys, q.Text, pool, exact)
+			vec, vecErr = v.vectorCandidates(ctx, keys, qv, model, pool, exact)
 		}()
 	}
+	v.catchUpRead(ctx)
+	close(caughtUp)
 	if q.Mode != Vector {
 		kw, err = v.keywordCandidates(ctx, keys, memoryIndex, q.Text, pool)
 	}
@@ -249,21 +259,7 @@ func anyOf(toks []string) string {
 // vectorCandidates finds n candidates on the int8 copy and rescores the best
 // exact of them against the sealed float32 vectors; the rest keep their
 // int8 estimates, which only order them among themselves.
-func (v *Vault) vectorCandidates(ctx context.Context, keys *vaultKeys, text string, n, exact int) ([]candidate, error) {
-	emb := v.currentEmbedder()
-	if emb == nil {
-		return nil, ErrNoEmbedder
-	}
-	model := emb.Model()
-	vecs, err := emb.Embed(ctx, []string{text})
-	if err != nil {
-		return nil, fmt.Errorf("embed query with %s: %w", model, err)
-	}
-	v.embedderWorks()
-	if len(vecs) != 1 || !normalize(vecs[0]) {
-		return nil, fmt.Errorf("embed query with %s: the model returned no usable vector", model)
-	}
-	qv := vecs[0]
+func (v *Vault) vectorCandidates(ctx context.Context, keys *vaultKeys, qv []float32, model string, n, exact int) ([]candidate, error) {
 	v.mu.RLock()
 	var approx []candidate
 	if v.vectors != nil && v.vectors.model == model {
