@@ -205,6 +205,9 @@ func indexRecord(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r 
 // Deleting from a contentless FTS5 table costs even when the row is not in
 // it: a tenth of applying a new record.
 func indexNewRecord(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r *Record, payload []byte) error {
+	if r.Kind == KindMessage {
+		return writePassages(ctx, tx, keys, rid, r, payload) // passages.go
+	}
 	text := indexText(r, payload)
 	if text == "" {
 		return nil
