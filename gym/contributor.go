@@ -75,7 +75,7 @@ func OpenContributor(ctx context.Context, cfg ContributorConfig) (*Contributor, 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := openSQLite(ctx, cfg.Path, contributorSchema)
+	db, err := openSQLite(ctx, cfg.Path, contributorSchema+logCheckSchema)
 	if err != nil {
 		return nil, err
 	}

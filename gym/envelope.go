@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // SchemaVersion is the version of the envelope, receipt, revocation and
@@ -96,6 +98,11 @@ type ItemResult struct {
 	// Status is accepted, duplicate (the gym has it already) or refused.
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
+	// LogIndex is the item's leaf in the gym's transparency log (accepted
+	// and duplicate items), and Proof its inclusion proof in the tree of
+	// the receipt's Checkpoint.
+	LogIndex *int64           `json:"log_index,omitempty"`
+	Proof    tlog.RecordProof `json:"proof,omitempty"`
 }
 
 // Item statuses in a receipt.
@@ -116,6 +123,9 @@ type Receipt struct {
 	Contributor PublicKey    `json:"contributor"`
 	Received    time.Time    `json:"received"`
 	Items       []ItemResult `json:"items"`
+	// Checkpoint is the gym's signed log checkpoint (a signed note) after
+	// this envelope's items were appended; every item's Proof is against it.
+	Checkpoint string `json:"checkpoint,omitempty"`
 }
 
 // Revocation withdraws items a contributor sent, by hash. Only the key
@@ -154,6 +164,11 @@ type Manifest struct {
 	PublicKey PublicKey `json:"public_key"`
 	Addrs     []string  `json:"addrs,omitempty"`
 	URL       string    `json:"url,omitempty"`
+	// LogOrigin names the gym's transparency log, and LogKey is the
+	// signed-note verifier key its checkpoints are signed with (the same
+	// Ed25519 key as PublicKey), for anyone who mirrors the log.
+	LogOrigin string `json:"log_origin,omitempty"`
+	LogKey    string `json:"log_key,omitempty"`
 }
 
 // MaxEnvelopeBytes bounds what a gym reads of one request.

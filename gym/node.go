@@ -16,6 +16,7 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the gym's own database
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // NodeConfig sets up a gym node.
@@ -54,6 +55,14 @@ type Node struct {
 		sync.Mutex
 		p2p []string
 		url string
+	}
+	logSigner noteSigner
+	// cp is the latest signed checkpoint, published once its items are
+	// committed.
+	cp struct {
+		sync.RWMutex
+		note []byte
+		tree tlog.Tree
 	}
 }
 
@@ -152,11 +161,20 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openSQLite(ctx, filepath.Join(cfg.Dir, "gym.db"), nodeSchema)
+	db, err := openSQLite(ctx, filepath.Join(cfg.Dir, "gym.db"), nodeSchema+logSchema)
 	if err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, key: key, id: id, db: db, log: cfg.Logger}, nil
+	n := &Node{cfg: cfg, key: key, id: id, db: db, log: cfg.Logger}
+	if n.logSigner, err = newNoteSigner(LogOrigin(id), key); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := n.publishCheckpoint(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return n, nil
 }
 
 func openSQLite(ctx context.Context, path, schema string) (*sql.DB, error) {
@@ -207,7 +225,9 @@ func (n *Node) Manifest() Signed {
 		Schema: SchemaVersion, Name: n.cfg.Name, Description: n.cfg.Description, Wants: n.cfg.Wants,
 		Formats: n.cfg.Formats, License: n.cfg.License, Limits: n.cfg.Limits, PeerID: n.id,
 		PublicKey: EncodeKey(n.key.Public().(ed25519.PublicKey)), Addrs: n.addr.p2p, URL: n.addr.url,
+		LogOrigin: LogOrigin(n.id),
 	}
+	m.LogKey, _ = NoteKey(m.LogOrigin, n.key.Public().(ed25519.PublicKey))
 	n.addr.Unlock()
 	s, _ := sign(n.key, domainManifest, m)
 	return s
@@ -261,7 +281,10 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 	}
 	rec := Receipt{Schema: SchemaVersion, Gym: n.id, For: env.ID, Contributor: env.Contributor, Received: now}
 	var accepted, dups, refused int
+	var cp []byte
+	var tree tlog.Tree
 	err := n.tx(ctx, func(tx *sql.Tx) error {
+		log := logStore{ctx, tx}
 		for _, raw := range env.Items {
 			res := ItemResult{Hash: Hash(raw)}
 			it, err := DecodeItem(raw)
@@ -283,6 +306,14 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 				if k, _ := r.RowsAffected(); k == 0 {
 					res.Status, res.Reason = StatusDuplicate, "the gym has this item already"
 				}
+				idx, err := log.indexOf(res.Hash)
+				if err == nil && idx < 0 {
+					idx, err = log.append(res.Hash)
+				}
+				if err != nil {
+					return err
+				}
+				res.LogIndex = &idx
 			}
 			switch res.Status {
 			case StatusAccepted:
@@ -293,6 +324,10 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 				refused++
 			}
 			rec.Items = append(rec.Items, res)
+		}
+		var err error
+		if cp, tree, err = n.proveReceipt(log, &rec); err != nil {
+			return err
 		}
 		signed, err := sign(n.key, domainReceipt, rec)
 		if err != nil {
@@ -307,6 +342,7 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 	if err != nil {
 		return Answer{}, fmt.Errorf("store envelope %s: %w", env.ID, err)
 	}
+	n.setCheckpoint(cp, tree)
 	prev, _, err := n.receiptFor(ctx, env.ID)
 	if err != nil {
 		return Answer{}, err

@@ -20,18 +20,28 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// The same three operations travel over libp2p (/cairn/gym/1.0.0: one
-// JSON request, the writer closes its side, one JSON response) and over
-// HTTP (GET /manifest, POST /contribute, POST /revoke).
+// The same operations travel over libp2p (/cairn/gym/1.0.0: one JSON
+// request, the writer closes its side, one JSON response) and over HTTP
+// (GET /manifest, POST /contribute, POST /revoke, and the log's
+// GET /checkpoint and GET /tile/...).
 type request struct {
-	Op     string  `json:"op"` // manifest, contribute or revoke
+	Op     string  `json:"op"` // manifest, contribute, revoke, checkpoint or tile
 	Signed *Signed `json:"signed,omitempty"`
+	// Path is the tile's path (tile/H/L/N...) for the tile operation.
+	Path string `json:"path,omitempty"`
+	// Note is a witness's cosigned checkpoint for the cosign operation.
+	Note []byte `json:"note,omitempty"`
 }
 
 type response struct {
 	Manifest *Signed `json:"manifest,omitempty"`
+	// Data is a checkpoint note or a tile's bytes.
+	Data []byte `json:"data,omitempty"`
 	Answer
 }
+
+// readOps are the operations that only read (GET over HTTP).
+var readOps = map[string]bool{"manifest": true, "checkpoint": true, "tile": true}
 
 const maxAnswerBytes = 8 << 20
 
@@ -48,9 +58,23 @@ func peerIDOf(pub ed25519.PublicKey) (string, error) {
 }
 
 func (n *Node) handle(ctx context.Context, req request) (response, int) {
-	if req.Op == "manifest" {
+	switch req.Op {
+	case "manifest":
 		m := n.Manifest()
 		return response{Manifest: &m}, http.StatusOK
+	case "checkpoint":
+		return response{Data: n.Checkpoint()}, http.StatusOK
+	case "tile":
+		b, err := n.Tile(ctx, req.Path)
+		if err != nil {
+			return response{Answer: refuse(RefusedSchema, "%v", err)}, http.StatusNotFound
+		}
+		return response{Data: b}, http.StatusOK
+	case "cosign":
+		if err := n.AddCosignature(req.Note); err != nil {
+			return response{Answer: refuse(RefusedSignature, "%v", err)}, http.StatusBadRequest
+		}
+		return response{Data: n.Checkpoint()}, http.StatusOK
 	}
 	if req.Signed == nil {
 		return response{Answer: refuse(RefusedSchema, "the request carries nothing signed")}, http.StatusBadRequest
@@ -93,6 +117,35 @@ func (n *Node) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /manifest", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, n.Manifest())
+	})
+	// The log, as the tlog tile protocol serves it: plain bytes, so that
+	// any mirror or tlog client can read it.
+	mux.HandleFunc("GET /checkpoint", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(n.Checkpoint())
+	})
+	mux.HandleFunc("POST /cosign", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		if err != nil {
+			http.Error(w, "a cosigned checkpoint is a signed note under 64 KiB", http.StatusRequestEntityTooLarge)
+			return
+		}
+		resp, status := n.handle(r.Context(), request{Op: "cosign", Note: b})
+		if status != http.StatusOK {
+			http.Error(w, resp.Reason, status)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(resp.Data)
+	})
+	mux.HandleFunc("GET /tile/", func(w http.ResponseWriter, r *http.Request) {
+		b, err := n.Tile(r.Context(), strings.TrimPrefix(r.URL.Path, "/"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(b)
 	})
 	for _, op := range []string{"contribute", "revoke"} {
 		mux.HandleFunc("POST /"+op, func(w http.ResponseWriter, r *http.Request) {
@@ -192,9 +245,15 @@ type httpTransport struct {
 func (t *httpTransport) do(ctx context.Context, req request) (response, error) {
 	method, path := http.MethodPost, "/"+req.Op
 	var body io.Reader
-	if req.Op == "manifest" {
+	switch {
+	case req.Op == "tile":
+		path = "/" + req.Path
+	case req.Op == "cosign":
+		body = bytes.NewReader(req.Note)
+	}
+	if readOps[req.Op] {
 		method = http.MethodGet
-	} else {
+	} else if body == nil {
 		b, err := json.Marshal(req.Signed)
 		if err != nil {
 			return response{}, err
@@ -216,6 +275,13 @@ func (t *httpTransport) do(ctx context.Context, req request) (response, error) {
 		return response{}, fmt.Errorf("read gym %s: %w", t.base, err)
 	}
 	var out response
+	if req.Op == "checkpoint" || req.Op == "tile" || req.Op == "cosign" {
+		if resp.StatusCode != http.StatusOK {
+			return out, fmt.Errorf("gym %s answered %s for its %s: %s", t.base, resp.Status, req.Op, bytes.TrimSpace(b))
+		}
+		out.Data = b
+		return out, nil
+	}
 	if req.Op == "manifest" {
 		var m Signed
 		if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &m) != nil {
