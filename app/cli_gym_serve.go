@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,7 +18,7 @@ import (
 func (c *cli) gymServe() *cobra.Command {
 	var cfg gym.NodeConfig
 	var p2p []string
-	var httpAddr string
+	var httpAddr, tasksFile string
 	var formats []string
 	cmd := &cobra.Command{
 		Use:   "serve --dir DIR",
@@ -47,6 +48,20 @@ The gym's key is DIR/node.key: its peer id is the gym's id.`,
 				return err
 			}
 			defer n.Close()
+			if tasksFile != "" {
+				b, err := os.ReadFile(tasksFile)
+				if err != nil {
+					return err
+				}
+				var tf gym.TaskFile
+				if err := json.Unmarshal(b, &tf); err != nil {
+					return usageError{fmt.Errorf("--tasks %s: not a task file ({\"sets\": [...], \"tasks\": [...]}): %v", tasksFile, err)}
+				}
+				if err := n.PublishTasks(ctx, tf); err != nil {
+					return fmt.Errorf("--tasks %s: %w", tasksFile, err)
+				}
+				fmt.Fprintf(c.stderr, "Published %d task sets and %d tasks.\n", len(tf.Sets), len(tf.Tasks))
+			}
 			errc := make(chan error, 1)
 			if httpAddr != "" {
 				ln, err := net.Listen("tcp", httpAddr)
@@ -89,6 +104,7 @@ The gym's key is DIR/node.key: its peer id is the gym's id.`,
 	f.IntVar(&cfg.Limits.MaxEnvelopeItems, "max-envelope-items", gym.DefaultLimits.MaxEnvelopeItems, "most items in one contribution")
 	f.IntVar(&cfg.Limits.ItemsPerHour, "items-per-hour", gym.DefaultLimits.ItemsPerHour, "most items one contributor key may have accepted in an hour")
 	f.StringSliceVar(&p2p, "p2p", []string{"/ip4/0.0.0.0/tcp/4747"}, "libp2p listen multiaddrs (empty: no libp2p)")
+	f.StringVar(&tasksFile, "tasks", "", "a JSON task file to publish: task sets (in the manifest) and tasks, gold ones with their known result")
 	f.StringVar(&httpAddr, "http", "", "HTTP listen address, e.g. 0.0.0.0:8747 (put TLS in front for HTTPS); empty: no HTTP")
 	return cmd
 }

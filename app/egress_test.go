@@ -147,7 +147,7 @@ func egressSession(t *testing.T) {
 	}
 	// The log and task commands name a gym; with none added they stop
 	// before any address is known.
-	for _, args := range [][]string{{"gym", "verify", "some-gym"}, {"gym", "witness", "some-gym", "--key", filepath.Join(t.TempDir(), "w.key"), "--name", "w.example/me"}} {
+	for _, args := range [][]string{{"gym", "verify", "some-gym"}, {"gym", "tasks", "some-gym", "--json"}, {"gym", "witness", "some-gym", "--key", filepath.Join(t.TempDir(), "w.key"), "--name", "w.example/me"}} {
 		if r := cairn(t, home, env, args...); r.code == 0 || !strings.Contains(r.stderr, "no such gym") {
 			t.Fatalf("%v with no gym: %+v", args, r)
 		}

@@ -75,7 +75,7 @@ func OpenContributor(ctx context.Context, cfg ContributorConfig) (*Contributor, 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := openSQLite(ctx, cfg.Path, contributorSchema+logCheckSchema)
+	db, err := openSQLite(ctx, cfg.Path, contributorSchema+logCheckSchema+taskDoneSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -215,8 +215,10 @@ type Candidate struct {
 	Hash   string          `json:"hash"`
 	Format Format          `json:"format"`
 	Item   json.RawMessage `json:"item"`
-	// Feedback is the feedback record it came from (stays here).
+	// Feedback is the feedback record it came from (stays here), or Task
+	// the gym task it answers.
 	Feedback string `json:"feedback"`
+	Task     string `json:"task,omitempty"`
 }
 
 // Candidates builds the redacted items of the given formats (all the

@@ -169,6 +169,8 @@ type Manifest struct {
 	// Ed25519 key as PublicKey), for anyone who mirrors the log.
 	LogOrigin string `json:"log_origin,omitempty"`
 	LogKey    string `json:"log_key,omitempty"`
+	// Tasks are the task sets anyone may take (`cairn gym tasks`).
+	Tasks []TaskSet `json:"tasks,omitempty"`
 }
 
 // MaxEnvelopeBytes bounds what a gym reads of one request.

@@ -56,6 +56,7 @@ type Node struct {
 		p2p []string
 		url string
 	}
+	sets      []TaskSet // published task sets, under addr's lock
 	logSigner noteSigner
 	// cp is the latest signed checkpoint, published once its items are
 	// committed.
@@ -161,7 +162,7 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openSQLite(ctx, filepath.Join(cfg.Dir, "gym.db"), nodeSchema+logSchema)
+	db, err := openSQLite(ctx, filepath.Join(cfg.Dir, "gym.db"), nodeSchema+logSchema+taskSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +172,10 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	if err := n.publishCheckpoint(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := n.loadTaskSets(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -225,7 +230,7 @@ func (n *Node) Manifest() Signed {
 		Schema: SchemaVersion, Name: n.cfg.Name, Description: n.cfg.Description, Wants: n.cfg.Wants,
 		Formats: n.cfg.Formats, License: n.cfg.License, Limits: n.cfg.Limits, PeerID: n.id,
 		PublicKey: EncodeKey(n.key.Public().(ed25519.PublicKey)), Addrs: n.addr.p2p, URL: n.addr.url,
-		LogOrigin: LogOrigin(n.id),
+		LogOrigin: LogOrigin(n.id), Tasks: n.sets,
 	}
 	m.LogKey, _ = NoteKey(m.LogOrigin, n.key.Public().(ed25519.PublicKey))
 	n.addr.Unlock()
@@ -293,8 +298,18 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 				res.Status, res.Reason = StatusRefused, fmt.Sprintf("the item is %d bytes, over this gym's %d-byte limit", len(raw), n.cfg.Limits.MaxItemBytes)
 			case err != nil:
 				res.Status, res.Reason = StatusRefused, err.Error()
-			case !slices.Contains(n.cfg.Formats, it.Format):
+			case !slices.Contains(n.cfg.Formats, it.Format) && it.Task == "":
 				res.Status, res.Reason = StatusRefused, fmt.Sprintf("this gym does not take %s items", it.Format)
+			}
+			var gold *string
+			if res.Status == "" && it.Task != "" {
+				var why string
+				if gold, why, err = checkTaskItem(ctx, tx, it); err != nil {
+					return err
+				}
+				if why != "" {
+					res.Status, res.Reason = StatusRefused, why
+				}
 			}
 			if res.Status == "" {
 				r, err := tx.ExecContext(ctx, "INSERT INTO items (hash, format, raw, contributor, envelope, received) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
@@ -305,6 +320,11 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 				res.Status = StatusAccepted
 				if k, _ := r.RowsAffected(); k == 0 {
 					res.Status, res.Reason = StatusDuplicate, "the gym has this item already"
+				}
+				if it.Task != "" {
+					if err := recordResult(ctx, tx, it, env.Contributor, res.Hash, gold, now.UnixMilli()); err != nil {
+						return err
+					}
 				}
 				idx, err := log.indexOf(res.Hash)
 				if err == nil && idx < 0 {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,17 +33,22 @@ type request struct {
 	Path string `json:"path,omitempty"`
 	// Note is a witness's cosigned checkpoint for the cosign operation.
 	Note []byte `json:"note,omitempty"`
+	// Set and N ask the tasks operation for up to N tasks of a set.
+	Set string `json:"set,omitempty"`
+	N   int    `json:"n,omitempty"`
 }
 
 type response struct {
 	Manifest *Signed `json:"manifest,omitempty"`
+	// Tasks is a signed TaskBatch.
+	Tasks *Signed `json:"tasks,omitempty"`
 	// Data is a checkpoint note or a tile's bytes.
 	Data []byte `json:"data,omitempty"`
 	Answer
 }
 
 // readOps are the operations that only read (GET over HTTP).
-var readOps = map[string]bool{"manifest": true, "checkpoint": true, "tile": true}
+var readOps = map[string]bool{"manifest": true, "checkpoint": true, "tile": true, "tasks": true}
 
 const maxAnswerBytes = 8 << 20
 
@@ -70,6 +77,16 @@ func (n *Node) handle(ctx context.Context, req request) (response, int) {
 			return response{Answer: refuse(RefusedSchema, "%v", err)}, http.StatusNotFound
 		}
 		return response{Data: b}, http.StatusOK
+	case "tasks":
+		b, err := n.TaskBatch(ctx, req.Set, req.N)
+		if errors.Is(err, ErrNoTasks) {
+			return response{Answer: refuse(RefusedSchema, "%v", err)}, http.StatusNotFound
+		}
+		if err != nil {
+			n.log.Error("making a task batch failed", "err", err)
+			return response{Answer: Answer{Refused: "internal", Reason: "the gym failed to make a batch: try again later"}}, http.StatusInternalServerError
+		}
+		return response{Tasks: &b}, http.StatusOK
 	case "cosign":
 		if err := n.AddCosignature(req.Note); err != nil {
 			return response{Answer: refuse(RefusedSignature, "%v", err)}, http.StatusBadRequest
@@ -123,6 +140,15 @@ func (n *Node) HTTPHandler() http.Handler {
 	mux.HandleFunc("GET /checkpoint", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write(n.Checkpoint())
+	})
+	mux.HandleFunc("GET /tasks", func(w http.ResponseWriter, r *http.Request) {
+		k, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		resp, status := n.handle(r.Context(), request{Op: "tasks", Set: r.URL.Query().Get("set"), N: k})
+		if resp.Tasks == nil {
+			writeJSON(w, status, resp.Answer)
+			return
+		}
+		writeJSON(w, status, resp.Tasks)
 	})
 	mux.HandleFunc("POST /cosign", func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
@@ -250,6 +276,8 @@ func (t *httpTransport) do(ctx context.Context, req request) (response, error) {
 		path = "/" + req.Path
 	case req.Op == "cosign":
 		body = bytes.NewReader(req.Note)
+	case req.Op == "tasks":
+		path = "/tasks?set=" + url.QueryEscape(req.Set) + "&n=" + strconv.Itoa(req.N)
 	}
 	if readOps[req.Op] {
 		method = http.MethodGet
@@ -280,6 +308,17 @@ func (t *httpTransport) do(ctx context.Context, req request) (response, error) {
 			return out, fmt.Errorf("gym %s answered %s for its %s: %s", t.base, resp.Status, req.Op, bytes.TrimSpace(b))
 		}
 		out.Data = b
+		return out, nil
+	}
+	if req.Op == "tasks" {
+		var s Signed
+		if resp.StatusCode == http.StatusOK && json.Unmarshal(b, &s) == nil && len(s.Sig) > 0 {
+			out.Tasks = &s
+			return out, nil
+		}
+		if json.Unmarshal(b, &out.Answer) != nil || out.Refused == "" {
+			return out, fmt.Errorf("gym %s answered %s, not a task batch", t.base, resp.Status)
+		}
 		return out, nil
 	}
 	if req.Op == "manifest" {
