@@ -117,4 +117,29 @@ func TestGymTasksTwoContributors(t *testing.T) {
 	if len(sent) != 3 {
 		t.Fatalf("%d distinct items reviewed, want 3", len(sent))
 	}
+
+	// Bob got the gold task wrong: a scored export keeps Alice's rows only
+	// (Madrid is hers, byte for byte), and a rejection takes one out.
+	scored := func() []string {
+		ok(cairn(t, alice, nil, "gym", "export", "--dir", gymDir, "--format", "dpo", "--min-score", "0.6", "--out", out))
+		b, _ := os.ReadFile(out)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	rows := scored()
+	if len(rows) != 2 || strings.Contains(strings.Join(rows, ""), `"chosen":[{"role":"assistant","content":"Porto."}]`) {
+		t.Fatalf("scored export:\n%s", strings.Join(rows, "\n"))
+	}
+	var madrid string
+	for h, item := range sent {
+		if strings.Contains(item, `"chosen":[{"role":"assistant","content":"Madrid."}]`) {
+			madrid = h
+		}
+	}
+	if r := cairn(t, alice, nil, "gym", "reject", "--dir", gymDir, madrid); r.code == 0 || !strings.Contains(r.stderr, "reason") {
+		t.Fatalf("reject without a reason: %+v", r)
+	}
+	ok(cairn(t, alice, nil, "gym", "reject", "--dir", gymDir, madrid, "--reason", "spam"))
+	if rows := scored(); len(rows) != 1 || strings.Contains(rows[0], "Madrid") {
+		t.Fatalf("export after a rejection:\n%s", strings.Join(rows, "\n"))
+	}
 }

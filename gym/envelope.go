@@ -90,6 +90,9 @@ type Envelope struct {
 	License string `json:"license"`
 	// Items are the items' exact bytes (see Item.Encode).
 	Items []json.RawMessage `json:"items"`
+	// Stamp is the key's registration stamp for this gym, when the gym
+	// asks for one (Limits.StampBits).
+	Stamp string `json:"stamp,omitempty"`
 }
 
 // ItemResult is what a gym did with one item.
@@ -126,6 +129,9 @@ type Receipt struct {
 	// Checkpoint is the gym's signed log checkpoint (a signed note) after
 	// this envelope's items were appended; every item's Proof is against it.
 	Checkpoint string `json:"checkpoint,omitempty"`
+	// Quota is the items an hour this key may have accepted now: it
+	// follows the key's record.
+	Quota int `json:"quota,omitempty"`
 }
 
 // Revocation withdraws items a contributor sent, by hash. Only the key
@@ -146,6 +152,13 @@ type Limits struct {
 	// ItemsPerHour is how many items one contributor may have accepted in
 	// an hour.
 	ItemsPerHour int `json:"items_per_hour"`
+	// NewKeyItemsPerHour, when set, is a new key's hourly quota: it grows
+	// with the key's record up to ItemsPerHour and falls with gold tasks
+	// answered wrongly and rejections (see Record).
+	NewKeyItemsPerHour int `json:"new_key_items_per_hour,omitempty"`
+	// StampBits, when set, is the proof of work each key's envelopes
+	// carry (see ValidStamp).
+	StampBits int `json:"stamp_bits,omitempty"`
 }
 
 // Manifest is what a gym publishes about itself, signed with its key.
