@@ -31,6 +31,7 @@ var scopeTable = map[string]string{
 	"GET /api/v1/memories":                  ScopeMemoryRead,
 	"GET /api/v1/memories/{id}":             ScopeMemoryRead,
 	"GET /api/v1/memories/{id}/revisions":   ScopeMemoryRead,
+	"GET /api/v1/messages/search":           ScopeChat,
 	"GET /api/v1/messages/{id}":             ScopeChat,
 	"GET /api/v1/messages/{id}/feedback":    ScopeChat,
 	"GET /api/v1/models":                    ScopeChat,
