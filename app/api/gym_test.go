@@ -72,7 +72,7 @@ func TestGymReviewAndApproveOverTheAPI(t *testing.T) {
 	}
 	stored, _ := node.Items(ctx, "")
 	if len(stored) != 1 || !bytes.Equal(stored[0].Raw, review.Items[0].Item) {
-		t.Fatalf("the gym stores %d items; first %s, reviewed %s", len(stored), stored, review.Items[0].Item)
+		t.Fatalf("the gym stores %d items; first %+v, reviewed %s", len(stored), stored, review.Items[0].Item)
 	}
 	if r := f.do("GET", "/api/v1/gym/gyms/"+g.ID+"/review", f.admin, nil); !strings.Contains(r.body, `"items":[]`) {
 		t.Fatalf("decided items are offered again: %s", r.body)

@@ -81,7 +81,7 @@ func TestImportedChatGPTExportFoundEverywhere(t *testing.T) {
 		t.Fatalf("search_conversations with memory:read only: %s", text)
 	}
 
-	turn, err := f.agent.Chat(ctx, agent.TurnRequest{Text: "Where should I have a vegetarian lunch in Arashiyama?", NoExtraction: true}, nil)
+	turn, err := f.agent.Chat(ctx, agent.TurnRequest{Text: "Where should I have a vegetarian lunch in Arashiyama?", Limits: agent.Limits{NoExtraction: true}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
