@@ -24,14 +24,7 @@ func browserFor(t *testing.T, url string, errb *syncBuffer) *http.Client {
 	if !ok {
 		t.Fatalf("no login link for %s in %q", url, errb.String())
 	}
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.Get(url + "/login?code=" + strings.Fields(rest)[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return c
+	return signIn(t, url+"/login?code="+strings.Fields(rest)[0])
 }
 
 func call(t *testing.T, c *http.Client, method, url, body string) (int, map[string]any) {
@@ -108,4 +101,38 @@ func TestServeUIFirstRunAndSettings(t *testing.T) {
 	if !strings.HasPrefix(m["name"].(string), ollamatest.Tiny) || (m["size_vram"] == float64(0)) != (m["processor"] == "CPU") {
 		t.Fatalf("running model: %v", m)
 	}
+}
+
+// signIn follows a one-time login link as a page does: it keeps the session
+// cookie and sends the page secret from the redirect's fragment as the
+// session header on every later request.
+func signIn(t *testing.T, link string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if resp.StatusCode != http.StatusSeeOther || err != nil {
+		t.Fatalf("login link %s: %d, no redirect (%v)", link, resp.StatusCode, err)
+	}
+	_, secret, ok := strings.Cut(loc.Fragment, "cairn-session=")
+	if !ok {
+		t.Fatalf("login redirect %s carries no page secret", loc)
+	}
+	c.CheckRedirect = nil
+	c.Transport = sessionHeader{secret: secret}
+	return c
+}
+
+type sessionHeader struct{ secret string }
+
+func (s sessionHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Cairn-Session", s.secret)
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -37,7 +37,7 @@ func TestMCPOverStdio(t *testing.T) {
 		names = append(names, tool.Name)
 	}
 	slices.Sort(names)
-	if want := []string{"add_memory", "forget_memory", "list_recent_memories", "search_memory", "update_memory"}; !slices.Equal(names, want) {
+	if want := []string{"add_memory", "forget_memory", "list_recent_memories", "search_conversations", "search_memory", "update_memory"}; !slices.Equal(names, want) {
 		t.Fatalf("tools %v, want %v", names, want)
 	}
 
@@ -123,8 +123,8 @@ func TestMCPOverStdioThroughTheOwner(t *testing.T) {
 		}
 		n++
 	}
-	if n != 5 {
-		t.Fatalf("%d tools through the owner, want 5", n)
+	if n != 6 {
+		t.Fatalf("%d tools through the owner, want 6", n)
 	}
 	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "add_memory", Arguments: map[string]any{"text": "Plays the cello", "pinned": true}})
 	if err != nil || res.IsError {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,15 +79,9 @@ func TestPlainCairnWithoutDisplayServesTheUI(t *testing.T) {
 	}()
 
 	// The link signs a browser in: the API answers it, on the first run.
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	resp, err := browser.Get(login)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	browser := signIn(t, login)
 	base := login[:strings.Index(login, "/login")]
-	resp, err = browser.Get(base + "/api/v1/app")
+	resp, err := browser.Get(base + "/api/v1/app")
 	if err != nil {
 		t.Fatal(err)
 	}

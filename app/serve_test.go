@@ -265,9 +265,12 @@ func TestServeUIPrintsAOneTimeLoginLink(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
 		t.Fatalf("login link: %d", resp.StatusCode)
 	}
+	loc, _ := resp.Location()
+	_, secret, _ := strings.Cut(loc.Fragment, "cairn-session=")
 	req, _ := http.NewRequest("GET", url+"/api/v1/memories", nil)
 	req.AddCookie(resp.Cookies()[0])
+	req.Header.Set("X-Cairn-Session", secret)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("API with the browser session: %v", err)
+		t.Fatalf("API with the browser session (cookie and page secret): %v %v", err, resp)
 	}
 }

@@ -136,7 +136,7 @@ try {
   const replyId = await last().getAttribute("data-id");
   await last().getByRole("button", { name: "Good answer" }).click();
   await page.waitForFunction(() => document.querySelector('article[data-role="assistant"]:last-of-type [aria-label="Good answer"]')?.getAttribute("aria-pressed") === "true");
-  const fb = await page.evaluate(async (id) => (await (await fetch(`/api/v1/messages/${id}/feedback`)).json()).feedback, replyId);
+  const fb = await page.evaluate(async (id) => (await (await fetch(`/api/v1/messages/${id}/feedback`, { headers: { "X-Cairn-Session": sessionStorage.getItem("cairn.session") ?? "" } })).json()).feedback, replyId);
   check(fb?.some((f) => f.rating === 1), "the rating is stored");
 
   step("dark theme");
