@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/cairnlabs/cairn/agent/ollamatest"
+	"github.com/cairnlabs/cairn/memory"
 )
 
 // TestMemoryCommandsBothWays runs every memory command on two copies of
@@ -29,12 +32,6 @@ func TestMemoryCommandsBothWays(t *testing.T) {
 	note := seed("Pack the tent for the trip", "--kind", "note", "--pin")
 	coffee := seed("Coffee after lunch keeps me awake", "--tag", "drink")
 	seeded := map[string]bool{tea: true, sister: true, note: true, coffee: true}
-
-	owned := filepath.Join(t.TempDir(), "home")
-	if err := os.CopyFS(owned, os.DirFS(direct)); err != nil {
-		t.Fatal(err)
-	}
-	startServe(t, owned, env)
 
 	steps := [][]string{
 		{"memory", "list"},
@@ -72,6 +69,20 @@ func TestMemoryCommandsBothWays(t *testing.T) {
 		{"memory", "forget", note, "--yes"},
 		{"memory", "list", "--json"},
 	}
+	runBothWays(t, direct, env, seeded, steps)
+}
+
+// runBothWays copies the home, starts `cairn serve` on the copy, and runs
+// each step on both: on the original with no owner (env gives the
+// passphrase), on the copy through the owner with no passphrase at all.
+// Output and exit code must be the same.
+func runBothWays(t *testing.T, direct string, env []string, seeded map[string]bool, steps [][]string) {
+	t.Helper()
+	owned := filepath.Join(t.TempDir(), "home")
+	if err := os.CopyFS(owned, os.DirFS(direct)); err != nil {
+		t.Fatal(err)
+	}
+	startServe(t, owned, env)
 	for _, args := range steps {
 		d := cairn(t, direct, env, args...)
 		o := cairn(t, owned, nil, args...) // the owner holds the vault: no passphrase
@@ -81,6 +92,49 @@ func TestMemoryCommandsBothWays(t *testing.T) {
 				args, d.code, d.stdout, d.stderr, o.code, o.stdout, o.stderr)
 		}
 	}
+}
+
+// TestConversationCommandsBothWays is the same for the conversation
+// commands, on conversations had with the real Ollama and the tiny model.
+func TestConversationCommandsBothWays(t *testing.T) {
+	direct := chatHome(t)
+	env := withOllama(ollama.Host)
+	seeded := map[string]bool{}
+	for _, q := range []string{"Tell me about lighthouses.", "What is a cairn?"} {
+		if r := cairn(t, direct, env, "chat", "--model", ollamatest.Tiny, q); r.code != 0 {
+			t.Fatalf("chat: %d %s", r.code, r.stderr)
+		}
+	}
+	convs := jsonLines[memory.Conversation](t, cairn(t, direct, env, "conversations", "--json").stdout)
+	if len(convs) != 2 {
+		t.Fatalf("want 2 conversations, got %+v", convs)
+	}
+	first, second := convs[0].ID, convs[1].ID
+	seeded[first], seeded[second] = true, true
+	msgs := jsonLines[memory.Message](t, cairn(t, direct, env, "conversations", "show", "--all", first, "--json").stdout)
+	for _, m := range msgs {
+		seeded[m.ID] = true
+	}
+	const missing = "0190aaaa-0000-7000-8000-000000000000"
+	runBothWays(t, direct, env, seeded, [][]string{
+		{"conversations"},
+		{"conversations", "--json"},
+		{"conversations", "--limit", "0"},
+		{"conversations", "--limit", "1"},
+		{"conversations", "--limit", "-1"},
+		{"conversations", "show", first},
+		{"conversations", "show", first, "--json"},
+		{"conversations", "show", "--all", first, "--json"},
+		{"conversations", "show", missing},
+		{"conversations", "show"},
+		{"conversations", "rename", first, "Lighthouses"},
+		{"conversations", "rename", first, "\xff"},
+		{"conversations", "rename", first, ""},
+		{"conversations", "rename", missing, "x"},
+		{"conversations", "delete", second},
+		{"conversations", "delete", second},
+		{"conversations", "--json"},
+	})
 }
 
 var (

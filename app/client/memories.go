@@ -77,20 +77,23 @@ func (c *Client) ForgetMemory(ctx context.Context, id string) error {
 // checkUTF8 refuses text that JSON cannot carry: encoding/json would
 // replace the bad bytes and store something the person did not write.
 func checkUTF8(in apitype.MemoryInput) error {
-	bad := func(what string) error {
-		return &Error{Status: http.StatusBadRequest, Code: apitype.CodeInvalid, Message: memory.ErrInvalid.Error() + ": " + what + " is not valid UTF-8"}
-	}
 	if in.Text != nil && !utf8.ValidString(*in.Text) {
-		return bad("text")
+		return notUTF8("text")
 	}
 	if in.Tags != nil {
 		for _, t := range *in.Tags {
 			if !utf8.ValidString(t) {
-				return bad("tag")
+				return notUTF8("tag")
 			}
 		}
 	}
 	return nil
+}
+
+// notUTF8 is the error the vault gives for such text, as the API would
+// answer it.
+func notUTF8(what string) error {
+	return &Error{Status: http.StatusBadRequest, Code: apitype.CodeInvalid, Message: memory.ErrInvalid.Error() + ": " + what + " is not valid UTF-8"}
 }
 
 func setIf(v url.Values, key, value string) {
