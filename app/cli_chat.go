@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -482,8 +483,8 @@ func (c *cli) conversationsCommand() *cobra.Command {
 		Short:   "List, show, rename and delete conversations",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				convs, err := v.Conversations(cmd.Context(), limit)
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				convs, err := api.Conversations(cmd.Context(), limit)
 				if err != nil {
 					return err
 				}
@@ -516,15 +517,12 @@ func (c *cli) conversationShow() *cobra.Command {
 		Short: "Print a conversation (its latest branch; --all for every message)",
 		Args:  exactArgs(1, "a conversation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				cv, err := v.Conversation(cmd.Context(), args[0])
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				d, err := api.Conversation(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				msgs, err := v.Messages(cmd.Context(), cv.ID)
-				if err != nil {
-					return err
-				}
+				cv, msgs := d.Conversation, d.Messages
 				if !all {
 					msgs = agent.Thread(msgs, "")
 				}
@@ -564,8 +562,8 @@ func (c *cli) conversationRename() *cobra.Command {
 		Short: "Rename a conversation",
 		Args:  exactArgs(2, "a conversation id and a title"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				cv, err := v.EditConversation(cmd.Context(), args[0], memory.ConversationPatch{Title: &args[1]})
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				cv, err := api.RenameConversation(cmd.Context(), args[0], args[1])
 				if err != nil {
 					return err
 				}
@@ -582,12 +580,12 @@ func (c *cli) conversationDelete() *cobra.Command {
 		Short: "Delete a conversation and all its messages, on every device",
 		Args:  exactArgs(1, "a conversation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				if err := v.DeleteConversation(cmd.Context(), args[0]); err != nil {
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				if err := api.DeleteConversation(cmd.Context(), args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.stdout, "deleted conversation %s\n", args[0])
-				return v.Checkpoint(cmd.Context())
+				return nil
 			})
 		},
 	}

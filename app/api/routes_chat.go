@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/apitype"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -33,7 +34,7 @@ func (s *Server) needAgent() error {
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error {
-	limit := 50
+	limit := apitype.DefaultConversationLimit
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
@@ -48,7 +49,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error
 	if convs == nil {
 		convs = []memory.Conversation{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": convs})
+	writeJSON(w, http.StatusOK, apitype.ConversationList{Conversations: convs})
 	return nil
 }
 
@@ -70,14 +71,12 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) error {
 	if t := agent.Thread(msgs, ""); len(t) > 0 {
 		head = t[len(t)-1].ID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversation": c, "messages": msgs, "head": head})
+	writeJSON(w, http.StatusOK, apitype.ConversationDetail{Conversation: c, Messages: msgs, Head: head})
 	return nil
 }
 
 func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Title *string `json:"title"`
-	}
+	var in apitype.ConversationPatch
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
@@ -92,6 +91,10 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) error
 func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Vault.DeleteConversation(r.Context(), r.PathValue("id")); err != nil {
 		return err
+	}
+	// As after a forget: clear the deleted bytes from the write-ahead log.
+	if err := s.cfg.Vault.Checkpoint(r.Context()); err != nil {
+		s.log.Debug("checkpoint after a delete", "err", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
