@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/kljensen/snowball/english"
 	"golang.org/x/text/unicode/norm"
@@ -32,22 +33,45 @@ var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithP
 // ("running" = "run"), and CJK ideographs and kana as one term each, since
 // those scripts do not put spaces between words.
 func words(text string) []string {
-	folded := foldText(text)
 	var out []string
+	eachWord(foldText(text), func(w string, cjk bool) {
+		switch {
+		case cjk:
+			out = append(out, w)
+		case !stopwords[w]:
+			out = append(out, stem(w))
+		}
+	})
+	return out
+}
+
+// eachWord calls fn with each word of folded text, unstemmed, in order: a
+// run of letters and digits, or one CJK ideograph or kana (cjk true).
+func eachWord(folded string, fn func(w string, cjk bool)) {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 {
-			if w := folded[start:end]; !stopwords[w] {
-				out = append(out, stem(w))
-			}
+			fn(folded[start:end], false)
 			start = -1
 		}
 	}
-	for i, r := range folded {
+	for i := 0; i < len(folded); {
+		if c := folded[i]; c < utf8.RuneSelf { // most text: no rune to decode
+			if isASCIIWordByte(c) {
+				if start < 0 {
+					start = i
+				}
+			} else {
+				flush(i)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(folded[i:])
 		switch {
 		case isCJK(r):
 			flush(i)
-			out = append(out, string(r))
+			fn(folded[i:i+size], true)
 		case isWordRune(r):
 			if start < 0 {
 				start = i
@@ -55,9 +79,13 @@ func words(text string) []string {
 		default:
 			flush(i)
 		}
+		i += size
 	}
 	flush(len(folded))
-	return out
+}
+
+func isASCIIWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z'
 }
 
 // stopwords are English words too common to search by: they would match
@@ -76,6 +104,9 @@ var stopwords = func() map[string]bool {
 // foldText lowercases and removes combining marks after compatibility
 // decomposition.
 func foldText(s string) string {
+	if isASCII(s) { // compatibility decomposition leaves ASCII as it is
+		return strings.ToLower(s)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFKD.String(s) {
@@ -85,6 +116,15 @@ func foldText(s string) string {
 		b.WriteRune(unicode.ToLower(r))
 	}
 	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
@@ -119,6 +159,7 @@ func blindTokens(key []byte, terms []string) []string {
 type blindTable struct {
 	index, vocab string
 	key          func(*vaultKeys) []byte
+	tokenizer    func(*vaultKeys) *blindTokenizer
 }
 
 // Memories and messages have an index each, so that memory search ranks
@@ -126,8 +167,12 @@ type blindTable struct {
 // reads a message's row. Each has its own HMAC key, so the file does not
 // show which messages share words with which memories.
 var (
-	memoryIndex  = &blindTable{index: "blind_index", vocab: "blind_vocab", key: func(k *vaultKeys) []byte { return k.index }}
-	messageIndex = &blindTable{index: "message_index", vocab: "message_vocab", key: func(k *vaultKeys) []byte { return k.messageIndex }}
+	memoryIndex = &blindTable{index: "blind_index", vocab: "blind_vocab",
+		key:       func(k *vaultKeys) []byte { return k.index },
+		tokenizer: func(k *vaultKeys) *blindTokenizer { return k.memoryTokens }}
+	messageIndex = &blindTable{index: "message_index", vocab: "message_vocab",
+		key:       func(k *vaultKeys) []byte { return k.messageIndex },
+		tokenizer: func(k *vaultKeys) *blindTokenizer { return k.messageTokens }}
 )
 
 // blindTableOf is the index that holds records of a kind, or nil.
@@ -151,13 +196,21 @@ func indexRecord(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r 
 	if err := unindexRecord(ctx, tx, rid, r.Kind); err != nil {
 		return err
 	}
+	return indexNewRecord(ctx, tx, keys, rid, r, payload)
+}
+
+// indexNewRecord is indexRecord for a row inserted in this transaction,
+// which has nothing to remove first (rows of records are never deleted: a
+// forgotten record stays as a tombstone, so a new rid was never indexed).
+// Deleting from a contentless FTS5 table costs even when the row is not in
+// it: a tenth of applying a new record.
+func indexNewRecord(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r *Record, payload []byte) error {
 	text := indexText(r, payload)
 	if text == "" {
 		return nil
 	}
 	table := blindTableOf(r.Kind)
-	toks := blindTokens(table.key(keys), words(text))
-	_, err := tx.ExecContext(ctx, "INSERT INTO "+table.index+"(rowid, tokens) VALUES(?, ?)", rid, strings.Join(toks, " "))
+	_, err := tx.ExecContext(ctx, "INSERT INTO "+table.index+"(rowid, tokens) VALUES(?, ?)", rid, table.tokenizer(keys).tokens(text))
 	return err
 }
 

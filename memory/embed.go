@@ -121,16 +121,8 @@ func (v *Vault) syncEmbed(ctx context.Context, maxEmbed int, force bool) (int, e
 	if err := v.db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM records").Scan(&latest); err != nil {
 		return 0, fmt.Errorf("read vault changes: %w", err)
 	}
-	model := emb.Model()
-	for seen < latest {
-		next, err := v.foldChanges(ctx, keys, model, seen)
-		if err != nil {
-			return 0, err
-		}
-		if next == seen {
-			break // nothing past seen after all: never spin
-		}
-		seen = next
+	if err := v.foldChanges(ctx, keys, emb.Model(), seen, latest); err != nil {
+		return 0, err
 	}
 	if maxEmbed == 0 || (!force && v.embedderResting()) {
 		return 0, nil
@@ -167,16 +159,54 @@ func (v *Vault) embedderResting() bool {
 	return time.Now().UnixNano() < v.embedRetry.Load()
 }
 
-// foldChanges applies one batch of changes after seq to the vector index and
-// returns the last seq it handled. Live memories without an embedding for
-// the model are noted as missing, unless there is nothing to embed (a
-// soft-forgotten memory, a newer schema, a damaged record); so the missing
-// note is exactly what EmbedAll has left to do.
-func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, after int64) (int64, error) {
-	batch, last, err := v.readChanges(ctx, model, after)
-	if err != nil {
-		return after, err
+// foldChanges folds the changes after seen, up to latest, into the vector
+// index a batch at a time, reading the next batch from SQLite while the
+// current one is opened and indexed: at unlock the read is a third of the
+// work, and on two cores this hides most of it.
+func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, seen, latest int64) error {
+	type page struct {
+		batch []indexChange
+		last  int64
+		err   error
 	}
+	read := func(after int64) <-chan page {
+		ch := make(chan page, 1) // the reader never waits, even if no one takes it
+		go func() {
+			batch, last, err := v.readChanges(ctx, model, after)
+			ch <- page{batch, last, err}
+		}()
+		return ch
+	}
+	if seen >= latest {
+		return nil
+	}
+	next := read(seen)
+	for next != nil {
+		p := <-next
+		if p.err != nil {
+			return p.err
+		}
+		if p.last == seen {
+			return nil // nothing past seen after all: never spin
+		}
+		next = nil
+		if p.last < latest {
+			next = read(p.last)
+		}
+		if err := v.foldBatch(keys, model, p.batch, p.last); err != nil {
+			return err
+		}
+		seen = p.last
+	}
+	return nil
+}
+
+// foldBatch applies one batch of changes, read up to seq last, to the
+// vector index. Live memories without an embedding for the model are noted
+// as missing, unless there is nothing to embed (a soft-forgotten memory, a
+// newer schema, a damaged record); so the missing note is exactly what
+// EmbedAll has left to do.
+func (v *Vault) foldBatch(keys *vaultKeys, model string, batch []indexChange, last int64) error {
 	// Opening payloads is the slow part; do it before taking the lock that
 	// searches wait on.
 	for i := range batch {
@@ -189,7 +219,7 @@ func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, 
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.keys != keys {
-		return after, ErrLocked
+		return ErrLocked
 	}
 	var load []indexChange
 	for _, c := range batch {
@@ -206,7 +236,7 @@ func (v *Vault) foldChanges(ctx context.Context, keys *vaultKeys, model string, 
 	}
 	v.loadSealed(keys, model, load)
 	v.seen = last
-	return last, nil
+	return nil
 }
 
 type indexChange struct {

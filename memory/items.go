@@ -268,7 +268,7 @@ func (v *Vault) insertNew(ctx context.Context, tx *sql.Tx, keys *vaultKeys, id s
 	if err != nil {
 		return err
 	}
-	return indexRecord(ctx, tx, keys, rid, rec, raw)
+	return indexNewRecord(ctx, tx, keys, rid, rec, raw)
 }
 
 // sealRecord makes the next local version of a record of this build's

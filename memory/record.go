@@ -202,7 +202,7 @@ func applyOne(ctx context.Context, tx *sql.Tx, keys *vaultKeys, in Record, paylo
 		if rid, err = insertRecord(ctx, tx, m.Current); err != nil {
 			return Unchanged, err
 		}
-		return Inserted, indexRecord(ctx, tx, keys, rid, m.Current, payload)
+		return Inserted, indexNewRecord(ctx, tx, keys, rid, m.Current, payload)
 	case Forgotten:
 		return Forgotten, forgetRecord(ctx, tx, rid, m.Current)
 	case Replaced:

@@ -79,3 +79,32 @@ func upsert(x *vectorIndex, rid int64, v []float32) {
 	q := make([]int8, x.dim)
 	x.fill(x.slot(rid), q, quantize(v, q))
 }
+
+// signBits sets exactly the bits of the positive values, for every value
+// an int8 takes and dimensions that do not fill the last word.
+func TestSignBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, dim := range []int{1, 63, 64, 65, 384, 768, 1000} {
+		q := make([]int8, dim)
+		for i := range q {
+			q[i] = int8(rng.IntN(256) - 128)
+		}
+		q[0] = -128
+		if dim > 2 {
+			q[1], q[2] = 0, 127
+		}
+		got := make([]uint64, (dim+63)/64)
+		for i := range got {
+			got[i] = ^uint64(0) // stale bits from a reused row
+		}
+		signBits(q, got)
+		for i, d := range q {
+			if set := got[i/64]>>(i%64)&1 == 1; set != (d > 0) {
+				t.Fatalf("dim %d: bit %d is %v for value %d", dim, i, set, d)
+			}
+		}
+		if rest := dim % 64; rest != 0 && got[len(got)-1]>>rest != 0 {
+			t.Fatalf("dim %d: bits set past the last value", dim)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -63,9 +64,28 @@ func template(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	defer v.Close()
+	// Through the apply path that import uses, a thousand to a
+	// transaction: the records are what Add would write, and 100k of them
+	// are built in seconds rather than minutes of one fsync each.
+	base := time.Now().Add(-time.Duration(n) * time.Millisecond)
+	var recs []memory.PlainRecord
 	for i := range n {
-		if _, err := v.Add(ctx, memory.NewItem{Kind: memory.Fact, Text: fmt.Sprintf("memory number %d: the person likes their coffee with %d sugars and reads at night", i, i%4)}); err != nil {
-			b.Fatal(err)
+		at := base.Add(time.Duration(i) * time.Millisecond)
+		payload, _ := json.Marshal(map[string]any{"kind": "fact", "created_at": at, "updated_at": at,
+			"text": fmt.Sprintf("memory number %d: the person likes their coffee with %d sugars and reads at night", i, i%4)})
+		recs = append(recs, memory.PlainRecord{ID: fmt.Sprintf("bench-%07d", i), Kind: memory.KindMemory, Schema: 2,
+			Clock: memory.Clock(uint64(at.UnixMilli()) << 16), Origin: "bench-origin", Payload: payload})
+		if len(recs) == 1000 || i == n-1 {
+			res, err := v.ApplyPlain(ctx, recs, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, r := range res {
+				if r.Err != nil {
+					b.Fatal(r.Err)
+				}
+			}
+			recs = recs[:0]
 		}
 	}
 	if err := v.Checkpoint(ctx); err != nil {
@@ -117,12 +137,14 @@ func waitSeq(b *testing.B, v *memory.Vault, n int64) {
 
 // BenchmarkSyncConverge: a paired device with an empty vault catches up
 // with N memories on loopback, from pairing to the last record stored
-// (target: under 2 s for 10k).
+// (targets: under 1 s for 10k, under 8 s for 100k), against the same bytes
+// over one raw libp2p stream in the same run (sync/raw).
 func BenchmarkSyncConverge(b *testing.B) {
-	for _, n := range []int{1_000, 3_000, benchRecords} {
+	for _, n := range []int{1_000, 3_000, benchRecords, 100_000} {
 		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
 			a := deviceFrom(b, template(b, n), "a", nil)
-			var total time.Duration
+			payload := feedBytes(b, a.vault, n)
+			var total, raw time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				fresh := newDevice(b, fmt.Sprintf("b%d", i))
@@ -133,11 +155,32 @@ func BenchmarkSyncConverge(b *testing.B) {
 				total += time.Since(start)
 				b.StopTimer()
 				fresh.stop()
+				raw += rawStream(b, payload)
 				b.StartTimer()
 			}
 			b.ReportMetric(total.Seconds()/float64(b.N), "s")
 			b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "records/s")
+			b.ReportMetric(raw.Seconds()/total.Seconds(), "sync/raw")
 		})
+	}
+}
+
+// feedBytes is how many bytes of sync batches the first n entries of v's
+// feed make: what a raw stream carries to compare.
+func feedBytes(b *testing.B, v *memory.Vault, n int) int64 {
+	var total int64
+	for after := int64(0); ; {
+		entries, err := v.SyncFeed(context.Background(), after, 5000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(entries) == 0 {
+			return total
+		}
+		for _, e := range entries {
+			total += int64(len(encodeBatch(batch{records: []memory.Record{e.Record}})))
+		}
+		after = entries[len(entries)-1].Seq
 	}
 }
 
@@ -251,14 +294,7 @@ func BenchmarkSyncEditBytes(b *testing.B) {
 func BenchmarkSyncThroughput(b *testing.B) {
 	src := template(b, benchRecords)
 	a := deviceFrom(b, src, "a", nil)
-	entries, err := a.vault.SyncFeed(context.Background(), 0, benchRecords)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var payload int64
-	for _, e := range entries {
-		payload += int64(len(encodeBatch(batch{records: []memory.Record{e.Record}})))
-	}
+	payload := feedBytes(b, a.vault, benchRecords)
 	var syncTime, rawTime time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()

@@ -219,15 +219,12 @@ func readHello(r *bufio.Reader, h *hello) error {
 	return readJSON(body, h)
 }
 
-// applyBatch checks every record of a batch before it stores any, so a
-// batch with one bad record leaves nothing behind, then applies them in
-// order and records how far the sender's feed is applied.
+// applyBatch applies a batch's records in order, all or none (the store
+// checks and opens every record of it before it stores any, so a batch
+// with one bad record leaves nothing behind: no check here, which would
+// open each record twice), and records how far the sender's feed is
+// applied.
 func (n *Node) applyBatch(ctx context.Context, p peer.ID, b batch) error {
-	for i := range b.records {
-		if err := n.cfg.Store.CheckRecord(&b.records[i]); err != nil {
-			return err
-		}
-	}
 	outs, err := n.cfg.Store.ApplyBatch(ctx, b.records)
 	if err != nil {
 		return err
