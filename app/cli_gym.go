@@ -32,7 +32,7 @@ and there are no gyms until you add one.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(c.gymFeedback(), c.gymAdd(), c.gymList(), c.gymRemove(), c.gymDataset(), c.gymReview(),
-		c.gymSend(), c.gymOutbox(), c.gymReceipts(), c.gymRevoke(), c.gymServe(), c.gymExport())
+		c.gymSend(), c.gymOutbox(), c.gymReceipts(), c.gymRevoke(), c.gymVerify(), c.gymWitness(), c.gymTasks(), c.gymServe(), c.gymExport(), c.gymReject())
 	return cmd
 }
 

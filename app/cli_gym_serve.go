@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,7 +18,7 @@ import (
 func (c *cli) gymServe() *cobra.Command {
 	var cfg gym.NodeConfig
 	var p2p []string
-	var httpAddr string
+	var httpAddr, tasksFile string
 	var formats []string
 	cmd := &cobra.Command{
 		Use:   "serve --dir DIR",
@@ -47,6 +48,20 @@ The gym's key is DIR/node.key: its peer id is the gym's id.`,
 				return err
 			}
 			defer n.Close()
+			if tasksFile != "" {
+				b, err := os.ReadFile(tasksFile)
+				if err != nil {
+					return err
+				}
+				var tf gym.TaskFile
+				if err := json.Unmarshal(b, &tf); err != nil {
+					return usageError{fmt.Errorf("--tasks %s: not a task file ({\"sets\": [...], \"tasks\": [...]}): %v", tasksFile, err)}
+				}
+				if err := n.PublishTasks(ctx, tf); err != nil {
+					return fmt.Errorf("--tasks %s: %w", tasksFile, err)
+				}
+				fmt.Fprintf(c.stderr, "Published %d task sets and %d tasks.\n", len(tf.Sets), len(tf.Tasks))
+			}
 			errc := make(chan error, 1)
 			if httpAddr != "" {
 				ln, err := net.Listen("tcp", httpAddr)
@@ -88,7 +103,11 @@ The gym's key is DIR/node.key: its peer id is the gym's id.`,
 	f.IntVar(&cfg.Limits.MaxItemBytes, "max-item-bytes", gym.DefaultLimits.MaxItemBytes, "largest item taken, in bytes")
 	f.IntVar(&cfg.Limits.MaxEnvelopeItems, "max-envelope-items", gym.DefaultLimits.MaxEnvelopeItems, "most items in one contribution")
 	f.IntVar(&cfg.Limits.ItemsPerHour, "items-per-hour", gym.DefaultLimits.ItemsPerHour, "most items one contributor key may have accepted in an hour")
+	f.IntVar(&cfg.Limits.NewKeyItemsPerHour, "new-key-items-per-hour", 0, "a new key's hourly quota, which then follows its record (0: every key gets --items-per-hour)")
+	f.IntVar(&cfg.Limits.StampBits, "stamp-bits", 0, "proof-of-work bits each key's registration stamp needs (0: none; 20 is about a second)")
+	f.Float64Var(&cfg.NearDuplicate, "near-duplicate", gym.DefaultNearDuplicate, "refuse items this similar (MinHash of word pairs) to one kept; negative: off")
 	f.StringSliceVar(&p2p, "p2p", []string{"/ip4/0.0.0.0/tcp/4747"}, "libp2p listen multiaddrs (empty: no libp2p)")
+	f.StringVar(&tasksFile, "tasks", "", "a JSON task file to publish: task sets (in the manifest) and tasks, gold ones with their known result")
 	f.StringVar(&httpAddr, "http", "", "HTTP listen address, e.g. 0.0.0.0:8747 (put TLS in front for HTTPS); empty: no HTTP")
 	return cmd
 }
@@ -96,6 +115,7 @@ The gym's key is DIR/node.key: its peer id is the gym's id.`,
 func (c *cli) gymExport() *cobra.Command {
 	var dir, format, out string
 	var contributors bool
+	var minScore float64
 	cmd := &cobra.Command{
 		Use:   "export --dir DIR --format sft|dpo|kto --out FILE.jsonl",
 		Short: "Write a gym node's accepted, unrevoked items as TRL JSONL",
@@ -117,7 +137,19 @@ func (c *cli) gymExport() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return c.printJSON(stats)
+				type scored struct {
+					gym.ContributorStats
+					Record gym.Record `json:"record"`
+				}
+				out := []scored{}
+				for _, s := range stats {
+					r, err := n.Record(cmd.Context(), s.Key)
+					if err != nil {
+						return err
+					}
+					out = append(out, scored{s, r})
+				}
+				return c.printJSON(out)
 			}
 			f, err := gym.ParseFormat(format)
 			if err != nil {
@@ -126,12 +158,43 @@ func (c *cli) gymExport() *cobra.Command {
 			if out == "" {
 				return usageError{fmt.Errorf("--out FILE.jsonl is needed (- for standard output)")}
 			}
-			return c.writeOut(out, func(w *os.File) (int, error) { return n.Export(cmd.Context(), f, w) })
+			return c.writeOut(out, func(w *os.File) (int, error) { return n.ExportScored(cmd.Context(), f, minScore, w) })
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the gym's folder")
 	cmd.Flags().StringVar(&format, "format", "sft", "sft, dpo or kto")
 	cmd.Flags().StringVar(&out, "out", "", "the JSONL file to write (- for standard output)")
-	cmd.Flags().BoolVar(&contributors, "contributors", false, "print each contributor key's acceptance instead")
+	cmd.Flags().BoolVar(&contributors, "contributors", false, "print each contributor key's acceptance and record instead")
+	cmd.Flags().Float64Var(&minScore, "min-score", 0, "only items whose contributor's score (0-1, see FORMATS.md) is at least this")
+	return cmd
+}
+
+func (c *cli) gymReject() *cobra.Command {
+	var dir, reason string
+	cmd := &cobra.Command{
+		Use:   "reject --dir DIR HASH --reason TEXT",
+		Short: "As a gym's operator, take an accepted item out of the data, with a reason that counts against its key",
+		Args:  exactArgs(1, "the item's hash (from `cairn gym export`'s provenance or a receipt)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				return usageError{fmt.Errorf("--dir DIR is needed: the gym's folder")}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "gym.db")); err != nil {
+				return fmt.Errorf("%s is not a gym's folder (no gym.db): give the --dir that `cairn gym serve` used", dir)
+			}
+			n, err := gym.OpenNode(cmd.Context(), gym.NodeConfig{Dir: dir})
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			if err := n.Reject(cmd.Context(), args[0], reason); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stderr, "Rejected %.16s…: it leaves later exports, and counts against the key that sent it.\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the gym's folder")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (kept with the rejection)")
 	return cmd
 }

@@ -145,6 +145,13 @@ func egressSession(t *testing.T) {
 	if r := cairn(t, home, env, "gym", "dataset", "--format", "dpo", "--out", filepath.Join(t.TempDir(), "d.jsonl")); r.code != 0 {
 		t.Fatalf("dataset: %+v", r)
 	}
+	// The log and task commands name a gym; with none added they stop
+	// before any address is known.
+	for _, args := range [][]string{{"gym", "verify", "some-gym"}, {"gym", "tasks", "some-gym", "--json"}, {"gym", "witness", "some-gym", "--key", filepath.Join(t.TempDir(), "w.key"), "--name", "w.example/me"}} {
+		if r := cairn(t, home, env, args...); r.code == 0 || !strings.Contains(r.stderr, "no such gym") {
+			t.Fatalf("%v with no gym: %+v", args, r)
+		}
+	}
 	// Whatever would run in the background has a moment to show itself.
 	time.Sleep(3 * time.Second)
 

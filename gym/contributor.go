@@ -75,7 +75,7 @@ func OpenContributor(ctx context.Context, cfg ContributorConfig) (*Contributor, 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := openSQLite(ctx, cfg.Path, contributorSchema)
+	db, err := openSQLite(ctx, cfg.Path, contributorSchema+logCheckSchema+taskDoneSchema+stampSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -215,8 +215,10 @@ type Candidate struct {
 	Hash   string          `json:"hash"`
 	Format Format          `json:"format"`
 	Item   json.RawMessage `json:"item"`
-	// Feedback is the feedback record it came from (stays here).
+	// Feedback is the feedback record it came from (stays here), or Task
+	// the gym task it answers.
 	Feedback string `json:"feedback"`
+	Task     string `json:"task,omitempty"`
 }
 
 // Candidates builds the redacted items of the given formats (all the
@@ -294,13 +296,17 @@ func (c *Contributor) Approve(ctx context.Context, g GymInfo, items []Candidate,
 		return nil, nil
 	}
 	per := max(g.Manifest.Limits.MaxEnvelopeItems, 1)
+	stamp, err := c.stamp(ctx, g)
+	if err != nil {
+		return nil, err
+	}
 	var ids []string
-	err := c.tx(ctx, func(tx *sql.Tx) error {
+	err = c.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE gyms SET license_accepted = ? WHERE id = ?", license, g.ID); err != nil {
 			return err
 		}
 		for chunk := range slices.Chunk(items, per) {
-			env := Envelope{Schema: SchemaVersion, Gym: g.ID, ID: newID(), Created: c.now().UTC().Truncate(time.Millisecond), Contributor: g.Contributor, License: license}
+			env := Envelope{Schema: SchemaVersion, Gym: g.ID, ID: newID(), Created: c.now().UTC().Truncate(time.Millisecond), Contributor: g.Contributor, License: license, Stamp: stamp}
 			for _, it := range chunk {
 				env.Items = append(env.Items, it.Item)
 			}

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // SchemaVersion is the version of the envelope, receipt, revocation and
@@ -88,6 +90,9 @@ type Envelope struct {
 	License string `json:"license"`
 	// Items are the items' exact bytes (see Item.Encode).
 	Items []json.RawMessage `json:"items"`
+	// Stamp is the key's registration stamp for this gym, when the gym
+	// asks for one (Limits.StampBits).
+	Stamp string `json:"stamp,omitempty"`
 }
 
 // ItemResult is what a gym did with one item.
@@ -96,6 +101,11 @@ type ItemResult struct {
 	// Status is accepted, duplicate (the gym has it already) or refused.
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
+	// LogIndex is the item's leaf in the gym's transparency log (accepted
+	// and duplicate items), and Proof its inclusion proof in the tree of
+	// the receipt's Checkpoint.
+	LogIndex *int64           `json:"log_index,omitempty"`
+	Proof    tlog.RecordProof `json:"proof,omitempty"`
 }
 
 // Item statuses in a receipt.
@@ -116,6 +126,12 @@ type Receipt struct {
 	Contributor PublicKey    `json:"contributor"`
 	Received    time.Time    `json:"received"`
 	Items       []ItemResult `json:"items"`
+	// Checkpoint is the gym's signed log checkpoint (a signed note) after
+	// this envelope's items were appended; every item's Proof is against it.
+	Checkpoint string `json:"checkpoint,omitempty"`
+	// Quota is the items an hour this key may have accepted now: it
+	// follows the key's record.
+	Quota int `json:"quota,omitempty"`
 }
 
 // Revocation withdraws items a contributor sent, by hash. Only the key
@@ -136,6 +152,13 @@ type Limits struct {
 	// ItemsPerHour is how many items one contributor may have accepted in
 	// an hour.
 	ItemsPerHour int `json:"items_per_hour"`
+	// NewKeyItemsPerHour, when set, is a new key's hourly quota: it grows
+	// with the key's record up to ItemsPerHour and falls with gold tasks
+	// answered wrongly and rejections (see Record).
+	NewKeyItemsPerHour int `json:"new_key_items_per_hour,omitempty"`
+	// StampBits, when set, is the proof of work each key's envelopes
+	// carry (see ValidStamp).
+	StampBits int `json:"stamp_bits,omitempty"`
 }
 
 // Manifest is what a gym publishes about itself, signed with its key.
@@ -154,6 +177,13 @@ type Manifest struct {
 	PublicKey PublicKey `json:"public_key"`
 	Addrs     []string  `json:"addrs,omitempty"`
 	URL       string    `json:"url,omitempty"`
+	// LogOrigin names the gym's transparency log, and LogKey is the
+	// signed-note verifier key its checkpoints are signed with (the same
+	// Ed25519 key as PublicKey), for anyone who mirrors the log.
+	LogOrigin string `json:"log_origin,omitempty"`
+	LogKey    string `json:"log_key,omitempty"`
+	// Tasks are the task sets anyone may take (`cairn gym tasks`).
+	Tasks []TaskSet `json:"tasks,omitempty"`
 }
 
 // MaxEnvelopeBytes bounds what a gym reads of one request.

@@ -22,7 +22,16 @@ const (
 	DPO Format = "dpo"
 	// KTO rows are {"prompt": [...], "completion": [...], "label": bool}.
 	KTO Format = "kto"
+	// Rating rows are {"prompt": [...], "completion": [...], "ratings":
+	// {"rubric item": score}}: a rate task's result (FORMATS.md).
+	Rating Format = "rating"
+	// Label rows are {"prompt": [...], "completion": [...], "labels":
+	// ["tag", ...]}: a label task's result (FORMATS.md).
+	Label Format = "label"
 )
+
+// TaskFormats are the formats only task results have.
+var TaskFormats = []Format{Rating, Label}
 
 // Formats lists the formats, for help texts and validation.
 var Formats = []Format{SFT, DPO, KTO}
@@ -54,6 +63,13 @@ type Item struct {
 	Rejected   []Turn `json:"rejected,omitempty"`
 	Completion []Turn `json:"completion,omitempty"`
 	Label      *bool  `json:"label,omitempty"`
+	// Ratings and Labels are a rate or label task's result.
+	Ratings map[string]int `json:"ratings,omitempty"`
+	Labels  []string       `json:"labels,omitempty"`
+	// Task is the id of the gym task this item answers (none for
+	// feedback), and Reason the contributor's reason for a choice.
+	Task   string `json:"task,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Row is the item as a TRL JSONL row: its format's fields only.
@@ -69,6 +85,18 @@ func (it *Item) Row() any {
 			Chosen   []Turn `json:"chosen"`
 			Rejected []Turn `json:"rejected"`
 		}{it.Prompt, it.Chosen, it.Rejected}
+	case Rating:
+		return struct {
+			Prompt     []Turn         `json:"prompt"`
+			Completion []Turn         `json:"completion"`
+			Ratings    map[string]int `json:"ratings"`
+		}{it.Prompt, it.Completion, it.Ratings}
+	case Label:
+		return struct {
+			Prompt     []Turn   `json:"prompt"`
+			Completion []Turn   `json:"completion,omitempty"`
+			Labels     []string `json:"labels"`
+		}{it.Prompt, it.Completion, it.Labels}
 	default:
 		label := it.Label != nil && *it.Label
 		return struct {
@@ -140,7 +168,36 @@ func (it *Item) validate() error {
 		}
 		return nil
 	}
+	if len(it.Task) > 64 || len(it.Reason) > 4096 {
+		return fmt.Errorf("%s item: task id over 64 or reason over 4096 bytes", it.Format)
+	}
+	if it.Format != Rating && it.Format != Label && (it.Ratings != nil || it.Labels != nil) {
+		return fmt.Errorf("%s item carries fields of another format", it.Format)
+	}
 	switch it.Format {
+	case Rating, Label:
+		if it.Task == "" {
+			return fmt.Errorf("a %s item answers a task: it needs its task id", it.Format)
+		}
+		if err := none(it.Messages != nil, it.Chosen != nil, it.Rejected != nil, it.Label != nil); err != nil {
+			return err
+		}
+		if err := conv("prompt", it.Prompt, "user"); err != nil {
+			return err
+		}
+		if it.Format == Rating {
+			if len(it.Ratings) == 0 || it.Labels != nil {
+				return fmt.Errorf("a rating item has ratings (rubric item to score) and no labels")
+			}
+			return conv("completion", it.Completion, "assistant")
+		}
+		if len(it.Labels) == 0 || it.Ratings != nil {
+			return fmt.Errorf("a label item has labels and no ratings")
+		}
+		if it.Completion == nil {
+			return nil
+		}
+		return conv("completion", it.Completion, "assistant")
 	case SFT:
 		if err := none(it.Prompt != nil, it.Chosen != nil, it.Rejected != nil, it.Completion != nil, it.Label != nil); err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the gym's own database
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // NodeConfig sets up a gym node.
@@ -33,6 +34,10 @@ type NodeConfig struct {
 	// are refused as stale, so the gym need not remember ids forever to
 	// refuse replays.
 	MaxAge time.Duration
+	// NearDuplicate is the MinHash similarity from which an item is
+	// refused as a near-duplicate (default DefaultNearDuplicate; negative:
+	// no near-duplicate check).
+	NearDuplicate float64
 	// Now is the clock (tests set it).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -55,6 +60,15 @@ type Node struct {
 		p2p []string
 		url string
 	}
+	sets      []TaskSet // published task sets, under addr's lock
+	logSigner noteSigner
+	// cp is the latest signed checkpoint, published once its items are
+	// committed.
+	cp struct {
+		sync.RWMutex
+		note []byte
+		tree tlog.Tree
+	}
 }
 
 // Refusal codes, in answers and errors.
@@ -68,6 +82,7 @@ const (
 	RefusedTooLarge  = "too_large"
 	RefusedNotYours  = "not_yours"
 	RefusedLicense   = "license"
+	RefusedStamp     = "stamp"
 )
 
 // Answer is a gym's reply to a contribution or a revocation: a receipt,
@@ -144,6 +159,9 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if cfg.Name == "" {
 		cfg.Name = "cairn gym"
 	}
+	if cfg.NearDuplicate == 0 {
+		cfg.NearDuplicate = DefaultNearDuplicate
+	}
 	key, err := loadOrCreateKey(filepath.Join(cfg.Dir, "node.key"))
 	if err != nil {
 		return nil, err
@@ -152,11 +170,24 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openSQLite(ctx, filepath.Join(cfg.Dir, "gym.db"), nodeSchema)
+	db, err := openSQLite(ctx, filepath.Join(cfg.Dir, "gym.db"), nodeSchema+logSchema+taskSchema+recordSchema+nearSchema)
 	if err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, key: key, id: id, db: db, log: cfg.Logger}, nil
+	n := &Node{cfg: cfg, key: key, id: id, db: db, log: cfg.Logger}
+	if n.logSigner, err = newNoteSigner(LogOrigin(id), key); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := n.publishCheckpoint(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := n.loadTaskSets(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return n, nil
 }
 
 func openSQLite(ctx context.Context, path, schema string) (*sql.DB, error) {
@@ -207,7 +238,9 @@ func (n *Node) Manifest() Signed {
 		Schema: SchemaVersion, Name: n.cfg.Name, Description: n.cfg.Description, Wants: n.cfg.Wants,
 		Formats: n.cfg.Formats, License: n.cfg.License, Limits: n.cfg.Limits, PeerID: n.id,
 		PublicKey: EncodeKey(n.key.Public().(ed25519.PublicKey)), Addrs: n.addr.p2p, URL: n.addr.url,
+		LogOrigin: LogOrigin(n.id), Tasks: n.sets,
 	}
+	m.LogKey, _ = NoteKey(m.LogOrigin, n.key.Public().(ed25519.PublicKey))
 	n.addr.Unlock()
 	s, _ := sign(n.key, domainManifest, m)
 	return s
@@ -242,6 +275,8 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 		return refuse(RefusedSchema, "the envelope has no items"), nil
 	case len(env.Items) > n.cfg.Limits.MaxEnvelopeItems:
 		return refuse(RefusedTooLarge, "%d items, over the %d one envelope may carry", len(env.Items), n.cfg.Limits.MaxEnvelopeItems), nil
+	case n.cfg.Limits.StampBits > 0 && !ValidStamp(n.id, env.Contributor, env.Stamp, n.cfg.Limits.StampBits):
+		return refuse(RefusedStamp, "this gym asks each key for a registration stamp of %d bits (proof of work), and this envelope's does not check: update cairn, which makes one", n.cfg.Limits.StampBits), nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -255,13 +290,20 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 	if err := n.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM items WHERE contributor = ? AND received > ?", env.Contributor, now.Add(-time.Hour).UnixMilli()).Scan(&recent); err != nil {
 		return Answer{}, err
 	}
-	if recent+len(env.Items) > n.cfg.Limits.ItemsPerHour {
+	standing, err := record(ctx, n.db, env.Contributor, n.cfg.Limits)
+	if err != nil {
+		return Answer{}, err
+	}
+	if recent+len(env.Items) > standing.Quota {
 		n.count(ctx, env.Contributor, now, "refused", len(env.Items))
-		return refuse(RefusedRate, "this key had %d items accepted in the last hour; %d more would pass the limit of %d an hour: try again later", recent, len(env.Items), n.cfg.Limits.ItemsPerHour), nil
+		return refuse(RefusedRate, "this key had %d items accepted in the last hour; %d more would pass its quota of %d an hour (a key's quota follows its record): try again later", recent, len(env.Items), standing.Quota), nil
 	}
 	rec := Receipt{Schema: SchemaVersion, Gym: n.id, For: env.ID, Contributor: env.Contributor, Received: now}
 	var accepted, dups, refused int
-	err := n.tx(ctx, func(tx *sql.Tx) error {
+	var cp []byte
+	var tree tlog.Tree
+	err = n.tx(ctx, func(tx *sql.Tx) error {
+		log := logStore{ctx, tx}
 		for _, raw := range env.Items {
 			res := ItemResult{Hash: Hash(raw)}
 			it, err := DecodeItem(raw)
@@ -270,8 +312,27 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 				res.Status, res.Reason = StatusRefused, fmt.Sprintf("the item is %d bytes, over this gym's %d-byte limit", len(raw), n.cfg.Limits.MaxItemBytes)
 			case err != nil:
 				res.Status, res.Reason = StatusRefused, err.Error()
-			case !slices.Contains(n.cfg.Formats, it.Format):
+			case !slices.Contains(n.cfg.Formats, it.Format) && it.Task == "":
 				res.Status, res.Reason = StatusRefused, fmt.Sprintf("this gym does not take %s items", it.Format)
+			}
+			var gold *string
+			if res.Status == "" && it.Task != "" {
+				var why string
+				if gold, why, err = checkTaskItem(ctx, tx, it); err != nil {
+					return err
+				}
+				if why != "" {
+					res.Status, res.Reason = StatusRefused, why
+				}
+			}
+			if res.Status == "" {
+				why, err := n.checkNear(ctx, tx, it, res.Hash)
+				if err != nil {
+					return err
+				}
+				if why != "" {
+					res.Status, res.Reason = StatusDuplicate, why
+				}
 			}
 			if res.Status == "" {
 				r, err := tx.ExecContext(ctx, "INSERT INTO items (hash, format, raw, contributor, envelope, received) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
@@ -282,7 +343,24 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 				res.Status = StatusAccepted
 				if k, _ := r.RowsAffected(); k == 0 {
 					res.Status, res.Reason = StatusDuplicate, "the gym has this item already"
+				} else if sig, ok := signature(it); ok && it.Task == "" && n.cfg.NearDuplicate >= 0 {
+					if err := keepSignature(ctx, tx, res.Hash, &sig); err != nil {
+						return err
+					}
 				}
+				if it.Task != "" {
+					if err := recordResult(ctx, tx, it, env.Contributor, res.Hash, gold, now.UnixMilli()); err != nil {
+						return err
+					}
+				}
+				idx, err := log.indexOf(res.Hash)
+				if err == nil && idx < 0 {
+					idx, err = log.append(res.Hash)
+				}
+				if err != nil {
+					return err
+				}
+				res.LogIndex = &idx
 			}
 			switch res.Status {
 			case StatusAccepted:
@@ -294,19 +372,29 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 			}
 			rec.Items = append(rec.Items, res)
 		}
+		if err := countTx(ctx, tx, env.Contributor, now, accepted, dups, refused, 0); err != nil {
+			return err
+		}
+		after, err := record(ctx, tx, env.Contributor, n.cfg.Limits)
+		if err != nil {
+			return err
+		}
+		rec.Quota = after.Quota
+		if cp, tree, err = n.proveReceipt(log, &rec); err != nil {
+			return err
+		}
 		signed, err := sign(n.key, domainReceipt, rec)
 		if err != nil {
 			return err
 		}
 		b, _ := json.Marshal(signed)
-		if _, err := tx.ExecContext(ctx, "INSERT INTO envelopes (id, kind, contributor, received, receipt) VALUES (?, 'envelope', ?, ?, ?)", env.ID, env.Contributor, now.UnixMilli(), b); err != nil {
-			return err
-		}
-		return countTx(ctx, tx, env.Contributor, now, accepted, dups, refused, 0)
+		_, err = tx.ExecContext(ctx, "INSERT INTO envelopes (id, kind, contributor, received, receipt) VALUES (?, 'envelope', ?, ?, ?)", env.ID, env.Contributor, now.UnixMilli(), b)
+		return err
 	})
 	if err != nil {
 		return Answer{}, fmt.Errorf("store envelope %s: %w", env.ID, err)
 	}
+	n.setCheckpoint(cp, tree)
 	prev, _, err := n.receiptFor(ctx, env.ID)
 	if err != nil {
 		return Answer{}, err
@@ -453,16 +541,24 @@ func (n *Node) Contributors(ctx context.Context) ([]ContributorStats, error) {
 	return out, rows.Err()
 }
 
-// StoredItem is an accepted item as the gym keeps it.
+// StoredItem is an accepted item as the gym keeps it, with its
+// provenance.
 type StoredItem struct {
-	Hash string
-	Raw  []byte
+	Hash        string
+	Raw         []byte
+	Contributor PublicKey
+	// LogIndex is its leaf in the transparency log.
+	LogIndex int64
+	Received time.Time
+	// Score is its contributor's score (ScoredItems only).
+	Score float64
 }
 
-// Items lists the live (not revoked) items of a format ("" for all), in
-// the order they arrived.
+// Items lists the live (not revoked, not rejected) items of a format (""
+// for all), in the order they arrived.
 func (n *Node) Items(ctx context.Context, f Format) ([]StoredItem, error) {
-	rows, err := n.db.QueryContext(ctx, "SELECT hash, raw FROM items WHERE revoked IS NULL AND (? = '' OR format = ?) ORDER BY received, hash", f, f)
+	rows, err := n.db.QueryContext(ctx, `SELECT i.hash, i.raw, i.contributor, COALESCE(l.n, -1), i.received FROM items i LEFT JOIN log_leaves l ON l.item = i.hash
+		WHERE i.revoked IS NULL AND i.hash NOT IN (SELECT hash FROM rejections) AND (? = '' OR i.format = ?) ORDER BY i.received, i.hash`, f, f)
 	if err != nil {
 		return nil, err
 	}
@@ -470,18 +566,51 @@ func (n *Node) Items(ctx context.Context, f Format) ([]StoredItem, error) {
 	var out []StoredItem
 	for rows.Next() {
 		var s StoredItem
-		if err := rows.Scan(&s.Hash, &s.Raw); err != nil {
+		var at int64
+		if err := rows.Scan(&s.Hash, &s.Raw, &s.Contributor, &s.LogIndex, &at); err != nil {
 			return nil, err
 		}
+		s.Received = time.UnixMilli(at).UTC()
 		out = append(out, s)
 	}
 	return out, rows.Err()
 }
 
+// ScoredItems are the live items of a format whose contributor's score is
+// at least minScore, each with that score.
+func (n *Node) ScoredItems(ctx context.Context, f Format, minScore float64) ([]StoredItem, error) {
+	items, err := n.Items(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	scores := map[PublicKey]float64{}
+	out := items[:0]
+	for _, it := range items {
+		s, ok := scores[it.Contributor]
+		if !ok {
+			r, err := n.Record(ctx, it.Contributor)
+			if err != nil {
+				return nil, err
+			}
+			s, scores[it.Contributor] = r.Score, r.Score
+		}
+		if it.Score = s; s >= minScore {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
 // Export writes the live items of a format as TRL JSONL; it returns how
 // many rows it wrote.
 func (n *Node) Export(ctx context.Context, f Format, w io.Writer) (int, error) {
-	stored, err := n.Items(ctx, f)
+	return n.ExportScored(ctx, f, 0, w)
+}
+
+// ExportScored is Export of the items whose contributor scores at least
+// minScore.
+func (n *Node) ExportScored(ctx context.Context, f Format, minScore float64, w io.Writer) (int, error) {
+	stored, err := n.ScoredItems(ctx, f, minScore)
 	if err != nil {
 		return 0, err
 	}

@@ -25,12 +25,16 @@ type OutboxEntry struct {
 	NextTry   time.Time `json:"next_try"`
 	LastError string    `json:"last_error,omitempty"`
 	Created   time.Time `json:"created"`
-	signed    []byte
+	// LogProblem is set when the entry's gym was caught rewriting its
+	// transparency log: nothing more is sent to it.
+	LogProblem string `json:"log_problem,omitempty"`
+	signed     []byte
 }
 
 // Outbox lists the outbox, oldest first.
 func (c *Contributor) Outbox(ctx context.Context) ([]OutboxEntry, error) {
-	rows, err := c.db.QueryContext(ctx, "SELECT id, gym, kind, state, attempts, next_try, last_error, created, signed FROM outbox ORDER BY created, id")
+	rows, err := c.db.QueryContext(ctx, `SELECT o.id, o.gym, o.kind, o.state, o.attempts, o.next_try, o.last_error, o.created, o.signed, COALESCE(l.problem, '')
+		FROM outbox o LEFT JOIN gym_logs l ON l.gym = o.gym ORDER BY o.created, o.id`)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +43,7 @@ func (c *Contributor) Outbox(ctx context.Context) ([]OutboxEntry, error) {
 	for rows.Next() {
 		var e OutboxEntry
 		var next, created int64
-		if err := rows.Scan(&e.ID, &e.Gym, &e.Kind, &e.State, &e.Attempts, &next, &e.LastError, &created, &e.signed); err != nil {
+		if err := rows.Scan(&e.ID, &e.Gym, &e.Kind, &e.State, &e.Attempts, &next, &e.LastError, &created, &e.signed, &e.LogProblem); err != nil {
 			return nil, err
 		}
 		e.NextTry, e.Created = time.UnixMilli(next).UTC(), time.UnixMilli(created).UTC()
@@ -84,10 +88,18 @@ func (c *Contributor) Send(ctx context.Context, force bool) (SendReport, error) 
 		if !ok {
 			continue
 		}
+		if e.LogProblem != "" {
+			rep.Failed++
+			rep.Errors = append(rep.Errors, e.LogProblem)
+			continue
+		}
 		state, msg := c.deliver(ctx, g, e)
 		switch state {
 		case OutboxDelivered:
 			rep.Delivered++
+			if msg != "" {
+				rep.Errors = append(rep.Errors, msg)
+			}
 		case OutboxRefused:
 			rep.Refused++
 			rep.Errors = append(rep.Errors, msg)
@@ -116,7 +128,15 @@ func (c *Contributor) deliver(ctx context.Context, g GymInfo, e OutboxEntry) (st
 	if resp.Receipt != nil {
 		rec, err := OpenReceipt(*resp.Receipt, g.Manifest.PublicKey)
 		if err == nil && rec.For == e.ID && rec.Gym == g.ID && rec.Contributor == g.Contributor {
-			return c.settle(ctx, e, OutboxDelivered, "", 0, resp.Receipt)
+			state, msg := c.settle(ctx, e, OutboxDelivered, "", 0, resp.Receipt)
+			// The receipt is kept either way: it is the evidence when the
+			// gym's log does not hold what it signed for.
+			if _, err := c.checkReceiptLog(ctx, g, newRemoteTiles(ctx, t), rec, nil); errors.Is(err, ErrLogRewritten) {
+				return state, err.Error()
+			} else if err != nil {
+				c.log.Warn("checking a gym's log failed; `cairn gym verify` tries again", "gym", g.ID, "err", err)
+			}
+			return state, msg
 		}
 		if err == nil {
 			err = errors.New("it is for another envelope")

@@ -244,6 +244,9 @@ func (r *Redactor) Item(it Item) Item {
 	}
 	it.Messages, it.Prompt, it.Chosen = red(it.Messages), red(it.Prompt), red(it.Chosen)
 	it.Rejected, it.Completion = red(it.Rejected), red(it.Completion)
+	if it.Reason != "" {
+		it.Reason = r.Text(it.Reason)
+	}
 	return it
 }
 

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,18 +22,33 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// The same three operations travel over libp2p (/cairn/gym/1.0.0: one
-// JSON request, the writer closes its side, one JSON response) and over
-// HTTP (GET /manifest, POST /contribute, POST /revoke).
+// The same operations travel over libp2p (/cairn/gym/1.0.0: one JSON
+// request, the writer closes its side, one JSON response) and over HTTP
+// (GET /manifest, POST /contribute, POST /revoke, and the log's
+// GET /checkpoint and GET /tile/...).
 type request struct {
-	Op     string  `json:"op"` // manifest, contribute or revoke
+	Op     string  `json:"op"` // manifest, contribute, revoke, checkpoint or tile
 	Signed *Signed `json:"signed,omitempty"`
+	// Path is the tile's path (tile/H/L/N...) for the tile operation.
+	Path string `json:"path,omitempty"`
+	// Note is a witness's cosigned checkpoint for the cosign operation.
+	Note []byte `json:"note,omitempty"`
+	// Set and N ask the tasks operation for up to N tasks of a set.
+	Set string `json:"set,omitempty"`
+	N   int    `json:"n,omitempty"`
 }
 
 type response struct {
 	Manifest *Signed `json:"manifest,omitempty"`
+	// Tasks is a signed TaskBatch.
+	Tasks *Signed `json:"tasks,omitempty"`
+	// Data is a checkpoint note or a tile's bytes.
+	Data []byte `json:"data,omitempty"`
 	Answer
 }
+
+// readOps are the operations that only read (GET over HTTP).
+var readOps = map[string]bool{"manifest": true, "checkpoint": true, "tile": true, "tasks": true}
 
 const maxAnswerBytes = 8 << 20
 
@@ -48,9 +65,33 @@ func peerIDOf(pub ed25519.PublicKey) (string, error) {
 }
 
 func (n *Node) handle(ctx context.Context, req request) (response, int) {
-	if req.Op == "manifest" {
+	switch req.Op {
+	case "manifest":
 		m := n.Manifest()
 		return response{Manifest: &m}, http.StatusOK
+	case "checkpoint":
+		return response{Data: n.Checkpoint()}, http.StatusOK
+	case "tile":
+		b, err := n.Tile(ctx, req.Path)
+		if err != nil {
+			return response{Answer: refuse(RefusedSchema, "%v", err)}, http.StatusNotFound
+		}
+		return response{Data: b}, http.StatusOK
+	case "tasks":
+		b, err := n.TaskBatch(ctx, req.Set, req.N)
+		if errors.Is(err, ErrNoTasks) {
+			return response{Answer: refuse(RefusedSchema, "%v", err)}, http.StatusNotFound
+		}
+		if err != nil {
+			n.log.Error("making a task batch failed", "err", err)
+			return response{Answer: Answer{Refused: "internal", Reason: "the gym failed to make a batch: try again later"}}, http.StatusInternalServerError
+		}
+		return response{Tasks: &b}, http.StatusOK
+	case "cosign":
+		if err := n.AddCosignature(req.Note); err != nil {
+			return response{Answer: refuse(RefusedSignature, "%v", err)}, http.StatusBadRequest
+		}
+		return response{Data: n.Checkpoint()}, http.StatusOK
 	}
 	if req.Signed == nil {
 		return response{Answer: refuse(RefusedSchema, "the request carries nothing signed")}, http.StatusBadRequest
@@ -93,6 +134,44 @@ func (n *Node) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /manifest", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, n.Manifest())
+	})
+	// The log, as the tlog tile protocol serves it: plain bytes, so that
+	// any mirror or tlog client can read it.
+	mux.HandleFunc("GET /checkpoint", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(n.Checkpoint())
+	})
+	mux.HandleFunc("GET /tasks", func(w http.ResponseWriter, r *http.Request) {
+		k, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		resp, status := n.handle(r.Context(), request{Op: "tasks", Set: r.URL.Query().Get("set"), N: k})
+		if resp.Tasks == nil {
+			writeJSON(w, status, resp.Answer)
+			return
+		}
+		writeJSON(w, status, resp.Tasks)
+	})
+	mux.HandleFunc("POST /cosign", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		if err != nil {
+			http.Error(w, "a cosigned checkpoint is a signed note under 64 KiB", http.StatusRequestEntityTooLarge)
+			return
+		}
+		resp, status := n.handle(r.Context(), request{Op: "cosign", Note: b})
+		if status != http.StatusOK {
+			http.Error(w, resp.Reason, status)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(resp.Data)
+	})
+	mux.HandleFunc("GET /tile/", func(w http.ResponseWriter, r *http.Request) {
+		b, err := n.Tile(r.Context(), strings.TrimPrefix(r.URL.Path, "/"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(b)
 	})
 	for _, op := range []string{"contribute", "revoke"} {
 		mux.HandleFunc("POST /"+op, func(w http.ResponseWriter, r *http.Request) {
@@ -192,9 +271,17 @@ type httpTransport struct {
 func (t *httpTransport) do(ctx context.Context, req request) (response, error) {
 	method, path := http.MethodPost, "/"+req.Op
 	var body io.Reader
-	if req.Op == "manifest" {
+	switch {
+	case req.Op == "tile":
+		path = "/" + req.Path
+	case req.Op == "cosign":
+		body = bytes.NewReader(req.Note)
+	case req.Op == "tasks":
+		path = "/tasks?set=" + url.QueryEscape(req.Set) + "&n=" + strconv.Itoa(req.N)
+	}
+	if readOps[req.Op] {
 		method = http.MethodGet
-	} else {
+	} else if body == nil {
 		b, err := json.Marshal(req.Signed)
 		if err != nil {
 			return response{}, err
@@ -216,6 +303,24 @@ func (t *httpTransport) do(ctx context.Context, req request) (response, error) {
 		return response{}, fmt.Errorf("read gym %s: %w", t.base, err)
 	}
 	var out response
+	if req.Op == "checkpoint" || req.Op == "tile" || req.Op == "cosign" {
+		if resp.StatusCode != http.StatusOK {
+			return out, fmt.Errorf("gym %s answered %s for its %s: %s", t.base, resp.Status, req.Op, bytes.TrimSpace(b))
+		}
+		out.Data = b
+		return out, nil
+	}
+	if req.Op == "tasks" {
+		var s Signed
+		if resp.StatusCode == http.StatusOK && json.Unmarshal(b, &s) == nil && len(s.Sig) > 0 {
+			out.Tasks = &s
+			return out, nil
+		}
+		if json.Unmarshal(b, &out.Answer) != nil || out.Refused == "" {
+			return out, fmt.Errorf("gym %s answered %s, not a task batch", t.base, resp.Status)
+		}
+		return out, nil
+	}
 	if req.Op == "manifest" {
 		var m Signed
 		if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &m) != nil {
