@@ -48,20 +48,48 @@ const shot = async (name) => {
   await page.emulateMedia({ colorScheme: "light" });
 };
 const screen = (name) => page.locator(`main[data-screen="${name}"]`).waitFor();
+const phone = { width: 390, height: 844 };
+const desktop = { width: 1280, height: 800 };
+// fits checks that nothing scrolls sideways at phone width, then keeps a
+// screenshot of the screen (light and dark).
+async function fits(name) {
+  const over = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll("body *")].filter((el) => {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.right <= w + 1 || getComputedStyle(el).position === "fixed") return false;
+      // Inside a box that scrolls on its own (a code block) is fine.
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (["auto", "scroll"].includes(getComputedStyle(p).overflowX)) return false;
+      }
+      return true;
+    });
+    return { scroll: document.documentElement.scrollWidth - w, wide: wide.slice(0, 3).map((el) => el.tagName + "." + el.className) };
+  });
+  check(over.scroll <= 1 && over.wide.length === 0, `${name} fits 390 px (scrolls ${over.scroll} px sideways; too wide: ${over.wide.join(", ")})`);
+  await shot("phone-" + name);
+}
 let proxy;
 
 try {
-  step("first run with Ollama not running: create the vault, skip the models");
+  step("first run at phone width with Ollama not running: create the vault, skip the models");
+  await page.setViewportSize(phone);
   await page.goto(loginURL);
+  await screen("create");
+  await fits("create-vault");
   await page.getByLabel("Passphrase", { exact: true }).fill(pass);
   await page.getByLabel("Repeat passphrase").fill(pass);
   await page.getByRole("button", { name: "Create vault" }).click();
+  await page.getByLabel("I have saved my recovery key").waitFor();
+  await fits("recovery-key");
   await page.getByLabel("I have saved my recovery key").check();
   await page.getByRole("button", { name: "Continue" }).click();
   await screen("models");
   await page.getByText("Ollama is not running").first().waitFor();
+  await fits("models-ollama-down");
   await page.getByRole("button", { name: "Skip for now" }).click();
   await screen("chat");
+  await page.setViewportSize(desktop);
 
   step("the chat says Ollama is down, where, and what to do; Send stays off");
   const notice = page.getByLabel("Cannot send");
@@ -139,6 +167,55 @@ try {
   check((await page.getByLabel("Download progress").count()) === 0, "no progress bar after the failure");
   check((await page.getByText("cairn models").count()) === 0, "no CLI advice on the page");
   await shot("pull-offline");
+
+  step("every screen at phone width (390x844): a drawer for conversations, nothing cut off");
+  await page.setViewportSize(phone);
+  await page.getByRole("button", { name: "Chat", exact: true }).click();
+  await screen("chat");
+  check(await page.getByRole("button", { name: "Lock" }).isVisible(), "Lock is on screen");
+  check(!(await page.locator("#conversations").isVisible()), "the conversation list is a closed drawer");
+  await fits("chat");
+  await page.getByRole("button", { name: "Show conversations" }).click();
+  const drawer = page.locator("#conversations");
+  await drawer.waitFor();
+  await drawer.getByRole("button", { name: "New conversation" }).waitFor();
+  check((await drawer.locator(".convs li button.conv").count()) >= 1, "the drawer lists the conversation");
+  await fits("chat-drawer");
+  await drawer.locator(".convs li button.conv").first().click();
+  await drawer.waitFor({ state: "hidden" });
+  await page.locator('article[data-role="assistant"]').first().waitFor();
+  await fits("chat-thread");
+  await page.getByRole("button", { name: "Memory", exact: true }).click();
+  await screen("memory");
+  const box = await page.getByLabel("Search memories").boundingBox();
+  check(box && box.width > 300, `the memory search box is wide enough (${box?.width} px)`);
+  await fits("memory");
+  await page.getByRole("button", { name: "Settings", exact: true }).click();
+  await screen("settings");
+  await page.getByLabel("MCP snippet").waitFor();
+  await fits("settings-general");
+  for (const [tab, ready] of [["Export and import", 'main[data-section="data"]'], ["Sync", 'main[data-section="sync"]'], ["Gyms", 'main[data-section="gym"]']]) {
+    await page.getByRole("button", { name: tab, exact: true }).click();
+    await page.locator(ready).waitFor();
+    await page.waitForLoadState("networkidle");
+    await fits("settings-" + tab.split(" ")[0].toLowerCase());
+  }
+  await page.getByRole("button", { name: "General", exact: true }).click();
+  await page.getByRole("button", { name: "Lock" }).click();
+  await screen("unlock");
+  await fits("unlock");
+  await page.getByLabel("Passphrase", { exact: true }).fill(pass);
+  await page.keyboard.press("Enter");
+  await screen("chat");
+  // A browser that is not signed in sees the sign-in page.
+  const other = await browser.newContext({ viewport: phone });
+  const signin = await other.newPage();
+  await signin.goto(new URL(loginURL).origin + "/");
+  await signin.locator('main[data-screen="signin"]').waitFor();
+  const sw = await signin.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(sw <= 1, `the sign-in page fits 390 px (${sw} px sideways)`);
+  await signin.screenshot({ path: join(shots, `fh-${String(++n).padStart(2, "0")}-phone-signin-light.png`) });
+  await other.close();
 
   check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
   console.log("firsthour: OK");
