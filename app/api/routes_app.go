@@ -114,6 +114,9 @@ type appBody struct {
 	// APIURL is where this API listens on loopback, for scripts (the
 	// desktop window's own origin is not it).
 	APIURL string `json:"api_url,omitempty"`
+	// Keyring says the OS keyring answers here, so offering to keep the
+	// vault's key in it can work.
+	Keyring bool `json:"keyring"`
 }
 
 // servedURL is what an App offers when it knows where the API listens.
@@ -138,6 +141,11 @@ func (s *Server) appState(w http.ResponseWriter, r *http.Request) error {
 		if st, err := s.cfg.App.Settings(); err == nil {
 			b.IdleLockMinutes = st.IdleLockMinutes
 		}
+	}
+	if s.cfg.Keyring != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		b.Keyring = s.cfg.Keyring.Available(ctx) == nil
+		cancel()
 	}
 	writeJSON(w, http.StatusOK, b)
 	return nil

@@ -76,8 +76,14 @@ try {
   await page.setViewportSize(phone);
   await page.goto(loginURL);
   await screen("create");
+  check(!(await page.locator("#strength").textContent()).includes("Strength"), "no strength verdict on an empty field");
+  check((await page.getByLabel("Keep the key in the OS keyring").count()) === 0, "no keyring offer where no keyring answers");
+  await page.getByLabel("Keyring").filter({ hasText: "no OS keyring" }).waitFor();
   await fits("create-vault");
   await page.getByLabel("Passphrase", { exact: true }).fill(pass);
+  await page.getByLabel("Show the passphrase").check();
+  check((await page.getByLabel("Passphrase", { exact: true }).getAttribute("type")) === "text", "Show reveals the passphrase");
+  await page.getByLabel("Show the passphrase").uncheck();
   await page.getByLabel("Repeat passphrase").fill(pass);
   await page.getByRole("button", { name: "Create vault" }).click();
   await page.getByLabel("I have saved my recovery key").waitFor();

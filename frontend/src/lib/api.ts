@@ -67,6 +67,8 @@ export interface AppState {
   idle_lock_minutes: number;
   /** where the API listens on loopback, for scripts */
   api_url?: string;
+  /** the OS keyring answers here */
+  keyring?: boolean;
 }
 
 export interface Settings {
