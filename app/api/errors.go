@@ -50,6 +50,10 @@ func classify(err error) *apiError {
 		return errorf(http.StatusConflict, "newer_schema", err.Error())
 	case errors.Is(err, agent.ErrModelNotFound):
 		return errorf(http.StatusNotFound, "model_not_found", err.Error())
+	case errors.Is(err, agent.ErrNoModel):
+		return errorf(http.StatusBadRequest, "no_model", "no model chosen: send \"model\", or set a default model (the app's Settings, or `cairn models use NAME`)")
+	case errors.Is(err, agent.ErrRegistryUnreachable):
+		return errorf(http.StatusBadGateway, "registry_unreachable", err.Error())
 	case errors.Is(err, agent.ErrUnavailable):
 		return errorf(http.StatusBadGateway, "backend_unavailable", err.Error())
 	case errors.Is(err, agent.ErrPromptTooLong):

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/app/apitype"
@@ -158,7 +161,7 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, ru
 	if !stream {
 		turn, err := run(nil)
 		if err != nil {
-			return err
+			return s.turnCause(r.Context(), err)
 		}
 		writeJSON(w, http.StatusOK, newTurnBody(turn))
 		return nil
@@ -179,6 +182,9 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, ru
 		fmt.Fprintf(w, "event: delta\ndata: %s\n\n", b)
 		flusher.Flush()
 	})
+	if err != nil {
+		err = s.turnCause(r.Context(), err)
+	}
 	if err != nil && !started {
 		return err // nothing streamed: a plain error response
 	}
@@ -193,6 +199,21 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, ru
 	}
 	flusher.Flush()
 	return nil
+}
+
+// turnCause finds the first cause of a failed turn: with no model chosen
+// because Ollama is not running (so the first run could not pick one),
+// "Ollama is not running" is what the person must fix first.
+func (s *Server) turnCause(ctx context.Context, err error) error {
+	if !errors.Is(err, agent.ErrNoModel) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, perr := s.cfg.Backends.Default().Models(ctx); errors.Is(perr, agent.ErrUnavailable) {
+		return perr
+	}
+	return err
 }
 
 func turnOrNil(t *agent.Turn) any {
