@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnlabs/cairn/memory"
@@ -54,8 +55,9 @@ type Config struct {
 	// Reserve is kept free for the reply; 0 means a quarter of the window,
 	// at most 1024 tokens.
 	Reserve int
-	// NumPredict caps a reply's tokens; 0 lets it fill what the window
-	// leaves after the prompt (so Ollama never shifts the prompt out).
+	// NumPredict caps a reply's tokens; 0 means DefaultReplyCap of the
+	// window. Either way the reply never takes more than the window leaves
+	// after the prompt (so Ollama never shifts the prompt out).
 	NumPredict int
 	// Memories is how many memories a turn may bring into the prompt.
 	Memories int
@@ -86,7 +88,27 @@ type Agent struct {
 
 	mu    sync.Mutex
 	stats ExtractionStats
+	// replyCap is NumPredict, changeable while the agent runs.
+	replyCap atomic.Int64
 }
+
+// DefaultReplyCap is the share of the context window a reply may fill
+// when no cap is set: a runaway model stops after a quarter of the window
+// rather than filling it (minutes on a CPU).
+const DefaultReplyCap = 4
+
+// ReplyCap is the reply cap for a window of numCtx tokens: the setting,
+// or numCtx/DefaultReplyCap.
+func ReplyCap(setting, numCtx int) int {
+	if setting > 0 {
+		return setting
+	}
+	return max(numCtx/DefaultReplyCap, 64)
+}
+
+// SetReplyCap changes the cap on a reply's tokens for later turns; 0 is
+// the default (a quarter of the window).
+func (a *Agent) SetReplyCap(n int) { a.replyCap.Store(int64(max(n, 0))) }
 
 // New returns an agent; Close stops its background work.
 func New(store Store, backends *Backends, cfg Config) *Agent {
@@ -102,7 +124,9 @@ func New(store Store, backends *Backends, cfg Config) *Agent {
 	if cfg.System == "" {
 		cfg.System = DefaultSystemPrompt
 	}
-	return &Agent{store: store, backends: backends, cfg: cfg, log: cfg.Logger, bg: newScheduler(cfg.Logger)}
+	a := &Agent{store: store, backends: backends, cfg: cfg, log: cfg.Logger, bg: newScheduler(cfg.Logger)}
+	a.replyCap.Store(int64(max(cfg.NumPredict, 0)))
+	return a
 }
 
 // Close stops background work; queued work is dropped (it is redone from
@@ -111,6 +135,10 @@ func (a *Agent) Close() { a.bg.close() }
 
 // Wait blocks until background work (extraction, summaries) is done.
 func (a *Agent) Wait(ctx context.Context) error { return a.bg.wait(ctx) }
+
+// Busy reports whether background work (extraction, summaries) is queued
+// or running, so a caller about to exit can say why it waits.
+func (a *Agent) Busy() bool { return a.bg.busy() }
 
 // Backends returns the agent's backends.
 func (a *Agent) Backends() *Backends { return a.backends }
@@ -445,13 +473,11 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 		if round >= a.cfg.MaxToolRounds || estimate > total {
 			tools = nil // the last round must answer in words
 		}
-		numPredict := a.cfg.NumPredict
+		numPredict := ReplyCap(int(a.replyCap.Load()), in.NumCtx)
 		if opts.MaxTokens > 0 {
 			numPredict = opts.MaxTokens
 		}
-		if numPredict <= 0 {
-			numPredict = max(in.NumCtx-estimate, in.Reserve)
-		}
+		numPredict = min(numPredict, max(in.NumCtx-estimate, in.Reserve))
 		temperature, seed := a.cfg.Temperature, a.cfg.Seed
 		if opts.Temperature != nil {
 			temperature = opts.Temperature
@@ -466,6 +492,10 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 			}
 		})
 		stats := &memory.MessageStats{PromptTokens: resp.PromptTokens, OutputTokens: resp.OutputTokens, FirstTokenMS: resp.FirstToken.Milliseconds(), TotalMS: resp.Total.Milliseconds()}
+		if resp.DoneReason == "length" {
+			// Stopped by the cap, not by the model: the reply says so.
+			stats.Limit = numPredict
+		}
 		if werr := await(); werr != nil {
 			return nil, errors.Join(werr, err)
 		}

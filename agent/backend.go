@@ -17,6 +17,11 @@ var (
 	ErrUnavailable = errors.New("backend not reachable")
 	// ErrModelNotFound means the backend does not have the model.
 	ErrModelNotFound = errors.New("model not found")
+	// ErrNoModel means the turn named no model and there is no default.
+	ErrNoModel = errors.New("no model chosen")
+	// ErrRegistryUnreachable means Ollama runs but could not reach the
+	// registry a pull needs (offline, or a registry that does not answer).
+	ErrRegistryUnreachable = errors.New("no connection to the model registry")
 )
 
 // Backend is a server that runs models: Ollama, or anything that speaks the

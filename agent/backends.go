@@ -83,7 +83,7 @@ func (bs *Backends) Get(name string) (Backend, bool) {
 func (bs *Backends) Resolve(model string) (Backend, string, error) {
 	model = strings.TrimSpace(model)
 	if model == "" {
-		return nil, "", errors.New("no model chosen: pass --model, or set a default model in settings (`cairn models` lists them)")
+		return nil, "", fmt.Errorf("%w: pass --model, or set a default model in settings (`cairn models` lists them)", ErrNoModel)
 	}
 	if name, rest, ok := strings.Cut(model, "/"); ok && rest != "" {
 		if b, ok := bs.Get(name); ok && b != bs.list[0] {

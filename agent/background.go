@@ -105,6 +105,13 @@ func (s *scheduler) loop() {
 	}
 }
 
+// busy reports whether a job is queued or running.
+func (s *scheduler) busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) > 0 || s.running != nil
+}
+
 // wait blocks until no job is queued or running, or ctx ends.
 func (s *scheduler) wait(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() {

@@ -252,13 +252,44 @@ func (o *Ollama) Pull(ctx context.Context, model string, insecure bool, progress
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var se api.StatusError
-		if errors.As(err, &se) || !strings.Contains(err.Error(), "connect") {
-			return fmt.Errorf("pull %s: %v (check the name: `cairn models` lists what you have; names look like llama3.2 or qwen2.5:7b)", model, o.explain(err, ""))
-		}
-		return o.explain(err, model)
+		return o.explainPull(err, model)
 	}
 	return nil
+}
+
+// explainPull tells apart the three ways a pull fails: Ollama itself does
+// not answer (the error comes from this side's HTTP client), Ollama cannot
+// reach the registry (its own network error, relayed as text), or the
+// registry has no such model.
+func (o *Ollama) explainPull(err error, model string) error {
+	var ue *url.Error
+	var oe *net.OpError
+	if errors.As(err, &ue) || errors.As(err, &oe) {
+		return o.explain(err, model)
+	}
+	msg := err.Error()
+	var se api.StatusError
+	if errors.As(err, &se) && se.ErrorMessage != "" {
+		msg = se.ErrorMessage
+	}
+	if registryNetworkError(msg) {
+		return fmt.Errorf("%w: Ollama could not download %s (%s): check this machine's internet connection (or the registry's address), then pull again", ErrRegistryUnreachable, model, msg)
+	}
+	if strings.Contains(msg, "not exist") || strings.Contains(msg, "not found") || strings.Contains(msg, "manifest unknown") {
+		return fmt.Errorf("%w: the registry has no %s (%s): check the name (names look like llama3.2 or qwen2.5:7b)", ErrModelNotFound, model, msg)
+	}
+	return fmt.Errorf("pull %s: %s", model, msg)
+}
+
+// registryNetworkError reports whether Ollama's pull error is a network
+// failure on its way to the registry, as Go's net package words them.
+func registryNetworkError(msg string) bool {
+	for _, s := range []string{"dial tcp", "no such host", "lookup ", "connection refused", "network is unreachable", "i/o timeout", "TLS handshake timeout", "connection reset", "server misbehaving", "EOF"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Running lists the models loaded in memory and their context lengths.

@@ -30,6 +30,16 @@ type uiApp struct {
 
 func (a *uiApp) DataDir() string { return a.c.home().Dir }
 
+// APIURL is the address the owner serves the API at (owner.json), which
+// is what scripts and MCP clients must use, whatever --addr said.
+func (a *uiApp) APIURL() string {
+	o, err := a.c.home().RunningOwner()
+	if err != nil {
+		return ""
+	}
+	return o.URL
+}
+
 func (a *uiApp) Settings() (api.Settings, error) {
 	s, err := a.c.home().LoadSettings()
 	if err != nil {
@@ -39,7 +49,7 @@ func (a *uiApp) Settings() (api.Settings, error) {
 }
 
 func uiSettings(s Settings) api.Settings {
-	out := api.Settings{Model: s.Model, EmbeddingModel: s.EmbeddingModel, Extraction: s.extraction(), IdleLockMinutes: s.idleLockMinutes(), NumCtx: s.NumCtx}
+	out := api.Settings{Model: s.Model, EmbeddingModel: s.EmbeddingModel, Extraction: s.extraction(), IdleLockMinutes: s.idleLockMinutes(), NumCtx: s.NumCtx, MaxReplyTokens: s.MaxReplyTokens}
 	if out.EmbeddingModel == "" {
 		out.EmbeddingModel = agent.DefaultEmbeddingModel
 	}
@@ -47,7 +57,7 @@ func uiSettings(s Settings) api.Settings {
 }
 
 // SaveSettings writes the change and applies it to the running session
-// where it can be applied live (the embedding model); the chat model is
+// where it can be applied live (the embedding model, the reply cap); the chat model is
 // chosen per request by the UI, and extraction follows on the next start.
 func (a *uiApp) SaveSettings(ctx context.Context, p api.SettingsPatch) (api.Settings, error) {
 	h := a.c.home()
@@ -73,12 +83,18 @@ func (a *uiApp) SaveSettings(ctx context.Context, p api.SettingsPatch) (api.Sett
 		n := *p.IdleLockMinutes
 		s.IdleLockMinutes = &n
 	}
+	if p.MaxReplyTokens != nil {
+		s.MaxReplyTokens = *p.MaxReplyTokens
+	}
 	if err := h.SaveSettings(s); err != nil {
 		return api.Settings{}, err
 	}
 	a.mu.Lock()
 	sess := a.sess
 	a.mu.Unlock()
+	if sess != nil && p.MaxReplyTokens != nil {
+		sess.agent.SetReplyCap(s.MaxReplyTokens) // the next reply has it
+	}
 	if sess != nil && s.EmbeddingModel != oldEmbed && !sess.vault.Locked() {
 		var emb memory.Embedder
 		if s.EmbeddingModel != "off" {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -42,12 +43,9 @@ Relevant memories go into the prompt; facts you state are remembered
 			if err != nil {
 				return err
 			}
-			// Give background extraction of the last turn a moment to finish.
-			defer func() {
-				wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-				defer cancel()
-				r.close(wctx)
-			}()
+			// Background learning from the last turn finishes before the
+			// vault closes, saying so; Ctrl-C skips it.
+			defer func() { r.close(c.finishLearning(ctx, r)) }()
 			if model, err = r.defaultModel(ctx, model); err != nil {
 				return err
 			}
@@ -79,7 +77,63 @@ func (c *cli) chatTurn(ctx context.Context, r *session, req agent.TurnRequest) (
 	})
 	w.WriteString("\n")
 	w.Flush()
+	if err == nil && turn != nil && turn.Reply.Stats != nil && turn.Reply.Stats.Limit > 0 {
+		fmt.Fprintf(c.stderr, "(stopped at the length limit of %d tokens: \"max_reply_tokens\" in settings.json, or the app's Settings, raises it)\n", turn.Reply.Stats.Limit)
+	}
 	return turn, c.turnError(ctx, turn, err)
+}
+
+// learningWait bounds how long a chat waits, at its end, for memory
+// extraction of the last turn.
+const learningWait = 2 * time.Minute
+
+// finishLearning waits for the agent's background work (memory extraction
+// of the last turn, summaries) before the chat exits, with a note on
+// stderr, a spinner on a terminal, and Ctrl-C to skip it: the conversation
+// is stored already, only what the model would have learnt from the last
+// turn is lost. It returns a done context for close.
+func (c *cli) finishLearning(ctx context.Context, r *session) context.Context {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), learningWait)
+	defer cancel()
+	// close must not wait again: what it gets is already done.
+	done, finished := context.WithCancel(context.Background())
+	finished()
+	if !r.agent.Busy() {
+		return done
+	}
+	sctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	const note = "Learning from this conversation (memory extraction); Ctrl-C skips it, the conversation is saved."
+	waited := make(chan error, 1)
+	go func() { waited <- r.agent.Wait(sctx) }()
+	start := time.Now()
+	var err error
+	if c.isTerminalErr() {
+		frames := []rune("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+		tick := time.NewTicker(120 * time.Millisecond)
+		defer tick.Stop()
+	spin:
+		for i := 0; ; i++ {
+			fmt.Fprintf(c.stderr, "\r%c %s %ds", frames[i%len(frames)], note, int(time.Since(start).Seconds()))
+			select {
+			case err = <-waited:
+				break spin
+			case <-tick.C:
+			}
+		}
+		fmt.Fprint(c.stderr, "\r\033[K")
+	} else {
+		fmt.Fprintln(c.stderr, note)
+		err = <-waited
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(c.stderr, "(stopped learning after %s: nothing was learnt from the last turn)\n", learningWait)
+	default:
+		fmt.Fprintln(c.stderr, "(skipped: nothing was learnt from the last turn; the conversation is saved)")
+	}
+	return done
 }
 
 // turnError explains a failed or stopped turn.
@@ -482,8 +536,8 @@ func (c *cli) conversationsCommand() *cobra.Command {
 		Short:   "List, show, rename and delete conversations",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				convs, err := v.Conversations(cmd.Context(), limit)
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				convs, err := api.Conversations(cmd.Context(), limit)
 				if err != nil {
 					return err
 				}
@@ -516,15 +570,12 @@ func (c *cli) conversationShow() *cobra.Command {
 		Short: "Print a conversation (its latest branch; --all for every message)",
 		Args:  exactArgs(1, "a conversation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				cv, err := v.Conversation(cmd.Context(), args[0])
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				d, err := api.Conversation(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				msgs, err := v.Messages(cmd.Context(), cv.ID)
-				if err != nil {
-					return err
-				}
+				cv, msgs := d.Conversation, d.Messages
 				if !all {
 					msgs = agent.Thread(msgs, "")
 				}
@@ -564,8 +615,8 @@ func (c *cli) conversationRename() *cobra.Command {
 		Short: "Rename a conversation",
 		Args:  exactArgs(2, "a conversation id and a title"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				cv, err := v.EditConversation(cmd.Context(), args[0], memory.ConversationPatch{Title: &args[1]})
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				cv, err := api.RenameConversation(cmd.Context(), args[0], args[1])
 				if err != nil {
 					return err
 				}
@@ -582,12 +633,12 @@ func (c *cli) conversationDelete() *cobra.Command {
 		Short: "Delete a conversation and all its messages, on every device",
 		Args:  exactArgs(1, "a conversation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				if err := v.DeleteConversation(cmd.Context(), args[0]); err != nil {
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				if err := api.DeleteConversation(cmd.Context(), args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.stdout, "deleted conversation %s\n", args[0])
-				return v.Checkpoint(cmd.Context())
+				return nil
 			})
 		},
 	}

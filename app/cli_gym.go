@@ -294,7 +294,7 @@ with --accept-license naming the gym's licence.`,
 					for _, cand := range cands {
 						fmt.Fprintf(c.stdout, "%s %s\n%s\n\n", cand.Hash, cand.Format, cand.Item)
 					}
-					fmt.Fprintf(c.stderr, "%d items for %s. Approve with --approve HASH... (or all) --accept-license %q.\n", len(cands), g.Manifest.Name, g.Manifest.License)
+					fmt.Fprintf(c.stderr, "%s for %s. Approve with --approve HASH... (or all) --accept-license %q.\n", countOf(len(cands), "item"), g.Manifest.Name, g.Manifest.License)
 					return nil
 				default:
 					if chosen, err = pick(cands, approve); err != nil {
@@ -323,7 +323,7 @@ with --accept-license naming the gym's licence.`,
 				if _, err := gc.Approve(ctx, g, chosen, license); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.stderr, "Approved %d items for %s; %d declined.\n", len(chosen), g.Manifest.Name, len(declined))
+				fmt.Fprintf(c.stderr, "Approved %s for %s; %d declined.\n", countOf(len(chosen), "item"), g.Manifest.Name, len(declined))
 				if noSend {
 					return nil
 				}

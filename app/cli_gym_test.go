@@ -217,7 +217,7 @@ func TestGymReviewInATerminal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("review in a terminal: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "exactly as it would be sent") || !strings.Contains(string(out), "CC0-1.0") || !strings.Contains(string(out), "Approved 1 items for tty-gym; 1 declined") || !strings.Contains(string(out), "1 delivered") {
+	if !strings.Contains(string(out), "exactly as it would be sent") || !strings.Contains(string(out), "CC0-1.0") || !strings.Contains(string(out), "Approved 1 item for tty-gym; 1 declined") || !strings.Contains(string(out), "1 delivered") {
 		t.Fatalf("review in a terminal:\n%s", out)
 	}
 	if items, _ := node.Items(context.Background(), ""); len(items) != 1 {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlabs/cairn/app/apitype"
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -54,8 +56,10 @@ func (c *cli) memoryAdd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.withMemories(cmd.Context(), func(v memories) error {
-				it, err := v.Add(cmd.Context(), memory.NewItem{Kind: memory.ItemKind(kind), Text: text, Tags: tags, Pinned: pinned})
+			k := memory.ItemKind(kind)
+			in := apitype.MemoryInput{Kind: &k, Text: &text, Tags: &tags, Pinned: &pinned}
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				it, err := api.AddMemory(cmd.Context(), in)
 				if err != nil {
 					return err
 				}
@@ -70,29 +74,22 @@ func (c *cli) memoryAdd() *cobra.Command {
 	return cmd
 }
 
-// jsonItem is the --json shape: one object per line.
-type jsonItem struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	Text      string    `json:"text"`
-	Tags      []string  `json:"tags"`
-	Pinned    bool      `json:"pinned"`
-	Score     *float64  `json:"score"`
-	Snippet   string    `json:"snippet,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-func toJSON(it memory.Item) jsonItem {
-	return jsonItem{ID: it.ID, Kind: string(it.Kind), Text: it.Text, Tags: it.Tags, Pinned: it.Pinned, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
-}
-
 func writeJSONLine(w io.Writer, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// writeJSONLines is the --json output of a listing: one API object a line.
+func writeJSONLines[T any](w io.Writer, vs []T) error {
+	for _, v := range vs {
+		if err := writeJSONLine(w, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (c *cli) memorySearch() *cobra.Command {
-	var q memory.Query
+	var q apitype.MemoryQuery
 	var kind, mode string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -101,20 +98,16 @@ func (c *cli) memorySearch() *cobra.Command {
 		Args:  exactArgs(1, "what to search for, in quotes"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q.Text, q.Kind, q.Mode = args[0], memory.ItemKind(kind), memory.Mode(mode)
-			return c.withMemories(cmd.Context(), func(v memories) error {
-				res, err := v.Search(cmd.Context(), q)
+			if strings.TrimSpace(q.Text) == "" {
+				return usageError{fmt.Errorf("nothing to search for: give words in quotes, or list memories with `cairn memory list`")}
+			}
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				res, err := api.SearchMemories(cmd.Context(), q)
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					for _, r := range res {
-						j := toJSON(r.Item)
-						j.Score, j.Snippet = &r.Score, r.Snippet
-						if err := writeJSONLine(c.stdout, j); err != nil {
-							return err
-						}
-					}
-					return nil
+					return writeJSONLines(c.stdout, res)
 				}
 				if len(res) == 0 {
 					fmt.Fprintln(c.stderr, "No memories match.")
@@ -122,7 +115,7 @@ func (c *cli) memorySearch() *cobra.Command {
 				}
 				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 				for _, r := range res {
-					fmt.Fprintf(tw, "%.4f\t%s\t%s\t%s%s\n", r.Score, r.ID, r.Kind, oneLine(r.Snippet, 100), tagSuffix(r.Tags))
+					fmt.Fprintf(tw, "%.4f\t%s\t%s\t%s%s\n", scoreOf(r), r.ID, r.Kind, oneLine(r.Snippet, 100), tagSuffix(r.Tags))
 				}
 				return tw.Flush()
 			})
@@ -137,7 +130,7 @@ func (c *cli) memorySearch() *cobra.Command {
 }
 
 func (c *cli) memoryList() *cobra.Command {
-	var o memory.ListOptions
+	var o apitype.MemoryQuery
 	var kind string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -146,18 +139,13 @@ func (c *cli) memoryList() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Kind = memory.ItemKind(kind)
-			return c.withMemories(cmd.Context(), func(v memories) error {
-				items, err := v.List(cmd.Context(), o)
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				items, err := api.ListMemories(cmd.Context(), o)
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					for _, it := range items {
-						if err := writeJSONLine(c.stdout, toJSON(it)); err != nil {
-							return err
-						}
-					}
-					return nil
+					return writeJSONLines(c.stdout, items)
 				}
 				if len(items) == 0 {
 					fmt.Fprintln(c.stderr, "No memories yet. Add one with `cairn memory add \"...\"`.")
@@ -185,17 +173,17 @@ func (c *cli) memoryShow() *cobra.Command {
 		Short: "Show one memory in full, with its earlier versions",
 		Args:  exactArgs(1, "the memory's id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withMemories(cmd.Context(), func(v memories) error {
-				it, err := v.Get(cmd.Context(), args[0])
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				it, err := api.Memory(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				revs, err := v.Revisions(cmd.Context(), it.ID)
+				revs, err := api.MemoryRevisions(cmd.Context(), it.ID)
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					return writeJSONLine(c.stdout, toJSON(it))
+					return writeJSONLine(c.stdout, apitype.Memory{Item: it})
 				}
 				fmt.Fprintf(c.stdout, "%s\n\n", it.Text)
 				fmt.Fprintf(c.stdout, "id:       %s\nkind:     %s\n", it.ID, it.Kind)
@@ -226,7 +214,7 @@ func (c *cli) memoryEdit() *cobra.Command {
 		Short: "Change a memory; the earlier version is kept as a revision",
 		Args:  rangeArgs(1, 2, "the memory's id, then its new text in quotes"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var p memory.Patch
+			var p apitype.MemoryInput
 			if len(args) == 2 {
 				text, err := c.textArg(args[1])
 				if err != nil {
@@ -244,11 +232,11 @@ func (c *cli) memoryEdit() *cobra.Command {
 			if pin || unpin {
 				p.Pinned = &pin
 			}
-			if p == (memory.Patch{}) {
+			if p == (apitype.MemoryInput{}) {
 				return usageError{fmt.Errorf("nothing to change: give new text, --kind, --tag, --pin or --unpin")}
 			}
-			return c.withMemories(cmd.Context(), func(v memories) error {
-				it, err := v.Edit(cmd.Context(), args[0], p)
+			return c.withAPI(cmd.Context(), func(api *client.Client) error {
+				it, err := api.EditMemory(cmd.Context(), args[0], p)
 				if err != nil {
 					return err
 				}
@@ -273,8 +261,8 @@ func (c *cli) memoryForget() *cobra.Command {
 		Args:  exactArgs(1, "the memory's id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return c.withMemories(ctx, func(v memories) error {
-				it, err := v.Get(ctx, args[0])
+			return c.withAPI(ctx, func(api *client.Client) error {
+				it, err := api.Memory(ctx, args[0])
 				if err != nil {
 					return err
 				}
@@ -288,13 +276,8 @@ func (c *cli) memoryForget() *cobra.Command {
 						return nil
 					}
 				}
-				if err := v.Forget(ctx, it.ID); err != nil {
+				if err := api.ForgetMemory(ctx, it.ID); err != nil {
 					return err
-				}
-				// Clear the old bytes from the write-ahead log too; if another
-				// process is reading, its next checkpoint does it.
-				if err := v.Checkpoint(ctx); err != nil {
-					fmt.Fprintf(c.stderr, "note: %v\n", err)
 				}
 				fmt.Fprintf(c.stderr, "Forgot %s.\n", it.ID)
 				return nil
@@ -402,4 +385,12 @@ func rangeArgs(lo, hi int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// scoreOf is a search result's score (0 for a memory that came without one).
+func scoreOf(m apitype.Memory) float64 {
+	if m.Score == nil {
+		return 0
+	}
+	return *m.Score
 }

@@ -66,7 +66,7 @@ The file is written under a temporary name and renamed when complete.`,
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(c.stderr, "Wrote %d memories and %d conversations (%d messages) to %s. It is not encrypted.\n", sum.Memories, sum.Conversations, sum.Messages, out)
+					fmt.Fprintf(c.stderr, "Wrote %s and %s (%s) to %s. It is not encrypted.\n", countOf(sum.Memories, "memory"), countOf(sum.Conversations, "conversation"), countOf(sum.Messages, "message"), out)
 					return nil
 				})
 			}
@@ -207,10 +207,19 @@ func (c *cli) exportToFile(ctx context.Context, out string, f portable.Filter, r
 			return fmt.Errorf("export: %w", err)
 		}
 	}
-	if kinds := kindCounts(sum.ByKind); kinds != "" {
-		fmt.Fprintf(c.stderr, "Exported %d records (%s) to %s.", sum.Records, kinds, out)
+	live := map[string]int{}
+	forgotten := 0
+	for k, n := range sum.ByKind {
+		live[k] = n - sum.Forgotten[k]
+		forgotten += sum.Forgotten[k]
+	}
+	if kinds := kindCounts(live); kinds != "" {
+		fmt.Fprintf(c.stderr, "Exported %s to %s.", kinds, out)
 	} else {
 		fmt.Fprintf(c.stderr, "Exported %d records to %s.", sum.Records, out)
+	}
+	if forgotten > 0 {
+		fmt.Fprintf(c.stderr, " With them: %s (of what was forgotten here), so the other side forgets it too.", countOf(forgotten, "forget"))
 	}
 	if format == portable.FormatJSONL {
 		fmt.Fprint(c.stderr, " It is not encrypted: keep it safe.")
@@ -226,7 +235,7 @@ func kindCounts(m map[string]int) string {
 	var parts []string
 	for _, k := range []string{"memory", "conversation", "message", "feedback"} {
 		if m[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
+			parts = append(parts, countOf(m[k], k))
 		}
 	}
 	for k, n := range m {
@@ -387,11 +396,15 @@ func (c *cli) printImportSummary(s portable.Summary, format string) {
 		verb = "Dry run, nothing written. Would import"
 	}
 	var parts []string
-	plural := map[string]string{"conversation": "conversations", "message": "messages", "memory": "memories", "feedback": "feedback"}
+	forgets := 0
 	for _, k := range []string{"conversation", "message", "memory", "feedback"} {
 		if n := s.ByKind[k]; n.New+n.Updated > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n.New+n.Updated, plural[k]))
+			parts = append(parts, countOf(n.New+n.Updated, k))
 		}
+		forgets += s.ByKind[k].Deleted
+	}
+	if forgets > 0 {
+		parts = append(parts, countOf(forgets, "forget"))
 	}
 	if len(parts) == 0 {
 		parts = []string{"nothing new"}

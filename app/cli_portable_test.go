@@ -56,7 +56,7 @@ func TestExportImportCommands(t *testing.T) {
 	bundle := filepath.Join(dir, "vault.cairn")
 	bundlePass := []string{"CAIRN_PASSPHRASE=" + testPassphrase, envBundlePassphrase + "=bundle passphrase here"}
 	r := ok(t, cairn(t, a, bundlePass, "export", "--out", bundle), "export")
-	if !strings.Contains(r.stderr, "Exported 5 records") {
+	if !strings.Contains(r.stderr, "Exported 2 memories, 1 conversation, 2 messages to") {
 		t.Fatalf("export summary: %s", r.stderr)
 	}
 
@@ -68,7 +68,7 @@ func TestExportImportCommands(t *testing.T) {
 	sameTree(t, before, readTree(t, b))
 
 	r = ok(t, cairn(t, b, bundlePass, "import", "--dry-run", bundle), "dry run")
-	if !strings.Contains(r.stderr, "Dry run, nothing written. Would import 1 conversations, 2 messages, 2 memories") {
+	if !strings.Contains(r.stderr, "Dry run, nothing written. Would import 1 conversation, 2 messages, 2 memories") {
 		t.Fatalf("dry run summary: %s", r.stderr)
 	}
 	sameTree(t, before, readTree(t, b))
@@ -193,7 +193,7 @@ func TestExportImportThroughOwner(t *testing.T) {
 	ok(t, cairn(t, a, withPass, "export", "--format", "jsonl", "--out", ja), "export a")
 	startServe(t, b, withPass)
 	r := ok(t, cairn(t, b, nil, "import", ja), "import through the owner")
-	if !strings.Contains(r.stderr, "Imported 1 conversations, 2 messages, 2 memories") {
+	if !strings.Contains(r.stderr, "Imported 1 conversation, 2 messages, 2 memories") {
 		t.Fatalf("summary: %s", r.stderr)
 	}
 	jb := filepath.Join(dir, "b.jsonl")

@@ -87,7 +87,7 @@ func (c *cli) checkVault(ctx context.Context) check {
 		ch.fix = "restore those records from another device or a backup; `cairn memory list` shows what still reads"
 		return ch
 	}
-	ch.status, ch.detail = "ok", fmt.Sprintf("%s opens; %d memories, all intact", h.VaultPath(), len(items))
+	ch.status, ch.detail = "ok", fmt.Sprintf("%s opens; %s, all intact", h.VaultPath(), countOf(len(items), "memory"))
 	return ch
 }
 
@@ -133,18 +133,18 @@ func (c *cli) checkModels(ctx context.Context) []check {
 	case len(models) == 0:
 		chat.status, chat.detail, chat.fix = "warn", "Ollama has no models yet", "`cairn pull llama3.2` (or any model from ollama.com/library)"
 	case s.Model != "":
-		chat.status, chat.detail = "ok", fmt.Sprintf("%d models; default %s", len(models), s.Model)
+		chat.status, chat.detail = "ok", fmt.Sprintf("%s; default %s", countOf(len(models), "model"), s.Model)
 		if b, name, rerr := bs.Resolve(s.Model); rerr != nil {
 			chat.status, chat.detail = "fail", rerr.Error()
 		} else if _, serr := b.Show(ctx, name); serr != nil {
 			chat.status, chat.detail, chat.fix = "fail", serr.Error(), "`cairn models use NAME` with a model from `cairn models`"
 		}
 	default:
-		chat.status, chat.detail = "ok", fmt.Sprintf("%d models; no default set (`cairn models use NAME`)", len(models))
+		chat.status, chat.detail = "ok", fmt.Sprintf("%s; no default set (`cairn models use NAME`)", countOf(len(models), "model"))
 	}
 	out := []check{chat}
 	for _, b := range bs.Status(ctx)[1:] {
-		line := check{name: b.Name, status: "ok", detail: fmt.Sprintf("%s, %d models", b.URL, b.Models)}
+		line := check{name: b.Name, status: "ok", detail: fmt.Sprintf("%s, %s", b.URL, countOf(b.Models, "model"))}
 		if b.Error != "" {
 			line.status, line.detail = "warn", b.Error
 		}

@@ -26,8 +26,8 @@ type Settings struct {
 	NumCtx map[string]int `json:"num_ctx,omitempty"`
 	// Extraction turns memory extraction on (the default) or off.
 	Extraction *bool `json:"extraction,omitempty"`
-	// MaxReplyTokens caps a reply's length; 0 lets a reply fill what the
-	// context window leaves after the prompt.
+	// MaxReplyTokens caps a reply's length; 0 means a quarter of the
+	// model's context window (never more than the window leaves).
 	MaxReplyTokens int `json:"max_reply_tokens,omitempty"`
 	// System replaces the default system prompt.
 	System string `json:"system_prompt,omitempty"`
@@ -112,7 +112,7 @@ func (s Settings) validate() error {
 		}
 	}
 	if s.MaxReplyTokens < 0 {
-		return fmt.Errorf("settings: max_reply_tokens %d is negative: use 0 for no cap", s.MaxReplyTokens)
+		return fmt.Errorf("settings: max_reply_tokens %d is negative: use 0 for the default (a quarter of the context window)", s.MaxReplyTokens)
 	}
 	seen := map[string]bool{"ollama": true}
 	for _, b := range s.Backends {

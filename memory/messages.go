@@ -42,6 +42,9 @@ type MessageStats struct {
 	OutputTokens int   `json:"output_tokens,omitempty"`
 	FirstTokenMS int64 `json:"first_token_ms,omitempty"`
 	TotalMS      int64 `json:"total_ms,omitempty"`
+	// Limit is the reply's token cap when the reply stopped there (the
+	// model was not done); 0 when it ended by itself.
+	Limit int `json:"limit,omitempty"`
 }
 
 // Message is one turn of a conversation. Messages form a tree: each names

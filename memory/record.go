@@ -185,59 +185,45 @@ func (v *Vault) Apply(ctx context.Context, in Record) (Outcome, error) {
 	return out, nil
 }
 
-// applyOne is Apply's merge inside a transaction, for a record already
-// validated and opened (payload is nil for a tombstone).
-func applyOne(ctx context.Context, tx *sql.Tx, keys *vaultKeys, in Record, payload []byte) (out Outcome, err error) {
-	err = func() error {
-		cur, rid, err := currentRecord(ctx, tx, in.ID)
-		if err != nil {
-			return err
+// applyOne carries out the merge decision (DecideMerge) inside a
+// transaction, for a record already validated and opened (payload is nil
+// for a tombstone).
+func applyOne(ctx context.Context, tx *sql.Tx, keys *vaultKeys, in Record, payload []byte) (Outcome, error) {
+	cur, rid, err := currentRecord(ctx, tx, in.ID)
+	if err != nil {
+		return Unchanged, err
+	}
+	m, err := DecideMerge(cur, &in)
+	if err != nil {
+		return Unchanged, err
+	}
+	switch m.Outcome {
+	case Inserted:
+		if rid, err = insertRecord(ctx, tx, m.Current); err != nil {
+			return Unchanged, err
 		}
-		switch {
-		case cur == nil:
-			out = Inserted
-			if rid, err = insertRecord(ctx, tx, &in); err != nil {
-				return err
-			}
-			return indexNewRecord(ctx, tx, keys, rid, &in, payload)
-		case cur.sameVersion(&in):
-			out = Unchanged
-			return nil
-		case cur.Deleted:
-			// A tombstone absorbs every version. Between two tombstones the
-			// usual winner is kept, so every device ends up with the same one.
-			out = Unchanged
-			if in.Deleted && wins(&in, cur) {
-				return replaceRecord(ctx, tx, rid, &in)
-			}
-			return nil
-		case cur.Kind != in.Kind:
-			return invalidf("record %s: kind %q does not match the stored kind %q", in.ID, in.Kind, cur.Kind)
-		case in.Deleted:
-			out = Forgotten
-			return forgetRecord(ctx, tx, rid, &in)
-		case wins(&in, cur):
-			out = Replaced
-			if err := keepRevision(ctx, tx, cur); err != nil {
-				return err
-			}
-			if err := replaceRecord(ctx, tx, rid, &in); err != nil {
-				return err
-			}
-			return indexRecord(ctx, tx, keys, rid, &in, payload)
-		default:
-			known, err := keepIncomingRevision(ctx, tx, rid, &in)
-			if err != nil {
-				return err
-			}
-			out = KeptAsRevision
-			if known {
-				out = Unchanged
-			}
-			return nil
+		return Inserted, indexNewRecord(ctx, tx, keys, rid, m.Current, payload)
+	case Forgotten:
+		return Forgotten, forgetRecord(ctx, tx, rid, m.Current)
+	case Replaced:
+		if err := keepRevision(ctx, tx, m.Revision); err != nil {
+			return Unchanged, err
 		}
-	}()
-	return out, err
+		if err := replaceRecord(ctx, tx, rid, m.Current); err != nil {
+			return Unchanged, err
+		}
+		return Replaced, indexRecord(ctx, tx, keys, rid, m.Current, payload)
+	case KeptAsRevision:
+		known, err := keepIncomingRevision(ctx, tx, rid, m.Revision)
+		if err != nil || known {
+			return Unchanged, err
+		}
+		return KeptAsRevision, nil
+	}
+	if m.Current != nil { // a tombstone that wins over the stored tombstone
+		return Unchanged, replaceRecord(ctx, tx, rid, m.Current)
+	}
+	return Unchanged, nil
 }
 
 func (v *Vault) unlockedKeys() (*vaultKeys, error) {

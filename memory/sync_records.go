@@ -109,10 +109,6 @@ func (r *Record) CheckEnvelope() error {
 	return nil
 }
 
-// Wins reports whether version a beats version b under Apply's
-// last-writer-wins rule, for stores that merge without the vault key.
-func Wins(a, b *Record) bool { return wins(a, b) }
-
 // CheckRecord checks a record that came from elsewhere as Apply would,
 // opening its sealed payload, and stores nothing: so that a batch can be
 // refused whole when one record in it is bad.

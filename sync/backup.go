@@ -145,62 +145,70 @@ func (b *BackupStore) ApplyBatch(ctx context.Context, in []memory.Record) ([]mem
 	return outs, tx.Commit()
 }
 
-// applySealed is the merge rule of memory.Vault.Apply on cleartext fields.
+// applySealed carries out the vault's merge decision (memory.DecideMerge)
+// on a record held sealed: the same rule on the same cleartext fields, so
+// a backup node keeps what every device keeps.
 func applySealed(ctx context.Context, tx *sql.Tx, in memory.Record) (memory.Outcome, error) {
-	var seq int64
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM records").Scan(&seq); err != nil {
-		return memory.Unchanged, err
-	}
-	var cur memory.Record
-	var curSeq int64
-	err := tx.QueryRowContext(ctx, "SELECT id, kind, clock, origin, deleted, seq, sealed FROM records WHERE id = ?", in.ID).
-		Scan(&cur.ID, &cur.Kind, &cur.Clock, &cur.Origin, &cur.Deleted, &curSeq, &cur.Sealed)
-	put := func(r *memory.Record) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO records(id, kind, clock, origin, deleted, seq, sealed) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET clock = excluded.clock, origin = excluded.origin, deleted = excluded.deleted, seq = excluded.seq, sealed = excluded.sealed",
-			r.ID, r.Kind, r.Clock, r.Origin, r.Deleted, seq, blob(r.Sealed))
-		return err
-	}
-	revision := func(r *memory.Record, s int64) (bool, error) {
-		res, err := tx.ExecContext(ctx, "INSERT INTO revisions(id, clock, origin, deleted, sealed, seq) VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", r.ID, r.Clock, r.Origin, r.Deleted, blob(r.Sealed), s)
-		if err != nil {
-			return false, err
-		}
-		n, err := res.RowsAffected()
-		return n > 0, err
-	}
-	out := memory.Unchanged
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		out, err = memory.Inserted, put(&in)
-	case err != nil:
-	case cur.Clock == in.Clock && cur.Origin == in.Origin && cur.Deleted == in.Deleted && string(cur.Sealed) == string(in.Sealed):
-	case cur.Deleted:
-		if in.Deleted && memory.Wins(&in, &cur) {
-			err = put(&in)
-		}
-	case cur.Kind != in.Kind:
-		err = fmt.Errorf("record %s: kind %q does not match the stored kind %q", in.ID, in.Kind, cur.Kind)
-	case in.Deleted:
-		out = memory.Forgotten
-		if _, err = tx.ExecContext(ctx, "DELETE FROM revisions WHERE id = ?", in.ID); err == nil {
-			err = put(&in)
-		}
-	case memory.Wins(&in, &cur):
-		out = memory.Replaced
-		if _, err = revision(&cur, curSeq); err == nil {
-			err = put(&in)
-		}
-	default:
-		var added bool
-		if added, err = revision(&in, seq); err == nil && added {
-			out = memory.KeptAsRevision
-			_, err = tx.ExecContext(ctx, "UPDATE records SET seq = ? WHERE id = ?", seq, in.ID)
-		}
-	}
+	out, err := storeMerged(ctx, tx, in)
 	if err != nil {
 		return memory.Unchanged, fmt.Errorf("store record %s: %w", in.ID, err)
 	}
 	return out, nil
+}
+
+func storeMerged(ctx context.Context, tx *sql.Tx, in memory.Record) (memory.Outcome, error) {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM records").Scan(&seq); err != nil {
+		return memory.Unchanged, err
+	}
+	cur := &memory.Record{}
+	var curSeq int64
+	err := tx.QueryRowContext(ctx, "SELECT id, kind, clock, origin, deleted, seq, sealed FROM records WHERE id = ?", in.ID).
+		Scan(&cur.ID, &cur.Kind, &cur.Clock, &cur.Origin, &cur.Deleted, &curSeq, &cur.Sealed)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		cur = nil
+	case err != nil:
+		return memory.Unchanged, err
+	}
+	m, err := memory.DecideMerge(cur, &in)
+	if err != nil {
+		return memory.Unchanged, err
+	}
+	if m.DropRevisions {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM revisions WHERE id = ?", in.ID); err != nil {
+			return memory.Unchanged, err
+		}
+	}
+	if m.Revision != nil {
+		// The stored version keeps the change number it had while current; a
+		// losing incoming one gives the record a new one, so the feed carries
+		// the revision on to the devices that lack it.
+		s := seq
+		if m.Outcome == memory.Replaced {
+			s = curSeq
+		}
+		res, err := tx.ExecContext(ctx, "INSERT INTO revisions(id, clock, origin, deleted, sealed, seq) VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			in.ID, m.Revision.Clock, m.Revision.Origin, m.Revision.Deleted, blob(m.Revision.Sealed), s)
+		if err != nil {
+			return memory.Unchanged, err
+		}
+		if m.Outcome == memory.KeptAsRevision {
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return memory.Unchanged, err
+			}
+			_, err = tx.ExecContext(ctx, "UPDATE records SET seq = ? WHERE id = ?", seq, in.ID)
+			return m.Outcome, err
+		}
+	}
+	if m.Current != nil {
+		r := m.Current
+		if _, err := tx.ExecContext(ctx, "INSERT INTO records(id, kind, clock, origin, deleted, seq, sealed) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET clock = excluded.clock, origin = excluded.origin, deleted = excluded.deleted, seq = excluded.seq, sealed = excluded.sealed",
+			r.ID, r.Kind, r.Clock, r.Origin, r.Deleted, seq, blob(r.Sealed)); err != nil {
+			return memory.Unchanged, err
+		}
+	}
+	return m.Outcome, nil
 }
 
 func blob(b []byte) any {

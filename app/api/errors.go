@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/apitype"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -32,23 +33,27 @@ func writeError(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(ae.Status)
-	json.NewEncoder(w).Encode(map[string]*apiError{"error": ae})
+	json.NewEncoder(w).Encode(apitype.ErrorBody{Error: apitype.Error{Code: ae.Code, Message: ae.Message}})
 }
 
 func classify(err error) *apiError {
 	switch {
 	case errors.Is(err, memory.ErrLocked):
-		return errorf(http.StatusLocked, "locked", "the vault is locked: POST /api/v1/unlock with the passphrase (admin token)")
+		return errorf(http.StatusLocked, apitype.CodeLocked, "the vault is locked: POST /api/v1/unlock with the passphrase (admin token)")
 	case errors.Is(err, memory.ErrNotFound):
-		return errorf(http.StatusNotFound, "not_found", err.Error())
+		return errorf(http.StatusNotFound, apitype.CodeNotFound, err.Error())
 	case errors.Is(err, memory.ErrInvalid):
-		return errorf(http.StatusBadRequest, "invalid", err.Error())
+		return errorf(http.StatusBadRequest, apitype.CodeInvalid, err.Error())
 	case errors.Is(err, memory.ErrWrongPassphrase):
 		return errorf(http.StatusForbidden, "wrong_passphrase", "wrong passphrase: nothing was changed")
 	case errors.Is(err, memory.ErrNewerSchema):
 		return errorf(http.StatusConflict, "newer_schema", err.Error())
 	case errors.Is(err, agent.ErrModelNotFound):
 		return errorf(http.StatusNotFound, "model_not_found", err.Error())
+	case errors.Is(err, agent.ErrNoModel):
+		return errorf(http.StatusBadRequest, "no_model", "no model chosen: send \"model\", or set a default model (the app's Settings, or `cairn models use NAME`)")
+	case errors.Is(err, agent.ErrRegistryUnreachable):
+		return errorf(http.StatusBadGateway, "registry_unreachable", err.Error())
 	case errors.Is(err, agent.ErrUnavailable):
 		return errorf(http.StatusBadGateway, "backend_unavailable", err.Error())
 	case errors.Is(err, agent.ErrPromptTooLong):

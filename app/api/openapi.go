@@ -21,7 +21,7 @@ var operations = map[string]operation{
 	"GET /api/v1/status":                    {summary: "Whether the vault is locked, which backends answer and receive memory, how far embedding has got, versions"},
 	"POST /api/v1/unlock":                   {summary: "Unlock the vault (admin)", body: "passphrase"},
 	"POST /api/v1/lock":                     {summary: "Lock the vault (admin)"},
-	"GET /api/v1/memories":                  {summary: "List memories, or search them with q (hybrid; mode=keyword|vector), filtered by kind and tag, up to limit"},
+	"GET /api/v1/memories":                  {summary: "List memories, or search them with q (hybrid; mode=keyword|vector), filtered by kind and tag, up to limit (1-1000, default 50; 0 lists all when there is no q)"},
 	"POST /api/v1/memories":                 {summary: "Add a memory", body: "text, kind, tags, pinned"},
 	"GET /api/v1/memories/{id}":             {summary: "One memory"},
 	"PATCH /api/v1/memories/{id}":           {summary: "Change a memory; the old version is kept as a revision", body: "text, kind, tags, pinned"},

@@ -38,6 +38,9 @@ type Settings struct {
 	// IdleLockMinutes locks the vault after that long without use; 0 never.
 	IdleLockMinutes int            `json:"idle_lock_minutes"`
 	NumCtx          map[string]int `json:"num_ctx,omitempty"`
+	// MaxReplyTokens caps a reply; 0 is the default, a quarter of the
+	// model's context window.
+	MaxReplyTokens int `json:"max_reply_tokens"`
 }
 
 // SettingsPatch changes the fields that are set.
@@ -46,6 +49,7 @@ type SettingsPatch struct {
 	EmbeddingModel  *string `json:"embedding_model"`
 	Extraction      *bool   `json:"extraction"`
 	IdleLockMinutes *int    `json:"idle_lock_minutes"`
+	MaxReplyTokens  *int    `json:"max_reply_tokens"`
 }
 
 // VaultRequest creates a vault.
@@ -86,8 +90,8 @@ func init() {
 	for k, v := range map[string]operation{
 		"GET /api/v1/app":            {summary: "What the UI needs first: whether a vault exists and is locked, the data folder, the idle lock"},
 		"POST /api/v1/vault":         {summary: "Create the vault on the first run (admin); answers the recovery key, shown once", body: "passphrase, keyring"},
-		"GET /api/v1/settings":       {summary: "Settings: chat and embedding model, extraction, idle lock"},
-		"PATCH /api/v1/settings":     {summary: "Change settings (admin)", body: "model, embedding_model, extraction, idle_lock_minutes"},
+		"GET /api/v1/settings":       {summary: "Settings: chat and embedding model, extraction, idle lock, reply cap"},
+		"PATCH /api/v1/settings":     {summary: "Change settings (admin)", body: "model, embedding_model, extraction, idle_lock_minutes, max_reply_tokens"},
 		"GET /api/v1/token":          {summary: "The default API token, to copy into scripts (admin)"},
 		"POST /api/v1/token/rotate":  {summary: "Replace the default API token; the old one stops working at once (admin)"},
 		"GET /api/v1/models/running": {summary: "Models Ollama has loaded: size, VRAM used (0: on the CPU), context length"},
@@ -107,6 +111,18 @@ type appBody struct {
 	DataDir string `json:"data_dir,omitempty"`
 	// IdleLockMinutes is how long the UI waits before locking; 0 never.
 	IdleLockMinutes int `json:"idle_lock_minutes"`
+	// APIURL is where this API listens on loopback, for scripts (the
+	// desktop window's own origin is not it).
+	APIURL string `json:"api_url,omitempty"`
+	// Keyring says the OS keyring answers here, so offering to keep the
+	// vault's key in it can work.
+	Keyring bool `json:"keyring"`
+}
+
+// servedURL is what an App offers when it knows where the API listens.
+type servedURL interface {
+	// APIURL is the loopback URL the API is served at, "" if none.
+	APIURL() string
 }
 
 func (s *Server) appState(w http.ResponseWriter, r *http.Request) error {
@@ -119,13 +135,24 @@ func (s *Server) appState(w http.ResponseWriter, r *http.Request) error {
 	}
 	if s.cfg.App != nil {
 		b.DataDir = s.cfg.App.DataDir()
+		if u, ok := s.cfg.App.(servedURL); ok {
+			b.APIURL = u.APIURL()
+		}
 		if st, err := s.cfg.App.Settings(); err == nil {
 			b.IdleLockMinutes = st.IdleLockMinutes
 		}
 	}
+	if s.cfg.Keyring != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		b.Keyring = s.cfg.Keyring.Available(ctx) == nil
+		cancel()
+	}
 	writeJSON(w, http.StatusOK, b)
 	return nil
 }
+
+// MaxReplyCap is the largest reply cap the settings take, in tokens.
+const MaxReplyCap = 1 << 20
 
 // DefaultIdleLockMinutes is the idle lock when settings say nothing.
 const DefaultIdleLockMinutes = 15
@@ -210,6 +237,9 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request) error {
 	}
 	if p.IdleLockMinutes != nil && (*p.IdleLockMinutes < 0 || *p.IdleLockMinutes > 24*60) {
 		return errorf(http.StatusBadRequest, "invalid", "idle_lock_minutes must be 0 (never) to 1440")
+	}
+	if p.MaxReplyTokens != nil && (*p.MaxReplyTokens < 0 || *p.MaxReplyTokens > MaxReplyCap) {
+		return errorf(http.StatusBadRequest, "invalid", "max_reply_tokens must be 0 (a quarter of the context window) to "+itoa(MaxReplyCap))
 	}
 	st, err := s.cfg.App.SaveSettings(r.Context(), p)
 	if err != nil {

@@ -1,12 +1,16 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/apitype"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -33,7 +37,7 @@ func (s *Server) needAgent() error {
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error {
-	limit := 50
+	limit := apitype.DefaultConversationLimit
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
@@ -48,7 +52,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error
 	if convs == nil {
 		convs = []memory.Conversation{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": convs})
+	writeJSON(w, http.StatusOK, apitype.ConversationList{Conversations: convs})
 	return nil
 }
 
@@ -70,14 +74,12 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) error {
 	if t := agent.Thread(msgs, ""); len(t) > 0 {
 		head = t[len(t)-1].ID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversation": c, "messages": msgs, "head": head})
+	writeJSON(w, http.StatusOK, apitype.ConversationDetail{Conversation: c, Messages: msgs, Head: head})
 	return nil
 }
 
 func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Title *string `json:"title"`
-	}
+	var in apitype.ConversationPatch
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
@@ -92,6 +94,10 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) error
 func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Vault.DeleteConversation(r.Context(), r.PathValue("id")); err != nil {
 		return err
+	}
+	// As after a forget: clear the deleted bytes from the write-ahead log.
+	if err := s.cfg.Vault.Checkpoint(r.Context()); err != nil {
+		s.log.Debug("checkpoint after a delete", "err", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -155,7 +161,7 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, ru
 	if !stream {
 		turn, err := run(nil)
 		if err != nil {
-			return err
+			return s.turnCause(r.Context(), err)
 		}
 		writeJSON(w, http.StatusOK, newTurnBody(turn))
 		return nil
@@ -176,6 +182,9 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, ru
 		fmt.Fprintf(w, "event: delta\ndata: %s\n\n", b)
 		flusher.Flush()
 	})
+	if err != nil {
+		err = s.turnCause(r.Context(), err)
+	}
 	if err != nil && !started {
 		return err // nothing streamed: a plain error response
 	}
@@ -190,6 +199,21 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, ru
 	}
 	flusher.Flush()
 	return nil
+}
+
+// turnCause finds the first cause of a failed turn: with no model chosen
+// because Ollama is not running (so the first run could not pick one),
+// "Ollama is not running" is what the person must fix first.
+func (s *Server) turnCause(ctx context.Context, err error) error {
+	if !errors.Is(err, agent.ErrNoModel) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, perr := s.cfg.Backends.Default().Models(ctx); errors.Is(perr, agent.ErrUnavailable) {
+		return perr
+	}
+	return err
 }
 
 func turnOrNil(t *agent.Turn) any {

@@ -273,6 +273,10 @@ try {
   step("an encrypted bundle: a wrong passphrase and a damaged file are refused, saying so");
   await page.getByLabel("Encrypted bundle (.cairn)").check();
   await page.getByLabel("Bundle passphrase", { exact: true }).fill("bundle passphrase 123");
+  check(await page.getByRole("button", { name: "Export", exact: true }).isDisabled(), "a bundle passphrase typed once does not export");
+  await page.getByLabel("Repeat bundle passphrase").fill("bundle passphrase 124");
+  await page.getByText("The two passphrases differ.").waitFor();
+  await page.getByLabel("Repeat bundle passphrase").fill("bundle passphrase 123");
   const [bundleDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export", exact: true }).click()]);
   check(bundleDownload.suggestedFilename().endsWith(".cairn"), `the bundle is a .cairn file (${bundleDownload.suggestedFilename()})`);
   const bundleFile = join(shots, "export.cairn");

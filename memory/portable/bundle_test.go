@@ -91,7 +91,7 @@ func TestBundleRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c := total(sum); c.New != sum.Records || sum.Records == 0 {
+			if c := total(sum); c.New+c.Deleted != sum.Records || sum.Records == 0 {
 				t.Fatalf("%+v", c)
 			}
 			if got, want := exportJSONL(t, b, Filter{}), exportJSONL(t, a, Filter{}); !bytes.Equal(got, want) {

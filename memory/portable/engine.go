@@ -81,8 +81,10 @@ type Counts struct {
 	Unchanged int `json:"unchanged"`
 	// Revisions are versions older than the vault's, kept as revisions.
 	Revisions int `json:"revisions"`
-	Deleted   int `json:"deleted"`
-	Refused   int `json:"refused"`
+	// Deleted are forgets applied: tombstones that arrived (a forget made
+	// elsewhere), whether or not the record was here.
+	Deleted int `json:"deleted"`
+	Refused int `json:"refused"`
 }
 
 // Skip is a reason for skipping and how often it happened.
@@ -177,6 +179,10 @@ func Import(ctx context.Context, v Applier, src Source, o Options) (Summary, err
 			case r.Err != nil:
 				c.Refused++
 				sum.skip(kind+" "+batch[i].ID, refusal(r.Err))
+			case batch[i].Deleted && (r.Outcome == memory.Inserted || r.Outcome == memory.Replaced):
+				// A forget that arrives: nothing new to show, one fewer
+				// (or none) of what the person has.
+				c.Deleted++
 			case r.Outcome == memory.Inserted:
 				c.New++
 			case r.Outcome == memory.Replaced:

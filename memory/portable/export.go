@@ -51,6 +51,10 @@ type RecordWriter interface {
 type ExportSummary struct {
 	Records int            `json:"records"`
 	ByKind  map[string]int `json:"by_kind"`
+	// Forgotten counts, per kind, the tombstones among the records (also
+	// in ByKind): forgets that travel so the other side forgets too, not
+	// things the person has.
+	Forgotten map[string]int `json:"forgotten,omitempty"`
 	// Unreadable are records this vault could not open (damaged, or sealed
 	// under another key epoch); they are left out and named here.
 	Unreadable []string `json:"unreadable,omitempty"`
@@ -97,6 +101,12 @@ func Export(ctx context.Context, v Feed, f Filter, w RecordWriter) (ExportSummar
 		}
 		sum.Records++
 		sum.ByKind[string(c.Kind)]++
+		if c.Deleted {
+			if sum.Forgotten == nil {
+				sum.Forgotten = map[string]int{}
+			}
+			sum.Forgotten[string(c.Kind)]++
+		}
 		return nil
 	})
 	return sum, err

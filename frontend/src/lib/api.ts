@@ -26,6 +26,8 @@ export interface MessageStats {
   output_tokens?: number;
   first_token_ms?: number;
   total_ms?: number;
+  /** the reply's token cap, when the reply stopped there */
+  limit?: number;
 }
 
 export interface Message {
@@ -74,6 +76,10 @@ export interface AppState {
   version: string;
   data_dir?: string;
   idle_lock_minutes: number;
+  /** where the API listens on loopback, for scripts */
+  api_url?: string;
+  /** the OS keyring answers here */
+  keyring?: boolean;
 }
 
 export interface Settings {
@@ -82,6 +88,8 @@ export interface Settings {
   extraction: boolean;
   idle_lock_minutes: number;
   num_ctx?: Record<string, number>;
+  /** 0: a quarter of the context window */
+  max_reply_tokens: number;
 }
 
 export interface ModelInfo {
