@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -126,7 +127,7 @@ func (c *cli) gymExport() *cobra.Command {
 			if out == "" {
 				return usageError{fmt.Errorf("--out FILE.jsonl is needed (- for standard output)")}
 			}
-			return c.writeOut(out, func(w *os.File) (int, error) { return n.Export(cmd.Context(), f, w) })
+			return c.writeOut(out, func(w io.Writer) (int, error) { return n.Export(cmd.Context(), f, w) })
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the gym's folder")
