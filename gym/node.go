@@ -16,6 +16,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the gym's own database
+
+	"github.com/cairnlabs/cairn/memory"
 )
 
 // NodeConfig sets up a gym node.
@@ -160,7 +162,7 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 }
 
 func openSQLite(ctx context.Context, path, schema string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate")
+	db, err := sql.Open("sqlite3", memory.SQLiteDSN(path))
 	if err != nil {
 		return nil, err
 	}
