@@ -29,6 +29,10 @@ const (
 )
 
 // AllScopes lists the scopes, for help texts and validation.
+// ErrTokensDamaged means tokens.json cannot be read as a token list;
+// rotating the default token starts a new one.
+var ErrTokensDamaged = errors.New("damaged")
+
 var AllScopes = []string{ScopeChat, ScopeMemoryRead, ScopeMemoryWrite, ScopeMemoryLearn, ScopeAdmin}
 
 // DefaultTokenName names the token in api-token.
@@ -93,7 +97,7 @@ func (t *Tokens) reload() error {
 	}
 	var list []Token
 	if err := json.Unmarshal(b, &list); err != nil {
-		return fmt.Errorf("%s is damaged (%v): run `cairn token --rotate` to start a new list", t.listPath(), err)
+		return fmt.Errorf("%s is %w (%v): run `cairn token --rotate` to start a new list", t.listPath(), ErrTokensDamaged, err)
 	}
 	t.list, t.mod = list, fi.ModTime()
 	return nil
@@ -169,7 +173,7 @@ func (t *Tokens) Rotate() (string, error) {
 	tok := newToken()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.reload(); err != nil && !strings.Contains(err.Error(), "damaged") {
+	if err := t.reload(); err != nil && !errors.Is(err, ErrTokensDamaged) {
 		return "", err
 	}
 	t.list = slices.DeleteFunc(t.list, func(x Token) bool { return x.Name == DefaultTokenName })
