@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -134,7 +133,7 @@ func (c *cli) runDesktopApp(ctx context.Context) error {
 	// not the terminal it may have been started from.
 	c.term.in = nil
 	o, err := c.startOwner(ctx, DefaultAddr, false, true)
-	if err != nil && !errors.Is(err, ErrOwned) && strings.Contains(err.Error(), "listen on") {
+	if errors.Is(err, errCannotListen) {
 		o, err = c.startOwner(ctx, "127.0.0.1:0", false, true) // the usual port is taken
 	}
 	if err != nil {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/app/client"
@@ -16,12 +15,7 @@ import (
 // runs the same handler, so it validates and answers the same.
 func (c *cli) withAPI(ctx context.Context, fn func(*client.Client) error) error {
 	if oc, ok := c.home().ownerClient(); ok {
-		cl, err := client.New(client.Config{BaseURL: oc.owner.URL, Token: oc.token,
-			Server: fmt.Sprintf("the cairn process serving this home (pid %d, %s)", oc.owner.PID, oc.owner.URL)})
-		if err != nil {
-			return err
-		}
-		return fn(cl)
+		return fn(oc.api)
 	}
 	return c.withVault(ctx, func(v *memory.Vault) error {
 		return fn(client.InProcess(api.New(api.Config{Vault: v}).InProcess()))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/memory"
+	"github.com/cairnlabs/cairn/memory/atomicfile"
 	"github.com/cairnlabs/cairn/memory/portable"
 )
 
@@ -54,11 +55,7 @@ func extractJournalPath(home string, ids []string) string {
 
 func saveExtractJournal(path string, j extractJournal) error {
 	raw, _ := json.Marshal(j)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, raw, 0o600)
 }
 
 // extractFromImport runs extraction over the person's imported messages,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
+	"github.com/cairnlabs/cairn/memory/atomicfile"
 )
 
 // GymPath is the contributor's gym file: the gyms added, their
@@ -208,7 +210,7 @@ func (c *cli) gymDataset() *cobra.Command {
 					}
 					items = append(items, ex.Item)
 				}
-				return c.writeOut(out, func(w *os.File) (int, error) { return len(items), gym.WriteJSONL(w, items) })
+				return c.writeOut(out, func(w io.Writer) (int, error) { return len(items), gym.WriteJSONL(w, items) })
 			})
 		},
 	}
@@ -219,25 +221,17 @@ func (c *cli) gymDataset() *cobra.Command {
 }
 
 // writeOut writes a file (0600, replaced whole) or standard output.
-func (c *cli) writeOut(path string, write func(*os.File) (int, error)) error {
+func (c *cli) writeOut(path string, write func(io.Writer) (int, error)) error {
 	if path == "-" {
 		_, err := write(os.Stdout)
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".cairn-*.jsonl")
+	var rows int
+	err := atomicfile.WriteFrom(path, 0o600, func(w io.Writer) (err error) {
+		rows, err = write(w)
+		return err
+	})
 	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	rows, err := write(tmp)
-	if err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stderr, "Wrote %d rows to %s.\n", rows, path)

@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -158,7 +159,7 @@ func (c *cli) gymExport() *cobra.Command {
 			if out == "" {
 				return usageError{fmt.Errorf("--out FILE.jsonl is needed (- for standard output)")}
 			}
-			return c.writeOut(out, func(w *os.File) (int, error) { return n.ExportScored(cmd.Context(), f, minScore, w) })
+			return c.writeOut(out, func(w io.Writer) (int, error) { return n.ExportScored(cmd.Context(), f, minScore, w) })
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the gym's folder")

@@ -16,6 +16,7 @@ import (
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/memory"
+	"github.com/cairnlabs/cairn/memory/atomicfile"
 	"github.com/cairnlabs/cairn/memory/importers"
 	"github.com/cairnlabs/cairn/memory/portable"
 )
@@ -187,23 +188,11 @@ func (c *cli) exportToFile(ctx context.Context, out string, f portable.Filter, r
 			return err
 		}
 	} else {
-		tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
+		err := atomicfile.WriteFrom(out, 0o600, func(w io.Writer) (err error) {
+			sum, err = write(w)
+			return err
+		})
 		if err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		defer os.Remove(tmp.Name())
-		if sum, err = write(tmp); err != nil {
-			tmp.Close()
-			return err
-		}
-		if err := tmp.Sync(); err != nil {
-			tmp.Close()
-			return err
-		}
-		if err := tmp.Close(); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp.Name(), out); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 	}

@@ -1,19 +1,16 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/cairnlabs/cairn/app/api"
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -48,61 +45,26 @@ func (h Home) ownerClient() (*ownerClient, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return &ownerClient{base: base, token: strings.TrimSpace(string(tok)), owner: o, http: &http.Client{Timeout: 2 * time.Minute}}, true
+	oc := &ownerClient{base: base, token: strings.TrimSpace(string(tok)), owner: o}
+	oc.api, err = client.New(client.Config{BaseURL: o.URL, Token: oc.token,
+		Server: fmt.Sprintf("the cairn process serving this home (pid %d, %s)", o.PID, o.URL)})
+	return oc, err == nil
 }
 
+// ownerClient is the running owner: its address and token, and the API
+// client that talks to it.
 type ownerClient struct {
 	base  *url.URL
 	token string
 	owner Owner
-	http  *http.Client
+	api   *client.Client
 }
 
+// do sends a request to a route that has no method on app/client yet.
 func (o *ownerClient) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	u := o.base.JoinPath(path)
-	u.RawQuery = query.Encode()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
+	err := o.api.Do(ctx, method, path, query, in, out)
+	if errors.Is(err, memory.ErrLocked) {
+		return fmt.Errorf("%w in the cairn process serving this home (pid %d): unlock it there, or POST /api/v1/unlock", memory.ErrLocked, o.owner.PID)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+o.token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := o.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("the cairn process serving this home (pid %d, %s) did not answer: %w", o.owner.PID, o.owner.URL, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&e)
-		msg := e.Error.Message
-		switch e.Error.Code {
-		case "not_found":
-			return fmt.Errorf("%w (%s)", memory.ErrNotFound, msg)
-		case "invalid":
-			return fmt.Errorf("%w: %s", memory.ErrInvalid, strings.TrimPrefix(msg, memory.ErrInvalid.Error()+": "))
-		case "locked":
-			return fmt.Errorf("%w in the cairn process serving this home (pid %d): unlock it there, or POST /api/v1/unlock", memory.ErrLocked, o.owner.PID)
-		}
-		return fmt.Errorf("the cairn process serving this home answered %s: %s", resp.Status, msg)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return err
 }

@@ -39,6 +39,10 @@ func (h Home) ownerLockPath() string { return filepath.Join(h.Dir, "owner.lock")
 // OwnerPath is where the running owner records itself.
 func (h Home) OwnerPath() string { return filepath.Join(h.Dir, "owner.json") }
 
+// errCannotListen means the owner's address could not be bound (the port
+// is taken, say); the desktop app then tries a free port.
+var errCannotListen = errors.New("listen on")
+
 // ErrOwned means another process already serves this home.
 var ErrOwned = errors.New("another process already serves this home")
 
@@ -183,7 +187,7 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		closeSess(context.WithoutCancel(ctx))
-		return fail(fmt.Errorf("listen on %s: %w (is another program using the port? pass --addr 127.0.0.1:PORT)", addr, err))
+		return fail(fmt.Errorf("%w %s: %w (is another program using the port? pass --addr 127.0.0.1:PORT)", errCannotListen, addr, err))
 	}
 	var hosts []string
 	if anyHost {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/memory/atomicfile"
 )
 
 // Settings are the person's choices, kept in settings.json in the home.
@@ -86,23 +87,7 @@ func (h Home) SaveSettings(s Settings) error {
 	if err := os.MkdirAll(h.Dir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(h.Dir, ".settings-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), h.SettingsPath())
+	return atomicfile.Write(h.SettingsPath(), append(b, '\n'), 0o600)
 }
 
 func (s Settings) validate() error {

@@ -17,6 +17,8 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // the gym's own database
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/cairnlabs/cairn/memory"
 )
 
 // NodeConfig sets up a gym node.
@@ -191,7 +193,7 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 }
 
 func openSQLite(ctx context.Context, path, schema string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate")
+	db, err := sql.Open("sqlite3", memory.SQLiteDSN(path))
 	if err != nil {
 		return nil, err
 	}

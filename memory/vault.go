@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,14 +113,9 @@ const (
 	metaKeyEpoch      = "key_epoch"
 	metaWrapPass      = "wrap_passphrase"
 	metaWrapRecovery  = "wrap_recovery"
-	dsnOptions        = "_journal_mode=WAL&_busy_timeout=15000&_secure_delete=on&_txlock=immediate&_foreign_keys=on&_synchronous=FULL&_stmt_cache_size=64"
 	currentKeyEpoch   = 1
 	fts5MissingAdvice = "this build of cairn lacks SQLite FTS5: build with -tags sqlite_fts5 (make does this)"
 )
-
-// dsnOptions' _stmt_cache_size keeps each connection's prepared statements
-// for reuse: preparing them again for every record was a fifth of the CPU
-// time of applying one.
 
 // driverName is mattn/go-sqlite3 with a connect hook that maps the file
 // into memory, so searches read pages without a system call each.
@@ -136,8 +130,7 @@ func openDB(path string) (*sql.DB, error) {
 			return err
 		}})
 	})
-	u := url.URL{Scheme: "file", Path: path, RawQuery: dsnOptions}
-	db, err := sql.Open(driverName, u.String())
+	db, err := sql.Open(driverName, SQLiteDSN(path))
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 
@@ -57,8 +56,7 @@ func OpenBackupStore(ctx context.Context, path string) (*BackupStore, error) {
 	if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
 		f.Close()
 	}
-	u := url.URL{Scheme: "file", Path: path, RawQuery: "_journal_mode=WAL&_busy_timeout=15000&_txlock=immediate&_synchronous=FULL&_secure_delete=on"}
-	db, err := sql.Open("sqlite3", u.String())
+	db, err := sql.Open("sqlite3", memory.SQLiteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open backup store %s: %w", path, err)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/cairnlabs/cairn/memory/atomicfile"
 )
 
 // Roles of a member.
@@ -198,23 +200,7 @@ func loadMembership(dir string) (*Membership, error) {
 // writeFileAtomic replaces path with b (mode 0600) so that a crash leaves
 // the old file or the new one, never half of one.
 func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b, 0o600)
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cairnlabs/cairn/memory/atomicfile"
 )
 
 // Scopes a token may hold. admin implies every other. They compose: a
@@ -33,6 +35,10 @@ const (
 )
 
 // AllScopes lists the scopes, for help texts and validation.
+// ErrTokensDamaged means tokens.json cannot be read as a token list;
+// rotating the default token starts a new one.
+var ErrTokensDamaged = errors.New("damaged")
+
 var AllScopes = []string{ScopeChat, ScopeMemoryRead, ScopeMemoryWrite, ScopeMemoryLearn, ScopeConversationsWrite, ScopeAdmin}
 
 // DefaultTokenName names the token in api-token.
@@ -99,7 +105,7 @@ func (t *Tokens) reload() error {
 	}
 	var list []Token
 	if err := json.Unmarshal(b, &list); err != nil {
-		return fmt.Errorf("%s is damaged (%v): run `cairn token --rotate` to start a new list", t.listPath(), err)
+		return fmt.Errorf("%s is %w (%v): run `cairn token --rotate` to start a new list", t.listPath(), ErrTokensDamaged, err)
 	}
 	t.list, t.mod = list, fi.ModTime()
 	return nil
@@ -201,7 +207,7 @@ func (t *Tokens) Rotate() (string, error) {
 	tok := newToken()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.reload(); err != nil && !strings.Contains(err.Error(), "damaged") {
+	if err := t.reload(); err != nil && !errors.Is(err, ErrTokensDamaged) {
 		return "", err
 	}
 	t.list = slices.DeleteFunc(t.list, func(x Token) bool { return x.Name == DefaultTokenName })
@@ -274,21 +280,5 @@ func writeFileAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, b, 0o600)
 }

@@ -61,8 +61,14 @@ func InProcess(h http.Handler) *Client {
 	return c
 }
 
-// do sends a request with in as its JSON body (nil: none) and decodes a
-// JSON answer into out (nil: the body is dropped).
+// Do sends a request to any route, with in as its JSON body (nil: none),
+// and decodes a JSON answer into out (nil: the body is dropped): for the
+// routes that have no method of their own yet.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	return c.do(ctx, method, path, query, in, out)
+}
+
+// do is Do.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	resp, err := c.send(ctx, method, path, query, in)
 	if err != nil {

@@ -9,7 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
+
+	"github.com/cairnlabs/cairn/memory/atomicfile"
 )
 
 // FileJournal keeps an import's progress in a small file, written
@@ -68,25 +69,12 @@ func (j *FileJournal) Save(entries int) error {
 	if err := os.MkdirAll(filepath.Dir(j.path), 0o700); err != nil {
 		return err
 	}
-	tmp := j.path + ".tmp" + strconv.Itoa(os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
 	raw, _ := json.Marshal(journalFile{Entries: entries})
-	if _, err := f.Write(raw); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := atomicfile.Write(j.path, raw, 0o600); err != nil {
 		return err
 	}
 	j.done = entries
-	return os.Rename(tmp, j.path)
+	return nil
 }
 
 // Clear removes the journal of a finished import.
