@@ -256,6 +256,7 @@ func (c *cli) modelsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			headed := false
 			for i, b := range bs.All() {
 				models, err := b.Models(ctx)
 				if err != nil {
@@ -278,13 +279,17 @@ func (c *cli) modelsCommand() *cobra.Command {
 							Default        bool   `json:"default"`
 							NumCtx         int    `json:"num_ctx,omitempty"`
 							ReceivesMemory bool   `json:"receives_memory"`
-						}{m, name, name == s.Model, numCtx, bs.ReceivesMemory(b)}); err != nil {
+						}{m, name, sameModel(name, s.Model), numCtx, bs.ReceivesMemory(b)}); err != nil {
 							return err
 						}
 						continue
 					}
+					if !headed {
+						fmt.Fprintf(c.stdout, "  %-36s %9s  %-8s %s\n", "MODEL (* default)", "SIZE", "PARAMS", "CONTEXT")
+						headed = true
+					}
 					mark := " "
-					if name == s.Model {
+					if sameModel(name, s.Model) {
 						mark = "*"
 					}
 					ctxNote := "default context"
@@ -304,6 +309,18 @@ func (c *cli) modelsCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	cmd.AddCommand(c.modelsUse(), c.modelsEmbedding())
 	return cmd
+}
+
+// sameModel reports whether two model names are one model: Ollama reads
+// "tiny" as "tiny:latest".
+func sameModel(a, b string) bool {
+	norm := func(s string) string {
+		if s == "" || strings.Contains(s[strings.LastIndex(s, "/")+1:], ":") {
+			return s
+		}
+		return s + ":latest"
+	}
+	return a != "" && norm(a) == norm(b)
 }
 
 func (c *cli) modelsEmbedding() *cobra.Command {
