@@ -564,7 +564,7 @@ func (c *cli) conversationsCommand() *cobra.Command {
 						}
 						continue
 					}
-					fmt.Fprintf(c.stdout, "%s  %s  %3d msgs  %s\n", cv.ID, cv.UpdatedAt.Local().Format("2006-01-02 15:04"), cv.Messages, oneLine(cv.Title, 60))
+					fmt.Fprintf(c.stdout, "%s  %s  %3d msgs  %s\n", memory.ShortID(cv.ID), cv.UpdatedAt.Local().Format("2006-01-02 15:04"), cv.Messages, oneLine(cv.Title, 60))
 				}
 				if len(convs) == 0 && !asJSON {
 					fmt.Fprintln(c.stderr, "no conversations yet: `cairn chat` starts one")
@@ -587,7 +587,11 @@ func (c *cli) conversationShow() *cobra.Command {
 		Args:  exactArgs(1, "a conversation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				cv, err := v.Conversation(cmd.Context(), args[0])
+				id, err := v.ResolveID(cmd.Context(), memory.KindConversation, args[0])
+				if err != nil {
+					return err
+				}
+				cv, err := v.Conversation(cmd.Context(), id)
 				if err != nil {
 					return err
 				}
@@ -617,7 +621,8 @@ func (c *cli) conversationShow() *cobra.Command {
 							note += fmt.Sprintf(" [calls %s %s]", tc.Name, string(tc.Arguments))
 						}
 					}
-					fmt.Fprintf(c.stdout, "\n%s%s:\n%s\n", m.Role, note, m.Content)
+					// The id is what `cairn gym feedback` takes.
+					fmt.Fprintf(c.stdout, "\n%s%s  [%s]:\n%s\n", m.Role, note, memory.ShortID(m.ID), m.Content)
 				}
 				return nil
 			})
@@ -635,11 +640,15 @@ func (c *cli) conversationRename() *cobra.Command {
 		Args:  exactArgs(2, "a conversation id and a title"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				cv, err := v.EditConversation(cmd.Context(), args[0], memory.ConversationPatch{Title: &args[1]})
+				id, err := v.ResolveID(cmd.Context(), memory.KindConversation, args[0])
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.stdout, "renamed %s: %s\n", cv.ID, cv.Title)
+				cv, err := v.EditConversation(cmd.Context(), id, memory.ConversationPatch{Title: &args[1]})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "renamed %s: %s\n", memory.ShortID(cv.ID), cv.Title)
 				return nil
 			})
 		},
@@ -653,10 +662,14 @@ func (c *cli) conversationDelete() *cobra.Command {
 		Args:  exactArgs(1, "a conversation id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				if err := v.DeleteConversation(cmd.Context(), args[0]); err != nil {
+				id, err := v.ResolveID(cmd.Context(), memory.KindConversation, args[0])
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.stdout, "deleted conversation %s\n", args[0])
+				if err := v.DeleteConversation(cmd.Context(), id); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "deleted conversation %s\n", memory.ShortID(id))
 				return v.Checkpoint(cmd.Context())
 			})
 		},

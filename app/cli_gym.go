@@ -89,9 +89,18 @@ func (c *cli) gymFeedback() *cobra.Command {
 			}
 			var err error
 			if oc, ok := c.home().ownerClient(); ok {
+				if len(n.MessageID) < 36 {
+					return usageError{fmt.Errorf("give the whole message id while cairn (pid %d) serves this home: `cairn conversations show ID --json` prints it", oc.owner.PID)}
+				}
 				err = add(oc)
 			} else {
-				err = c.withVault(cmd.Context(), func(v *memory.Vault) error { return add(v) })
+				err = c.withVault(cmd.Context(), func(v *memory.Vault) error {
+					// A unique prefix, as `conversations show` prints it.
+					if n.MessageID, err = v.ResolveID(cmd.Context(), memory.KindMessage, n.MessageID); err != nil {
+						return err
+					}
+					return add(v)
+				})
 			}
 			if err != nil {
 				return err

@@ -50,3 +50,29 @@ func TestCountOf(t *testing.T) {
 		}
 	}
 }
+
+// TestShortIDsInHumanOutput: the conversation list shows short ids, and
+// show, rename, delete and gym feedback take them (unique prefixes);
+// `conversations show` prints each message's short id.
+func TestShortIDsInHumanOutput(t *testing.T) {
+	home := chatHome(t)
+	env := withOllama(ollama.Host)
+	ok(t, cairn(t, home, env, "chat", "--model", ollamatest.Tiny, "Hello"), "chat")
+	list := ok(t, cairn(t, home, withPass, "conversations"), "conversations").stdout
+	short := strings.Fields(list)[0]
+	if len(short) != 18 {
+		t.Fatalf("not a short id: %q", list)
+	}
+	shown := ok(t, cairn(t, home, withPass, "conversations", "show", short), "show by short id").stdout
+	// "assistant  [0193…]:" gives the reply's short id.
+	reply := between(shown, "assistant  [", "]")
+	if len(reply) != 18 {
+		t.Fatalf("no short message id in %q", shown)
+	}
+	ok(t, cairn(t, home, withPass, "gym", "feedback", "--up", reply), "feedback by short id")
+	ok(t, cairn(t, home, withPass, "conversations", "rename", short[:12], "Greetings"), "rename by prefix")
+	if r := cairn(t, home, withPass, "conversations", "show", "ffff"); r.code == 0 || !strings.Contains(r.stderr, "no conversation has an id starting with") {
+		t.Fatalf("unknown prefix: %+v", r)
+	}
+	ok(t, cairn(t, home, withPass, "conversations", "delete", short), "delete by short id")
+}
