@@ -55,6 +55,17 @@ func (c *cli) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// resolveLocked turns a unique id prefix into the whole id on the vault
+// opened locked (ids are stored in clear), for commands sent to the owner.
+func (c *cli) resolveLocked(ctx context.Context, kind memory.Kind, prefix string) (string, error) {
+	v, err := memory.Open(ctx, memory.Config{Path: c.home().VaultPath()})
+	if err != nil {
+		return "", err
+	}
+	defer v.Close()
+	return v.ResolveID(ctx, kind, prefix)
+}
+
 func (c *cli) gymFeedback() *cobra.Command {
 	var up, down, prefer bool
 	var reason, correct string
@@ -89,8 +100,9 @@ func (c *cli) gymFeedback() *cobra.Command {
 			}
 			var err error
 			if oc, ok := c.home().ownerClient(); ok {
-				if len(n.MessageID) < 36 {
-					return usageError{fmt.Errorf("give the whole message id while cairn (pid %d) serves this home: `cairn conversations show ID --json` prints it", oc.owner.PID)}
+				// Ids are in clear: a prefix resolves without the passphrase.
+				if n.MessageID, err = c.resolveLocked(cmd.Context(), memory.KindMessage, n.MessageID); err != nil {
+					return err
 				}
 				err = add(oc)
 			} else {
