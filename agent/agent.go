@@ -90,7 +90,13 @@ type Agent struct {
 	stats ExtractionStats
 	// replyCap is NumPredict, changeable while the agent runs.
 	replyCap atomic.Int64
+	// noExtraction is NoExtraction, changeable while the agent runs.
+	noExtraction atomic.Bool
 }
+
+// SetExtraction turns memory extraction after each turn on or off, from
+// the next turn on.
+func (a *Agent) SetExtraction(on bool) { a.noExtraction.Store(!on) }
 
 // DefaultReplyCap is the share of the context window a reply may fill
 // when no cap is set: a runaway model stops after a quarter of the window
@@ -126,6 +132,7 @@ func New(store Store, backends *Backends, cfg Config) *Agent {
 	}
 	a := &Agent{store: store, backends: backends, cfg: cfg, log: cfg.Logger, bg: newScheduler(cfg.Logger)}
 	a.replyCap.Store(int64(max(cfg.NumPredict, 0)))
+	a.noExtraction.Store(cfg.NoExtraction)
 	return a
 }
 
@@ -436,7 +443,7 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 		return turn, err
 	}
 	thread[len(thread)-1] = turn.User
-	if withMemory && !a.cfg.NoExtraction && !opts.NoExtraction {
+	if withMemory && !a.noExtraction.Load() && !opts.NoExtraction {
 		a.enqueueExtraction(backend, name, numCtx, turn.User, thread)
 	}
 	if p.Dropped > 0 && (!p.Summarised || conv.SummaryThrough != thread[p.Dropped-1].ID) {

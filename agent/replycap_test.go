@@ -47,3 +47,26 @@ func TestReplyCap(t *testing.T) {
 		}
 	}
 }
+
+// TestSetExtractionAppliesToTheNextTurn: extraction turned on while the
+// agent runs queues learning after the next turn; turned off, nothing is
+// queued (Busy says so, which is what `cairn chat` waits on).
+func TestSetExtractionAppliesToTheNextTurn(t *testing.T) {
+	ctx := testCtx(t)
+	v := newVault(t, nil)
+	a := newAgent(t, v, ollamaBackend(), Config{Model: ollamatest.Tiny, NumPredict: 4, Temperature: &zero, Seed: 7, NoExtraction: true, NoTools: true})
+	turn, err := a.Chat(ctx, TurnRequest{Text: "I live in Lisbon."}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Busy() {
+		t.Fatal("extraction is off, yet work is queued")
+	}
+	a.SetExtraction(true)
+	if _, err := a.Chat(ctx, TurnRequest{ConversationID: turn.Conversation.ID, Text: "I keep bees."}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Busy() {
+		t.Fatal("extraction turned on, yet nothing is queued after the turn")
+	}
+}

@@ -57,8 +57,8 @@ func uiSettings(s Settings) api.Settings {
 }
 
 // SaveSettings writes the change and applies it to the running session
-// where it can be applied live (the embedding model, the reply cap); the chat model is
-// chosen per request by the UI, and extraction follows on the next start.
+// where it can be applied live (the embedding model, the reply cap,
+// extraction); the chat model is chosen per request by the UI.
 func (a *uiApp) SaveSettings(ctx context.Context, p api.SettingsPatch) (api.Settings, error) {
 	h := a.c.home()
 	s, err := h.LoadSettings()
@@ -94,6 +94,9 @@ func (a *uiApp) SaveSettings(ctx context.Context, p api.SettingsPatch) (api.Sett
 	a.mu.Unlock()
 	if sess != nil && p.MaxReplyTokens != nil {
 		sess.agent.SetReplyCap(s.MaxReplyTokens) // the next reply has it
+	}
+	if sess != nil && p.Extraction != nil {
+		sess.agent.SetExtraction(*p.Extraction) // from the next turn
 	}
 	if sess != nil && s.EmbeddingModel != oldEmbed && !sess.vault.Locked() {
 		var emb memory.Embedder

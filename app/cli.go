@@ -72,6 +72,7 @@ devices, for the open-weight models you run yourself.
 Plain "cairn" opens the desktop app (in a desktop build, with a display).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       Version(),
 		Args:          cobra.NoArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return c.setup(cmd)
@@ -81,6 +82,7 @@ Plain "cairn" opens the desktop app (in a desktop build, with a display).`,
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetVersionTemplate("cairn {{.Version}}\n")
 	f := root.PersistentFlags()
 	f.StringVar(&c.homeDir, "home", "", "data folder (default $CAIRN_HOME, else $XDG_DATA_HOME/cairn, else ~/.local/share/cairn)")
 	f.StringVar(&c.passFile, "passphrase-file", "", "read the vault passphrase from this file (else $CAIRN_PASSPHRASE, else a prompt)")

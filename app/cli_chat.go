@@ -257,6 +257,7 @@ func (c *cli) modelsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			headed := false
 			for i, b := range bs.All() {
 				models, err := b.Models(ctx)
 				if err != nil {
@@ -279,13 +280,17 @@ func (c *cli) modelsCommand() *cobra.Command {
 							Default        bool   `json:"default"`
 							NumCtx         int    `json:"num_ctx,omitempty"`
 							ReceivesMemory bool   `json:"receives_memory"`
-						}{m, name, name == s.Model, numCtx, bs.ReceivesMemory(b)}); err != nil {
+						}{m, name, sameModel(name, s.Model), numCtx, bs.ReceivesMemory(b)}); err != nil {
 							return err
 						}
 						continue
 					}
+					if !headed {
+						fmt.Fprintf(c.stdout, "  %-36s %9s  %-8s %s\n", "MODEL (* default)", "SIZE", "PARAMS", "CONTEXT")
+						headed = true
+					}
 					mark := " "
-					if name == s.Model {
+					if sameModel(name, s.Model) {
 						mark = "*"
 					}
 					ctxNote := "default context"
@@ -305,6 +310,18 @@ func (c *cli) modelsCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	cmd.AddCommand(c.modelsUse(), c.modelsEmbedding())
 	return cmd
+}
+
+// sameModel reports whether two model names are one model: Ollama reads
+// "tiny" as "tiny:latest".
+func sameModel(a, b string) bool {
+	norm := func(s string) string {
+		if s == "" || strings.Contains(s[strings.LastIndex(s, "/")+1:], ":") {
+			return s
+		}
+		return s + ":latest"
+	}
+	return a != "" && norm(a) == norm(b)
 }
 
 func (c *cli) modelsEmbedding() *cobra.Command {
@@ -548,7 +565,7 @@ func (c *cli) conversationsCommand() *cobra.Command {
 						}
 						continue
 					}
-					fmt.Fprintf(c.stdout, "%s  %s  %3d msgs  %s\n", cv.ID, cv.UpdatedAt.Local().Format("2006-01-02 15:04"), cv.Messages, oneLine(cv.Title, 60))
+					fmt.Fprintf(c.stdout, "%s  %s  %3d msgs  %s\n", memory.ShortID(cv.ID), cv.UpdatedAt.Local().Format("2006-01-02 15:04"), cv.Messages, oneLine(cv.Title, 60))
 				}
 				if len(convs) == 0 && !asJSON {
 					fmt.Fprintln(c.stderr, "no conversations yet: `cairn chat` starts one")
@@ -598,7 +615,8 @@ func (c *cli) conversationShow() *cobra.Command {
 							note += fmt.Sprintf(" [calls %s %s]", tc.Name, string(tc.Arguments))
 						}
 					}
-					fmt.Fprintf(c.stdout, "\n%s%s:\n%s\n", m.Role, note, m.Content)
+					// The id is what `cairn gym feedback` takes.
+					fmt.Fprintf(c.stdout, "\n%s%s  [%s]:\n%s\n", m.Role, note, memory.ShortID(m.ID), m.Content)
 				}
 				return nil
 			})
@@ -620,7 +638,7 @@ func (c *cli) conversationRename() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.stdout, "renamed %s: %s\n", cv.ID, cv.Title)
+				fmt.Fprintf(c.stdout, "renamed %s: %s\n", memory.ShortID(cv.ID), cv.Title)
 				return nil
 			})
 		},

@@ -120,7 +120,7 @@ func (c *cli) extractFromImport(ctx context.Context, sess *session, model string
 	}
 	bar.update(agent.PullProgress{Status: "extracting memories", Total: int64(len(ids)), Completed: int64(len(ids))})
 	bar.done()
-	msg := fmt.Sprintf("Extraction read %s of yours: %s stored, %s dropped", countOf(len(ids), "message"), countOf(stored, "memory"), countOf(dropped, "proposal"))
+	msg := fmt.Sprintf("Extraction read %d of your messages: %s stored, %s dropped", len(ids), countOf(stored, "memory"), countOf(dropped, "proposal"))
 	if junk > 0 {
 		msg += fmt.Sprintf(", %d answers of the model unusable", junk)
 	}

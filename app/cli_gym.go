@@ -57,6 +57,17 @@ func (c *cli) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// resolveLocked turns a unique id prefix into the whole id on the vault
+// opened locked (ids are stored in clear), for commands sent to the owner.
+func (c *cli) resolveLocked(ctx context.Context, kind memory.Kind, prefix string) (string, error) {
+	v, err := memory.Open(ctx, memory.Config{Path: c.home().VaultPath()})
+	if err != nil {
+		return "", err
+	}
+	defer v.Close()
+	return v.ResolveID(ctx, kind, prefix)
+}
+
 func (c *cli) gymFeedback() *cobra.Command {
 	var up, down, prefer bool
 	var reason, correct string
@@ -91,9 +102,19 @@ func (c *cli) gymFeedback() *cobra.Command {
 			}
 			var err error
 			if oc, ok := c.home().ownerClient(); ok {
+				// Ids are in clear: a prefix resolves without the passphrase.
+				if n.MessageID, err = c.resolveLocked(cmd.Context(), memory.KindMessage, n.MessageID); err != nil {
+					return err
+				}
 				err = add(oc)
 			} else {
-				err = c.withVault(cmd.Context(), func(v *memory.Vault) error { return add(v) })
+				err = c.withVault(cmd.Context(), func(v *memory.Vault) error {
+					// A unique prefix, as `conversations show` prints it.
+					if n.MessageID, err = v.ResolveID(cmd.Context(), memory.KindMessage, n.MessageID); err != nil {
+						return err
+					}
+					return add(v)
+				})
 			}
 			if err != nil {
 				return err

@@ -176,10 +176,13 @@ func (v *Vault) syncEmbedLocked(ctx context.Context, maxEmbed int, force bool) (
 // embedderFailed makes searches and writes leave the embedder alone for a
 // while, so a stopped or hung Ollama does not slow each of them, and keeps
 // the error for EmbeddingStatus.
-func (v *Vault) embedderFailed(err error) {
+// It reports whether the failure is news (not the one already recorded),
+// so that callers warn once rather than at every search.
+func (v *Vault) embedderFailed(err error) bool {
 	v.embedRetry.Store(time.Now().Add(embedRetryAfter).UnixNano())
 	msg := err.Error()
-	v.embedErr.Store(&msg)
+	old := v.embedErr.Swap(&msg)
+	return old == nil || *old != msg
 }
 
 // embedderWorks clears the last failure after the embedder answered.

@@ -113,10 +113,13 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 		if q.Mode == Vector {
 			return nil, vecErr
 		}
-		if ctx.Err() == nil && !errors.Is(vecErr, ErrNoEmbedder) {
-			v.embedderFailed(vecErr)
+		// Said once per cause (the search status keeps saying it), not at
+		// every search; with embedding off there is nothing to say.
+		if ctx.Err() == nil && !errors.Is(vecErr, ErrNoEmbedder) && v.embedderFailed(vecErr) {
+			v.log.Warn("vector search unavailable, using keywords only for a while", "err", vecErr)
+		} else {
+			v.log.Debug("vector search unavailable, using keywords only", "err", vecErr)
 		}
-		v.log.Warn("vector search unavailable, using keywords only for a while", "err", vecErr)
 	}
 	var ranked []candidate
 	switch q.Mode {

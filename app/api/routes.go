@@ -14,6 +14,7 @@ import (
 func (s *Server) routesV1() {
 	s.handle("GET /api/v1/status", ScopeMemoryRead, 0, s.status)
 	s.handle("POST /api/v1/unlock", ScopeAdmin, smallBody, s.unlock)
+	s.handle("POST /api/v1/recover", ScopeAdmin, smallBody, s.recoverVault)
 	s.handle("POST /api/v1/lock", ScopeAdmin, 0, s.lock)
 
 	s.handle("GET /api/v1/memories", ScopeMemoryRead, 0, s.listMemories)

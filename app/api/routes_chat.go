@@ -57,7 +57,11 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.cfg.Vault.Conversation(r.Context(), r.PathValue("id"))
+	id, err := s.conversationID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.cfg.Vault.Conversation(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -83,7 +87,11 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) error
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	c, err := s.cfg.Vault.EditConversation(r.Context(), r.PathValue("id"), memory.ConversationPatch{Title: in.Title})
+	id, err := s.conversationID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.cfg.Vault.EditConversation(r.Context(), id, memory.ConversationPatch{Title: in.Title})
 	if err != nil {
 		return err
 	}
@@ -92,7 +100,11 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.Vault.DeleteConversation(r.Context(), r.PathValue("id")); err != nil {
+	id, err := s.conversationID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Vault.DeleteConversation(r.Context(), id); err != nil {
 		return err
 	}
 	// As after a forget: clear the deleted bytes from the write-ahead log.
@@ -315,4 +327,10 @@ func (s *Server) listFeedback(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"feedback": fb})
 	return nil
+}
+
+// conversationID is the {id} of a conversation route: a whole id, or a
+// unique prefix of one as the CLI lets a person type (memory.ResolveID).
+func (s *Server) conversationID(r *http.Request) (string, error) {
+	return s.cfg.Vault.ResolveID(r.Context(), memory.KindConversation, r.PathValue("id"))
 }

@@ -11,7 +11,7 @@
 // Ollama), CAIRN_OLLAMA_REAL (host:port of the real one), CAIRN_MODEL,
 // CAIRN_SHOTS, CHROMIUM.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { join } from "node:path";
 
@@ -87,6 +87,14 @@ try {
   await page.getByLabel("Repeat passphrase").fill(pass);
   await page.getByRole("button", { name: "Create vault" }).click();
   await page.getByLabel("I have saved my recovery key").waitFor();
+  const recoveryKey = (await page.getByLabel("Recovery key", { exact: true }).textContent())?.trim() ?? "";
+  // No group of four is split over two lines.
+  const split = await page.locator(".recovery .group").evaluateAll((gs) => gs.filter((g) => g.getClientRects().length > 1).length);
+  check(split === 0 && recoveryKey.length > 50, `the recovery key's groups stay whole (${split} split)`);
+  const [keyFile] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download as a file" }).click()]);
+  const keyPath = join(shots, "recovery-key.txt");
+  await keyFile.saveAs(keyPath);
+  check(readFileSync(keyPath, "utf8").includes(recoveryKey), "the downloaded file holds the recovery key");
   await fits("recovery-key");
   await page.getByLabel("I have saved my recovery key").check();
   await page.getByRole("button", { name: "Continue" }).click();
@@ -210,7 +218,21 @@ try {
   await page.getByRole("button", { name: "Lock" }).click();
   await screen("unlock");
   await fits("unlock");
-  await page.getByLabel("Passphrase", { exact: true }).fill(pass);
+
+  step("forgot the passphrase: the recovery key sets a new one, in the app");
+  await page.getByRole("button", { name: "Use your recovery key" }).click();
+  await page.getByLabel("Recovery key", { exact: true }).fill("AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH-IIII-JJJJ-KKKK-LLLL-MMMM");
+  await page.getByLabel("New passphrase", { exact: true }).fill("a brand new passphrase");
+  await page.getByLabel("Repeat the new passphrase").fill("a brand new passphrase");
+  await page.getByRole("button", { name: "Set passphrase and unlock" }).click();
+  await page.getByRole("alert").filter({ hasText: "does not open this vault" }).waitFor();
+  await fits("unlock-recovery");
+  await page.getByLabel("Recovery key", { exact: true }).fill(recoveryKey.toLowerCase());
+  await page.getByRole("button", { name: "Set passphrase and unlock" }).click();
+  await screen("chat");
+  await page.getByRole("button", { name: "Lock" }).click();
+  await screen("unlock");
+  await page.getByLabel("Passphrase", { exact: true }).fill("a brand new passphrase");
   await page.keyboard.press("Enter");
   await screen("chat");
   // A browser that is not signed in sees the sign-in page.

@@ -426,6 +426,8 @@ export const api = {
   createVault: (passphrase: string, keyring: boolean) =>
     call<{ recovery_key: string; keyring: boolean; keyring_error?: string }>("POST", "/api/v1/vault", { passphrase, keyring }),
   unlock: (passphrase: string) => call<{ locked: boolean }>("POST", "/api/v1/unlock", { passphrase }),
+  recover: (recoveryKey: string, newPassphrase: string) =>
+    call<{ locked: boolean }>("POST", "/api/v1/recover", { recovery_key: recoveryKey, new_passphrase: newPassphrase }),
   lock: () => call<{ locked: boolean }>("POST", "/api/v1/lock"),
 
   settings: () => call<Settings>("GET", "/api/v1/settings"),
