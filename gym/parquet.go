@@ -1,0 +1,231 @@
+package gym
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Parquet export: Hugging Face datasets-compatible shards, one folder a
+// format, in TRL's column names, each row with its provenance (item
+// hash, log index, contributor key, its score, licence). Revoked and
+// rejected items stay out; README.md is the dataset card.
+
+// ParquetShardRows is the most rows one shard holds.
+const ParquetShardRows = 100_000
+
+type pqTurn struct {
+	Role    string `parquet:"role"`
+	Content string `parquet:"content"`
+}
+
+type pqRating struct {
+	Name  string `parquet:"name"`
+	Score int64  `parquet:"score"`
+}
+
+// The row types: TRL's columns, then provenance.
+type (
+	sftRow struct {
+		Messages    []pqTurn `parquet:"messages,list"`
+		ItemHash    string   `parquet:"item_hash"`
+		LogIndex    int64    `parquet:"log_index"`
+		Contributor string   `parquet:"contributor"`
+		Score       float64  `parquet:"score"`
+		License     string   `parquet:"license"`
+		Task        string   `parquet:"task"`
+	}
+	dpoRow struct {
+		Prompt      []pqTurn `parquet:"prompt,list"`
+		Chosen      []pqTurn `parquet:"chosen,list"`
+		Rejected    []pqTurn `parquet:"rejected,list"`
+		Reason      string   `parquet:"reason"`
+		ItemHash    string   `parquet:"item_hash"`
+		LogIndex    int64    `parquet:"log_index"`
+		Contributor string   `parquet:"contributor"`
+		Score       float64  `parquet:"score"`
+		License     string   `parquet:"license"`
+		Task        string   `parquet:"task"`
+	}
+	ktoRow struct {
+		Prompt      []pqTurn `parquet:"prompt,list"`
+		Completion  []pqTurn `parquet:"completion,list"`
+		Label       bool     `parquet:"label"`
+		ItemHash    string   `parquet:"item_hash"`
+		LogIndex    int64    `parquet:"log_index"`
+		Contributor string   `parquet:"contributor"`
+		Score       float64  `parquet:"score"`
+		License     string   `parquet:"license"`
+		Task        string   `parquet:"task"`
+	}
+	ratingRow struct {
+		Prompt      []pqTurn   `parquet:"prompt,list"`
+		Completion  []pqTurn   `parquet:"completion,list"`
+		Ratings     []pqRating `parquet:"ratings,list"`
+		ItemHash    string     `parquet:"item_hash"`
+		LogIndex    int64      `parquet:"log_index"`
+		Contributor string     `parquet:"contributor"`
+		Score       float64    `parquet:"score"`
+		License     string     `parquet:"license"`
+		Task        string     `parquet:"task"`
+	}
+	labelRow struct {
+		Prompt      []pqTurn `parquet:"prompt,list"`
+		Completion  []pqTurn `parquet:"completion,list"`
+		Labels      []string `parquet:"labels,list"`
+		ItemHash    string   `parquet:"item_hash"`
+		LogIndex    int64    `parquet:"log_index"`
+		Contributor string   `parquet:"contributor"`
+		Score       float64  `parquet:"score"`
+		License     string   `parquet:"license"`
+		Task        string   `parquet:"task"`
+	}
+)
+
+func pqTurns(ts []Turn) []pqTurn {
+	out := make([]pqTurn, len(ts))
+	for i, t := range ts {
+		out[i] = pqTurn(t)
+	}
+	return out
+}
+
+// ParquetReport counts the rows written, by format.
+type ParquetReport struct {
+	Rows  map[Format]int `json:"rows"`
+	Files []string       `json:"files"`
+}
+
+// ExportParquet writes the live items whose contributor scores at least
+// minScore as Parquet shards under dir (dir/FORMAT/train-NNNNN-of-NNNNN.parquet)
+// and a dataset card, dir/README.md.
+func (n *Node) ExportParquet(ctx context.Context, dir string, minScore float64) (ParquetReport, error) {
+	rep := ParquetReport{Rows: map[Format]int{}}
+	lic := n.cfg.License
+	for _, f := range append(append([]Format{}, Formats...), TaskFormats...) {
+		stored, err := n.ScoredItems(ctx, f, minScore)
+		if err != nil {
+			return rep, err
+		}
+		if len(stored) == 0 {
+			continue
+		}
+		var files []string
+		switch f {
+		case SFT:
+			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) sftRow {
+				return sftRow{pqTurns(it.Messages), s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+			})
+		case DPO:
+			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) dpoRow {
+				return dpoRow{pqTurns(it.Prompt), pqTurns(it.Chosen), pqTurns(it.Rejected), it.Reason, s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+			})
+		case KTO:
+			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) ktoRow {
+				return ktoRow{pqTurns(it.Prompt), pqTurns(it.Completion), it.Label != nil && *it.Label, s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+			})
+		case Rating:
+			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) ratingRow {
+				names := make([]string, 0, len(it.Ratings))
+				for k := range it.Ratings {
+					names = append(names, k)
+				}
+				sort.Strings(names)
+				var rs []pqRating
+				for _, k := range names {
+					rs = append(rs, pqRating{k, int64(it.Ratings[k])})
+				}
+				return ratingRow{pqTurns(it.Prompt), pqTurns(it.Completion), rs, s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+			})
+		case Label:
+			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) labelRow {
+				return labelRow{pqTurns(it.Prompt), pqTurns(it.Completion), it.Labels, s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+			})
+		}
+		if err != nil {
+			return rep, fmt.Errorf("write %s parquet: %w", f, err)
+		}
+		rep.Rows[f] = len(stored)
+		rep.Files = append(rep.Files, files...)
+	}
+	card := datasetCard(n.cfg.Name, n.cfg.Description, lic, n.id, minScore, rep.Rows)
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(card), 0o644); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+func writeShards[T any](dir string, f Format, stored []StoredItem, row func(Item, StoredItem) T) ([]string, error) {
+	sub := filepath.Join(dir, string(f))
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		return nil, err
+	}
+	shards := (len(stored) + ParquetShardRows - 1) / ParquetShardRows
+	var files []string
+	for i := range shards {
+		part := stored[i*ParquetShardRows : min((i+1)*ParquetShardRows, len(stored))]
+		rows := make([]T, 0, len(part))
+		for _, s := range part {
+			it, err := DecodeItem(s.Raw)
+			if err != nil {
+				return nil, fmt.Errorf("stored item %.16s…: %w", s.Hash, err)
+			}
+			rows = append(rows, row(it, s))
+		}
+		path := filepath.Join(sub, fmt.Sprintf("train-%05d-of-%05d.parquet", i, shards))
+		if err := parquet.WriteFile(path, rows); err != nil {
+			return nil, err
+		}
+		files = append(files, path)
+	}
+	return files, nil
+}
+
+var trlColumns = map[Format]string{
+	SFT: "`messages`", DPO: "`prompt`, `chosen`, `rejected` (and `reason`)", KTO: "`prompt`, `completion`, `label`",
+	Rating: "`prompt`, `completion`, `ratings` (list of `name`, `score`)", Label: "`prompt`, `completion`, `labels`",
+}
+
+func datasetCard(name, desc, license, gymID string, minScore float64, rows map[Format]int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "---\nlicense: %s\nconfigs:\n", strings.ToLower(license))
+	var formats []Format
+	for _, f := range append(append([]Format{}, Formats...), TaskFormats...) {
+		if rows[f] > 0 {
+			formats = append(formats, f)
+			fmt.Fprintf(&b, "- config_name: %s\n  data_files:\n  - split: train\n    path: %s/*.parquet\n", f, f)
+		}
+	}
+	fmt.Fprintf(&b, "---\n\n# %s\n\n%s\n\nContributions accepted by the Cairn gym `%s`, signed by each contributor's pseudonymous key, reviewed and redacted on the contributor's device, and given under the licence **%s**. Revoked and rejected items are left out", name, desc, gymID, license)
+	if minScore > 0 {
+		fmt.Fprintf(&b, ", and so are items whose contributor scores under %.2f", minScore)
+	}
+	b.WriteString(".\n\n| config | rows | TRL columns |\n|---|---|---|\n")
+	for _, f := range formats {
+		fmt.Fprintf(&b, "| %s | %d | %s |\n", f, rows[f], trlColumns[f])
+	}
+	b.WriteString(`
+Every row also has its provenance: ` + "`item_hash`" + ` (SHA-256 of the item's signed bytes),
+` + "`log_index`" + ` (its leaf in the gym's public transparency log: check it against the
+gym's signed checkpoint), ` + "`contributor`" + ` (the key that signed it), ` + "`score`" + `
+(that key's score, 0 to 1), ` + "`license`" + ` and ` + "`task`" + ` (the gym task it answers, if any).
+
+## Load it
+
+` + "```python" + `
+from datasets import load_dataset
+ds = load_dataset("parquet", data_dir="THIS_FOLDER/dpo", split="train")
+
+from trl import DPOConfig, DPOTrainer
+trainer = DPOTrainer(model=model, args=DPOConfig(output_dir="out"), train_dataset=ds.select_columns(["prompt", "chosen", "rejected"]), processing_class=tokenizer)
+` + "```" + `
+
+Use ` + "`sft`" + ` with ` + "`SFTTrainer`" + ` and ` + "`kto`" + ` with ` + "`KTOTrainer`" + ` the same way.
+`)
+	return b.String()
+}
