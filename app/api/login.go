@@ -25,8 +25,8 @@ import (
 // token) and ends when that token is rotated or revoked, after sessionIdle
 // without a request, and after sessionTTL in any case. Locking the vault
 // through the API suspends every session: it can then only see that the
-// vault is locked and unlock it, with the passphrase, which brings that
-// session (and no other) back. A session can never read a token.
+// vault is locked and unlock it, with the passphrase (or the recovery
+// key), which brings that session (and no other) back. A session can never read a token.
 
 const (
 	loginCodeTTL = 10 * time.Minute
@@ -51,8 +51,9 @@ type browserSession struct {
 }
 
 // whileLocked is what a suspended session may still ask: whether the
-// vault is locked, and to unlock it.
-var whileLocked = map[string]bool{"GET /api/v1/app": true, "GET /api/v1/status": true, "POST /api/v1/unlock": true}
+// vault is locked, and to unlock it, with the passphrase or with the
+// recovery key (which sets a new passphrase).
+var whileLocked = map[string]bool{"GET /api/v1/app": true, "GET /api/v1/status": true, "POST /api/v1/unlock": true, "POST /api/v1/recover": true}
 
 type loginCode struct {
 	expires time.Time

@@ -38,6 +38,9 @@ func (s *Server) recoverVault(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if tok, _ := tokenFrom(r.Context()); tok.Session {
+		s.browser.resume(tok.Hash)
+	}
 	writeJSON(w, http.StatusOK, map[string]bool{"locked": false})
 	return nil
 }

@@ -64,6 +64,7 @@ var scopeTable = map[string]string{
 	"POST /api/v1/sync/pair":                ScopeAdmin,
 	"POST /api/v1/token/rotate":             ScopeAdmin,
 	"POST /api/v1/unlock":                   ScopeAdmin,
+	"POST /api/v1/recover":                  ScopeAdmin,
 	"POST /api/v1/vault":                    ScopeAdmin,
 	"POST /v1/chat/completions":             ScopeChat,
 	"POST /v1/embeddings":                   ScopeChat,

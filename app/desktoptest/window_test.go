@@ -47,9 +47,11 @@ func TestWindowStreamsAReply(t *testing.T) {
 
 	home := filepath.Join(t.TempDir(), "home")
 	os.MkdirAll(home, 0o700)
-	// No extraction (the tiny model's random JSON is slow), and replies long
-	// enough to stream for a few seconds.
-	settings, _ := json.Marshal(map[string]any{"extraction": false, "max_reply_tokens": 1500})
+	// No extraction (the tiny model's random JSON is slow), replies long
+	// enough to stream for a few seconds, and keyword search (there is no
+	// registry to pull an embedding model from, so first run would stop
+	// to say so).
+	settings, _ := json.Marshal(map[string]any{"extraction": false, "max_reply_tokens": 1500, "embedding_model": "off"})
 	os.WriteFile(filepath.Join(home, "settings.json"), settings, 0o600)
 	env := append(cleanEnv(), "DISPLAY="+x, "DBUS_SESSION_BUS_ADDRESS="+bus, "OLLAMA_HOST="+ollama.Host,
 		"CAIRN_HOME="+home, "NO_AT_BRIDGE=1", "GTK_A11Y=none")
