@@ -170,6 +170,36 @@ try {
   await reply.locator(".tag.warn", { hasText: "stopped at the length limit" }).waitFor();
   await shot("reply-length-limit");
 
+  step("rate the reply; My feedback lists it, says which datasets it went into, and downloads them");
+  await reply.getByRole("button", { name: "Good answer" }).click();
+  await reply.locator('button[aria-label="Good answer"][aria-pressed="true"]').waitFor();
+  await page.getByRole("button", { name: "Settings", exact: true }).click();
+  await page.getByRole("button", { name: "My feedback", exact: true }).click();
+  await page.locator('main[data-section="feedback"]').waitFor();
+  const rated = page.getByLabel("Your ratings").locator("li");
+  await rated.first().waitFor();
+  check((await rated.count()) === 1, `My feedback lists the one rating (${await rated.count()})`);
+  check((await rated.first().textContent()).includes("Good"), "the rating shows as good");
+  check((await rated.first().locator("[data-datasets]").getAttribute("data-datasets")) === "sft,kto", "one thumbs-up is an SFT and a KTO example, and the view says so");
+  await page.getByText("a thumbs-up is an SFT example").waitFor();
+  check(await page.getByRole("button", { name: "Download DPO (0)" }).isDisabled(), "an empty dataset is not offered");
+  for (const f of ["SFT", "KTO"]) {
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: `Download ${f} (1)` }).click()]);
+    const dlPath = join(shots, `my-${f.toLowerCase()}.jsonl`);
+    await dl.saveAs(dlPath);
+    const lines = readFileSync(dlPath, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    check(lines.length === 1 && (f === "SFT" ? Array.isArray(lines[0].messages) : lines[0].label === true), `the ${f} download is the dataset (${JSON.stringify(lines[0]).slice(0, 80)})`);
+    check(dl.suggestedFilename() === `cairn-${f.toLowerCase()}.jsonl`, `the ${f} file is named ${dl.suggestedFilename()}`);
+  }
+  await page.getByRole("status").filter({ hasText: "Downloaded cairn-kto.jsonl" }).waitFor();
+  await shot("my-feedback");
+  // The rating links to its conversation.
+  await rated.first().locator("button").click();
+  await screen("chat");
+  await page.locator('article[data-role="assistant"]').first().waitFor();
+  await page.getByRole("button", { name: "Settings", exact: true }).click();
+  await page.getByRole("button", { name: "General", exact: true }).click();
+
   step("a pull with no registry says so, and the bar goes away");
   await page.getByRole("button", { name: "Settings", exact: true }).click();
   await screen("settings");
@@ -208,7 +238,7 @@ try {
   await screen("settings");
   await page.getByLabel("MCP snippet").waitFor();
   await fits("settings-general");
-  for (const [tab, ready] of [["Export and import", 'main[data-section="data"]'], ["Sync", 'main[data-section="sync"]'], ["Gyms", 'main[data-section="gym"]']]) {
+  for (const [tab, ready] of [["Export and import", 'main[data-section="data"]'], ["Sync", 'main[data-section="sync"]'], ["Gyms", 'main[data-section="gym"]'], ["My feedback", 'main[data-section="feedback"]']]) {
     await page.getByRole("button", { name: tab, exact: true }).click();
     await page.locator(ready).waitFor();
     await page.waitForLoadState("networkidle");
