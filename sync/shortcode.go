@@ -68,10 +68,14 @@ func FormatShortCode(c string) string {
 }
 
 // NormalizeShortCode reads a short code as a person typed it: any case,
-// spaces and dashes anywhere, O for 0, I and L for 1. ok is false when s
-// is not a short code (a long code, say).
+// spaces anywhere, with or without the dash between its two halves, O for
+// 0, I and L for 1. ok is false when s is not a short code (a long code,
+// or words with dashes elsewhere).
 func NormalizeShortCode(s string) (code string, ok bool) {
-	s = strings.ToUpper(strings.NewReplacer(" ", "", "-", "", "\t", "", "\n", "").Replace(s))
+	s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	if len(s) == ShortCodeLen+1 && s[ShortCodeLen/2] == '-' {
+		s = s[:ShortCodeLen/2] + s[ShortCodeLen/2+1:]
+	}
 	s = strings.NewReplacer("O", "0", "I", "1", "L", "1").Replace(s)
 	if len(s) != ShortCodeLen {
 		return "", false

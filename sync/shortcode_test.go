@@ -16,6 +16,8 @@ func TestNormalizeShortCode(t *testing.T) {
 		" 7k3m 9qxa ": "7K3M9QXA",
 		"OIL1-2345":   "0111" + "2345",
 		"7K3M9QX":     "",
+		"not-a-code":  "",
+		"7K-3M9QXA":   "",
 		"7K3M-9QXU":   "", // U is not in the alphabet
 		"CAIRN1-AAAA": "",
 	} {

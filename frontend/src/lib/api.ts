@@ -234,6 +234,8 @@ export interface SyncStatus {
 }
 export interface PairCode {
   code: string;
+  /** the same invitation as a short code, for a device on the same network */
+  short?: string;
   peer: string;
   addrs: string[] | null;
   expires_at: string;
