@@ -33,7 +33,6 @@ import (
 const (
 	ProtocolPairCode = "/cairn/pair-code/1.0.0"
 	mdnsPairService  = "_cairn-pair._udp"
-	framePake        = 8 // the PAKE's message (pake.Pake.Bytes, JSON)
 	pakeCurve        = "p256"
 	// ShortCodeLen is how many characters a short code has (40 bits).
 	ShortCodeLen = 8
