@@ -473,7 +473,7 @@ export const api = {
   searchMessages: (q: string, limit = 8) =>
     call<{ messages: FoundMessage[] }>("GET", `/api/v1/messages/search?q=${encodeURIComponent(q)}&limit=${limit}`).then((r) => r.messages),
 
-  chat: (req: { conversation_id?: string; parent_id?: string; text: string; model?: string }, signal?: AbortSignal) =>
+  chat: (req: { conversation_id?: string; parent_id?: string; root?: boolean; text: string; model?: string }, signal?: AbortSignal) =>
     chatEvents(stream("/api/v1/chat", { ...req, stream: true }, signal)),
   regenerate: (replyId: string, model: string | undefined, signal?: AbortSignal) =>
     chatEvents(stream(`/api/v1/messages/${encodeURIComponent(replyId)}/regenerate`, { model: model ?? "", stream: true }, signal)),
