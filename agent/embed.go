@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/cairnlabs/cairn/memory"
 )
 
 // DefaultEmbeddingModel embeds memories unless the person picks another.
@@ -31,7 +33,7 @@ func (e *Embedder) Model() string { return e.model }
 func (e *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	vecs, err := e.backend.Embed(ctx, e.model, texts)
 	if errors.Is(err, ErrModelNotFound) {
-		return nil, fmt.Errorf("embedding model %s is not on %s: `cairn pull %s` turns semantic search on (keyword search works meanwhile): %w", e.model, e.backend.Name(), e.model, err)
+		return nil, fmt.Errorf("embedding model %s is not on %s: `cairn pull %s` turns semantic search on (keyword search works meanwhile): %w (%w)", e.model, e.backend.Name(), e.model, err, memory.ErrEmbeddingModelMissing)
 	}
 	return vecs, err
 }
