@@ -124,6 +124,7 @@ try {
   const origin = new URL(loginURL).origin;
   const shown = (await page.getByLabel("API address").textContent())?.trim();
   check(shown === origin, `Settings shows ${shown}, the server is at ${origin}`);
+  check((await page.getByText(/next time Cairn starts/i).count()) === 0, "no setting waits for a restart: each applies live");
   await shot("settings-address");
 
   step("an empty memory search says so, and why");
@@ -197,6 +198,19 @@ try {
   await rated.first().locator("button").click();
   await screen("chat");
   await page.locator('article[data-role="assistant"]').first().waitFor();
+
+  step("the first message can be edited (a new branch at the root); the loaded model shows after the reply");
+  const first = page.locator('article[data-role="user"]').first();
+  await first.getByRole("button", { name: "Edit message" }).click();
+  await page.getByLabel("Edited message").fill("Write a short poem about hills.");
+  await page.getByRole("button", { name: "Save and send" }).click();
+  await page.locator('article[data-role="user"]').first().getByLabel("Version 2 of 2").waitFor();
+  await page.locator('article[data-role="assistant"][data-streaming="true"]').waitFor({ state: "detached", timeout: 120_000 });
+  check((await page.locator('article[data-role="user"]').first().textContent()).includes("Write a short poem about hills."), "the edited first message is shown");
+  check((await page.getByText("The first message cannot be edited").count()) === 0, "no refusal to edit the first message");
+  await page.getByLabel("Loaded models").filter({ hasText: model }).waitFor();
+  check(!(await page.getByLabel("Loaded models").textContent()).includes("no model loaded"), "right after a reply, the model shows as loaded");
+  await shot("first-message-edited");
   await page.getByRole("button", { name: "Settings", exact: true }).click();
   await page.getByRole("button", { name: "General", exact: true }).click();
 
@@ -265,11 +279,14 @@ try {
   await page.getByLabel("Passphrase", { exact: true }).fill("a brand new passphrase");
   await page.keyboard.press("Enter");
   await screen("chat");
-  // A browser that is not signed in sees the sign-in page.
+  // A browser that opens the used login link again sees the sign-in page,
+  // which says why (not raw JSON).
   const other = await browser.newContext({ viewport: phone });
   const signin = await other.newPage();
-  await signin.goto(new URL(loginURL).origin + "/");
+  await signin.goto(loginURL);
   await signin.locator('main[data-screen="signin"]').waitFor();
+  await signin.getByRole("alert").filter({ hasText: "That sign-in link was used already" }).waitFor();
+  check(!(await signin.content()).includes('"bad_login"'), "no raw JSON for a reused link");
   const sw = await signin.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(sw <= 1, `the sign-in page fits 390 px (${sw} px sideways)`);
   await signin.screenshot({ path: join(shots, `fh-${String(++n).padStart(2, "0")}-phone-signin-light.png`) });
