@@ -2,15 +2,18 @@
 // A browser offers it as a download; the desktop window has no download
 // bar, so there Go shows the system's save dialog and writes the file.
 
-/** The desktop window's binding (app desktop: Desktop.SaveFile), present
- * only inside the window. */
+/** The desktop window's binding (Go: Desktop.SaveFile), present only
+ * inside the window, as window.go.<Go package>.Desktop. */
 interface DesktopBinding {
   SaveFile(name: string, base64: string): Promise<string>;
 }
 
 function desktopBinding(): DesktopBinding | undefined {
-  const w = globalThis as unknown as { go?: { desktop?: { Desktop?: DesktopBinding } } };
-  return w.go?.desktop?.Desktop;
+  const go = (globalThis as unknown as { go?: Record<string, { Desktop?: DesktopBinding }> }).go;
+  for (const pkg of Object.values(go ?? {})) {
+    if (typeof pkg?.Desktop?.SaveFile === "function") return pkg.Desktop;
+  }
+  return undefined;
 }
 
 /** inDesktopWindow says whether the page runs in Cairn's desktop window. */
@@ -18,11 +21,14 @@ export function inDesktopWindow(): boolean {
   return desktopBinding() !== undefined;
 }
 
-async function base64(blob: Blob): Promise<string> {
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
+/** base64 of a blob's bytes, as Go's encoding/json reads a []byte. */
+function base64(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result).replace(/^data:[^,]*,/, ""));
+    r.onerror = () => reject(r.error ?? new Error("could not read the file to save"));
+    r.readAsDataURL(blob);
+  });
 }
 
 /** saveFile offers blob as a file named name. It resolves to where the
