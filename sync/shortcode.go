@@ -105,7 +105,16 @@ func (n *Node) announceShortCode(h host.Host, inv *invite) {
 		n.log.Warn("LAN discovery for the short code did not start: use the long code", "err", err)
 		return
 	}
-	inv.announce = svc
+	n.mu.Lock()
+	closed := n.invite != inv // used or replaced while mDNS started
+	if !closed {
+		inv.announce = svc
+	}
+	n.mu.Unlock()
+	if closed {
+		svc.Close()
+		return
+	}
 	// Close it when the code expires; using or killing it closes it sooner.
 	time.AfterFunc(time.Until(inv.expires), func() { n.closeInvite(inv) })
 }
