@@ -84,6 +84,9 @@ try {
   await page.getByLabel("Show the passphrase").check();
   check((await page.getByLabel("Passphrase", { exact: true }).getAttribute("type")) === "text", "Show reveals the passphrase");
   await page.getByLabel("Show the passphrase").uncheck();
+  await page.getByLabel("Repeat passphrase").fill(pass + "x");
+  await page.getByText("The two passphrases differ.").waitFor();
+  check((await page.getByText(/passphrases differ|do not match/).count()) === 1, "a mismatch is said once");
   await page.getByLabel("Repeat passphrase").fill(pass);
   await page.getByRole("button", { name: "Create vault" }).click();
   await page.getByLabel("I have saved my recovery key").waitFor();
