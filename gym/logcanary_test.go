@@ -1,30 +1,13 @@
 package gym
 
 import (
-	"bytes"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	gosync "sync"
 	"testing"
+
+	"github.com/cairnlabs/cairn/memory/memtest"
 )
-
-type logBuf struct {
-	mu gosync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // What a person contributes (their messages, the model's replies) reaches
 // neither the gym's log nor the contributor's, at the debug level: on a
@@ -33,7 +16,7 @@ func (l *logBuf) String() string {
 func TestNothingTypedReachesTheGymLogs(t *testing.T) {
 	const canary = "zebracanary42"
 	ctx := testCtx(t)
-	var logs logBuf
+	var logs memtest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	gym := startGym(t, NodeConfig{Name: "open-gym", License: testLicense, Logger: log,
 		Limits: Limits{MaxItemBytes: 256, MaxEnvelopeItems: 50, ItemsPerHour: 100}})

@@ -1,37 +1,20 @@
 package sync
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	gosync "sync"
 	"testing"
+
+	"github.com/cairnlabs/cairn/memory/memtest"
 )
-
-type logBuf struct {
-	mu gosync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Memory text that syncs (added, edited, forgotten, and refused by a
 // removed device's peers) appears in no log line of either device, at
 // the debug level.
 func TestNothingTypedReachesTheSyncLog(t *testing.T) {
 	const canary = "zebracanary42"
-	var logs logBuf
+	var logs memtest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, b, c := newDevice(t, "a"), newDevice(t, "b"), newDevice(t, "c")
 	for _, d := range []*device{a, b, c} {
