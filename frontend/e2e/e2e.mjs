@@ -6,6 +6,7 @@
 // (default tiny:latest), CAIRN_SHOTS (screenshot folder, default
 // test-results/e2e), CHROMIUM (default /usr/bin/chromium).
 import { chromium } from "playwright-core";
+import { cspHolds, watchCSP } from "./csp.mjs";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -31,6 +32,7 @@ const browser = await chromium.launch({
   args: ["--no-sandbox"],
 });
 const context = await browser.newContext({ viewport: { width: 1200, height: 820 } });
+await watchCSP(context);
 const page = await context.newPage();
 page.setDefaultTimeout(60_000);
 const pageErrors = [];
@@ -329,6 +331,9 @@ try {
   await shot("idle-locked");
 
   check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
+  // Last: the probe of cspHolds makes the browser report an error on purpose.
+  step("the UI caused no Content-Security-Policy violation, and the policy is enforced");
+  await cspHolds(page);
   console.log("e2e: OK");
 } catch (e) {
   await shot("failure").catch(() => {});
