@@ -271,6 +271,10 @@ try {
   await page.getByRole("button", { name: "Check (dry run)" }).click();
   await page.getByRole("alert").filter({ hasText: "Cairn does not recognise this file" }).waitFor();
   await shot("import-unknown");
+  // A byte that is not UTF-8 (Latin-1 "é") is counted, not hidden.
+  await page.getByLabel("File to import").setInputFiles({ name: "latin1.jsonl", mimeType: "application/x-ndjson", buffer: Buffer.from('{"text":"caf\xe9 au lait in the morning"}\n', "latin1") });
+  await page.getByRole("button", { name: "Check (dry run)" }).click();
+  await page.getByLabel("Text that was not UTF-8").filter({ hasText: "1 byte sequence in 1 entry was not UTF-8 and would be imported as" }).waitFor();
 
   step("an encrypted bundle: a wrong passphrase and a damaged file are refused, saying so");
   await page.getByLabel("Encrypted bundle (.cairn)").check();
