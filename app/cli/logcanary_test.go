@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"encoding/json"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/types/model"
+
+	"github.com/cairnlabs/cairn/app/owner"
 )
 
 // logCanary is what the person types and the model says in
@@ -109,7 +111,7 @@ func TestNothingTypedReachesTheLogOfTheProcess(t *testing.T) {
 	srv := httptest.NewServer(m)
 	defer srv.Close()
 	home := newHome(t)
-	if err := (Home{Dir: home}).SaveSettings(Settings{Model: "echo", EmbeddingModel: "echo", NumCtx: map[string]int{"echo": 1024}, MaxReplyTokens: 64}); err != nil {
+	if err := (owner.Home{Dir: home}).SaveSettings(owner.Settings{Model: "echo", EmbeddingModel: "echo", NumCtx: map[string]int{"echo": 1024}, MaxReplyTokens: 64}); err != nil {
 		t.Fatal(err)
 	}
 	env := withOllama(strings.TrimPrefix(srv.URL, "http://"))
