@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	gosync "sync"
 	"syscall"
 	"testing"
 	"time"
@@ -14,6 +15,10 @@ import (
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/app/owner"
 )
+
+// serveExited holds, for each process startServe started, a channel
+// closed once it has exited and all it printed is read.
+var serveExited gosync.Map
 
 // startServe runs `cairn serve` on a free port and returns its URL once
 // it has recorded itself as the home's owner.
@@ -28,6 +33,7 @@ func startServe(t *testing.T, home string, env []string, args ...string) (string
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
+	serveExited.Store(cmd, done)
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
