@@ -46,6 +46,18 @@ func (c *cli) withContributor(ctx context.Context, fn func(*gym.Contributor) err
 	return fn(gc)
 }
 
+// withGym opens the home's gym file and finds the gym ref names (its id or
+// name) in it.
+func (c *cli) withGym(ctx context.Context, ref string, fn func(*gym.Contributor, gym.GymInfo) error) error {
+	return c.withContributor(ctx, func(gc *gym.Contributor) error {
+		g, err := gc.Gym(ctx, ref)
+		if err != nil {
+			return err
+		}
+		return fn(gc, g)
+	})
+}
+
 func (c *cli) printJSON(v any) error {
 	enc := json.NewEncoder(c.Stdout)
 	enc.SetIndent("", "  ")
@@ -277,13 +289,9 @@ with --accept-license naming the gym's licence.`,
 				}
 				formats = append(formats, f)
 			}
-			return c.withContributor(ctx, func(gc *gym.Contributor) error {
-				g, err := gc.Gym(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withGym(ctx, args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
 				var cands []gym.Candidate
-				err = c.withVault(ctx, func(v *memory.Vault) (err error) {
+				err := c.withVault(ctx, func(v *memory.Vault) (err error) {
 					cands, err = gc.Candidates(ctx, v, &g, formats...)
 					return err
 				})
@@ -442,11 +450,7 @@ func (c *cli) gymReceipts() *cobra.Command {
 		Short: "The gym's signed receipts: what it accepted, by item hash",
 		Args:  exactArgs(1, "a gym's id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withContributor(cmd.Context(), func(gc *gym.Contributor) error {
-				g, err := gc.Gym(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
+			return c.withGym(cmd.Context(), args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
 				recs, err := gc.Receipts(cmd.Context(), g)
 				if err != nil {
 					return err
@@ -464,11 +468,7 @@ func (c *cli) gymRevoke() *cobra.Command {
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return c.withContributor(ctx, func(gc *gym.Contributor) error {
-				g, err := gc.Gym(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withGym(ctx, args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
 				if _, err := gc.Revoke(ctx, g, args[1:]); err != nil {
 					return err
 				}
