@@ -21,3 +21,18 @@ func (c *cli) withAPI(ctx context.Context, fn func(*client.Client) error) error 
 		return fn(client.InProcess(api.New(api.Config{Vault: v}).InProcess()))
 	})
 }
+
+// withModelsAPI is withAPI for the model routes, which need no passphrase:
+// with no owner, the handler serves in-process over the vault opened
+// locked, so listing and pulling models never ask for it either way.
+func (c *cli) withModelsAPI(ctx context.Context, fn func(*client.Client) error) error {
+	if oc, ok := c.ownerClient(); ok {
+		return fn(oc.api)
+	}
+	sess, err := c.OpenLocked(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close(context.WithoutCancel(ctx))
+	return fn(client.InProcess(api.New(api.Config{Vault: sess.Vault, Agent: sess.Agent, Backends: sess.Backends}).InProcess()))
+}

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairnlabs/cairn/agent/ollamatest"
 	"github.com/cairnlabs/cairn/memory"
@@ -153,4 +156,47 @@ func sameShape(s string, seeded map[string]bool) string {
 		return "NEW-ID"
 	})
 	return timePattern.ReplaceAllString(s, "TIME")
+}
+
+// TestModelCommandsBothWays is the same for `models` and `pull`, which
+// need no passphrase either way (with no owner the handler runs over the
+// vault opened locked), on an Ollama of their own with a model pulled from
+// a local registry.
+func TestModelCommandsBothWays(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	reg, err := ollamatest.StartRegistry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	// Pushed from an Ollama of its own, which then has the model: the
+	// shared one keeps its list for the other tests.
+	own, err := ollamatest.StartEmpty(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	name, err := own.Push(ctx, reg, ollamatest.Tiny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := chatHome(t)
+	env := withOllama(own.Host) // and no passphrase: none is asked for
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	runBothWays(t, direct, env, nil, [][]string{
+		{"models"},
+		{"models", "--json"},
+		{"pull", "--insecure", name},
+		{"pull", "--insecure", "--json", name},
+		{"pull", "--insecure", reg.Host + "/library/no-such-model"},
+		{"pull", "--insecure", closed + "/library/tiny"},
+		{"pull"},
+		{"models", "--json"},
+	})
 }

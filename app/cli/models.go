@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/apitype"
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -26,52 +28,56 @@ func (c *cli) modelsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var list apitype.ModelList
+			if err := c.withModelsAPI(ctx, func(cl *client.Client) (err error) {
+				list, err = cl.Models(ctx)
+				return err
+			}); err != nil {
+				return err
+			}
+			for _, u := range list.Unreachable {
+				fmt.Fprintf(c.Stderr, "%s: %s\n", u.Backend, u.Error)
+			}
 			headed := false
-			for i, b := range bs.All() {
-				models, err := b.Models(ctx)
-				if err != nil {
-					if i == 0 {
+			for _, m := range list.Models {
+				name := m.Name
+				// Whether the backend may see memories is this home's
+				// setting, read here as the server read it.
+				receives := true
+				if b, _, err := bs.Resolve(name); err == nil {
+					receives = bs.ReceivesMemory(b)
+				}
+				numCtx := s.NumCtx[name]
+				if asJSON {
+					m.Name = strings.TrimPrefix(m.Name, m.Backend+"/")
+					if err := writeJSONLine(c.Stdout, struct {
+						agent.ModelInfo
+						Ref            string `json:"ref"`
+						Default        bool   `json:"default"`
+						NumCtx         int    `json:"num_ctx,omitempty"`
+						ReceivesMemory bool   `json:"receives_memory"`
+					}{m, name, sameModel(name, s.Model), numCtx, receives}); err != nil {
 						return err
 					}
-					fmt.Fprintf(c.Stderr, "%s: %v\n", b.Name(), err)
 					continue
 				}
-				for _, m := range models {
-					name := m.Name
-					if i > 0 {
-						name = b.Name() + "/" + m.Name
-					}
-					numCtx := s.NumCtx[name]
-					if asJSON {
-						if err := writeJSONLine(c.Stdout, struct {
-							agent.ModelInfo
-							Ref            string `json:"ref"`
-							Default        bool   `json:"default"`
-							NumCtx         int    `json:"num_ctx,omitempty"`
-							ReceivesMemory bool   `json:"receives_memory"`
-						}{m, name, sameModel(name, s.Model), numCtx, bs.ReceivesMemory(b)}); err != nil {
-							return err
-						}
-						continue
-					}
-					if !headed {
-						fmt.Fprintf(c.Stdout, "  %-36s %9s  %-8s %s\n", "MODEL (* default)", "SIZE", "PARAMS", "CONTEXT")
-						headed = true
-					}
-					mark := " "
-					if sameModel(name, s.Model) {
-						mark = "*"
-					}
-					ctxNote := "default context"
-					if numCtx > 0 {
-						ctxNote = fmt.Sprintf("num_ctx %d", numCtx)
-					}
-					memNote := ""
-					if !bs.ReceivesMemory(b) {
-						memNote = "  (remote: no memory sent)"
-					}
-					fmt.Fprintf(c.Stdout, "%s %-36s %9s  %-8s %s%s\n", mark, name, humanBytes(m.Size), m.Params, ctxNote, memNote)
+				if !headed {
+					fmt.Fprintf(c.Stdout, "  %-36s %9s  %-8s %s\n", "MODEL (* default)", "SIZE", "PARAMS", "CONTEXT")
+					headed = true
 				}
+				mark := " "
+				if sameModel(name, s.Model) {
+					mark = "*"
+				}
+				ctxNote := "default context"
+				if numCtx > 0 {
+					ctxNote = fmt.Sprintf("num_ctx %d", numCtx)
+				}
+				memNote := ""
+				if !receives {
+					memNote = "  (remote: no memory sent)"
+				}
+				fmt.Fprintf(c.Stdout, "%s %-36s %9s  %-8s %s%s\n", mark, name, humanBytes(m.Size), m.Params, ctxNote, memNote)
 			}
 			return nil
 		},
@@ -200,17 +206,15 @@ func (c *cli) pullCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			_, _, ollama, err := c.BackendsOnly()
-			if err != nil {
-				return err
-			}
 			bar := newProgressBar(c.Stdout, c.isTerminalOut())
-			err = ollama.Pull(ctx, args[0], insecure, func(p agent.PullProgress) {
-				if asJSON {
-					writeJSONLine(c.Stdout, p)
-					return
-				}
-				bar.update(p)
+			err := c.withModelsAPI(ctx, func(cl *client.Client) error {
+				return cl.Pull(ctx, apitype.PullRequest{Name: args[0], Insecure: insecure}, func(p agent.PullProgress) {
+					if asJSON {
+						writeJSONLine(c.Stdout, p)
+						return
+					}
+					bar.update(p)
+				})
 			})
 			bar.done()
 			if errors.Is(err, context.Canceled) {

@@ -229,6 +229,16 @@ func (c *Env) OpenServing(ctx context.Context) (*Session, error) {
 	if os.Getenv(EnvPassphrase) != "" || c.PassFile != "" || c.Term.IsTerminal() {
 		return c.OpenRuntime(ctx)
 	}
+	return c.OpenLocked(ctx)
+}
+
+// OpenLocked opens the vault locked, with no passphrase: the agent and the
+// backends work (the model routes), the vault's contents wait for an
+// unlock.
+func (c *Env) OpenLocked(ctx context.Context) (*Session, error) {
+	if h := c.Home(); !h.HasVault() {
+		return nil, h.NoVaultError()
+	}
 	s, bs, ollama, err := c.BackendsOnly()
 	if err != nil {
 		return nil, err
