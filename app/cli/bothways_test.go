@@ -200,3 +200,30 @@ func TestModelCommandsBothWays(t *testing.T) {
 		{"models", "--json"},
 	})
 }
+
+// TestGymDatasetBothWays is the same for `gym dataset`, on feedback given
+// to a stored conversation: the rows are the same, redacted or not, and
+// so are the mistakes.
+func TestGymDatasetBothWays(t *testing.T) {
+	direct := newHome(t)
+	bad, good := conversationWithBranches(t, direct)
+	for _, args := range [][]string{
+		{"memory", "add", "My sister Anna lives in Lisbon."},
+		{"gym", "feedback", bad, "--down", "--reason", "wrong city", "--correct", "Anna lives in Lisbon."},
+		{"gym", "feedback", good, "--up"},
+		{"gym", "feedback", good, "--prefer"},
+	} {
+		if r := cairn(t, direct, withPass, args...); r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	runBothWays(t, direct, withPass, nil, [][]string{
+		{"gym", "dataset", "--format", "sft", "--out", "-"},
+		{"gym", "dataset", "--format", "dpo", "--out", "-"},
+		{"gym", "dataset", "--format", "kto", "--out", "-"},
+		{"gym", "dataset", "--format", "dpo", "--redact", "--out", "-"},
+		{"gym", "dataset", "--format", "orpo", "--out", "-"},
+		{"gym", "dataset", "--format", "sft"},
+		{"gym", "dataset", "--format", "sft", "--out", filepath.Join(t.TempDir(), "no-such-folder", "d.jsonl")},
+	})
+}

@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
 	"github.com/cairnlabs/cairn/memory/atomicfile"
@@ -218,27 +220,9 @@ func (c *cli) gymDataset() *cobra.Command {
 			if out == "" {
 				return usageError{fmt.Errorf("--out FILE.jsonl is needed (- for standard output)")}
 			}
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				exs, err := gym.Examples(cmd.Context(), v, f)
-				if err != nil {
-					return err
-				}
-				var red *gym.Redactor
-				if redact {
-					known, err := gym.KnownFromVault(cmd.Context(), v)
-					if err != nil {
-						return err
-					}
-					red = gym.NewRedactor(known)
-				}
-				items := make([]gym.Item, 0, len(exs))
-				for _, ex := range exs {
-					if red != nil {
-						ex.Item = red.Item(ex.Item)
-					}
-					items = append(items, ex.Item)
-				}
-				return c.writeOut(out, func(w io.Writer) (int, error) { return len(items), gym.WriteJSONL(w, items) })
+			ctx := cmd.Context()
+			return c.withAPI(ctx, func(cl *client.Client) error {
+				return c.writeOut(out, func(w io.Writer) (int, error) { return cl.GymDataset(ctx, string(f), redact, w) })
 			})
 		},
 	}
@@ -254,6 +238,9 @@ func (c *cli) writeOut(path string, write func(io.Writer) (int, error)) error {
 		_, err := write(os.Stdout)
 		return err
 	}
+	if dir := filepath.Dir(path); !isDir(dir) {
+		return fmt.Errorf("cannot write %s: the folder %s does not exist (create it, or choose another --out)", path, dir)
+	}
 	var rows int
 	err := atomicfile.WriteFrom(path, 0o600, func(w io.Writer) (err error) {
 		rows, err = write(w)
@@ -264,6 +251,12 @@ func (c *cli) writeOut(path string, write func(io.Writer) (int, error)) error {
 	}
 	fmt.Fprintf(c.Stderr, "Wrote %d rows to %s.\n", rows, path)
 	return nil
+}
+
+// isDir reports whether path is a folder.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 func (c *cli) gymReview() *cobra.Command {
