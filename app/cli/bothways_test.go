@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairnlabs/cairn/agent/ollamatest"
+	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -225,5 +227,42 @@ func TestGymDatasetBothWays(t *testing.T) {
 		{"gym", "dataset", "--format", "orpo", "--out", "-"},
 		{"gym", "dataset", "--format", "sft"},
 		{"gym", "dataset", "--format", "sft", "--out", filepath.Join(t.TempDir(), "no-such-folder", "d.jsonl")},
+	})
+}
+
+// TestGymReviewBothWays is the same for `gym review`: listing, JSON,
+// formats, declining by a hash prefix, approving with and without the
+// licence, and the mistakes, on a gym served on loopback.
+func TestGymReviewBothWays(t *testing.T) {
+	direct := newHome(t)
+	bad, good := conversationWithBranches(t, direct)
+	g := serveGymAt(t, filepath.Join(t.TempDir(), "gym"), "127.0.0.1:0")
+	for _, args := range [][]string{
+		{"gym", "feedback", bad, "--down", "--reason", "wrong city", "--correct", "Anna lives in Lisbon."},
+		{"gym", "feedback", good, "--up"},
+		{"gym", "add", "http://" + g.addr},
+	} {
+		if r := cairn(t, direct, withPass, args...); r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	var reviewed struct {
+		Items []gym.Candidate `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(cairn(t, direct, withPass, "gym", "review", "log-gym", "--json").stdout), &reviewed); err != nil || len(reviewed.Items) < 2 {
+		t.Fatalf("review --json: %+v, %v", reviewed, err)
+	}
+	runBothWays(t, direct, withPass, nil, [][]string{
+		{"gym", "review", "log-gym"},
+		{"gym", "review", "log-gym", "--json"},
+		{"gym", "review", "log-gym", "--format", "dpo"},
+		{"gym", "review", "log-gym", "--format", "poem"},
+		{"gym", "review", "no-such-gym"},
+		{"gym", "review"},
+		{"gym", "review", "log-gym", "--approve", "all"},
+		{"gym", "review", "log-gym", "--approve", "00000000"},
+		{"gym", "review", "log-gym", "--decline", reviewed.Items[0].Hash[:12]},
+		{"gym", "review", "log-gym", "--approve", "all", "--accept-license", "CC-BY-4.0", "--no-send"},
+		{"gym", "review", "log-gym"},
 	})
 }

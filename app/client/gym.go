@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+
+	"github.com/cairnlabs/cairn/app/apitype"
 )
 
 // GymDataset writes the person's feedback as a TRL dataset in format
@@ -38,4 +40,23 @@ func (l *lineCounter) Write(p []byte) (int, error) {
 	n, err := l.w.Write(p)
 	l.lines += bytes.Count(p[:n], []byte("\n"))
 	return n, err
+}
+
+// GymReview shows what the person's feedback would give the gym (its id
+// or name), of format only when format is not empty.
+func (c *Client) GymReview(ctx context.Context, gymRef, format string) (apitype.GymReview, error) {
+	var out apitype.GymReview
+	var q url.Values
+	if format != "" {
+		q = url.Values{"format": {format}}
+	}
+	err := c.do(ctx, "GET", "/api/v1/gym/gyms/"+url.PathEscape(gymRef)+"/review", q, nil, &out)
+	return out, err
+}
+
+// GymDecide approves and declines reviewed items of the gym.
+func (c *Client) GymDecide(ctx context.Context, gymRef string, d apitype.GymDecision) (apitype.GymDecided, error) {
+	var out apitype.GymDecided
+	err := c.do(ctx, "POST", "/api/v1/gym/gyms/"+url.PathEscape(gymRef)+"/approve", nil, d, &out)
+	return out, err
 }
