@@ -175,7 +175,7 @@ func TestNothingTypedReachesTheLogOfTheProcess(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	exited, _ := serveExited.Load(cmd)
-	<-exited.(chan struct{})
+	<-exited.(<-chan struct{})
 	out := stderr.String()
 	if !strings.Contains(out, "level=INFO") { // the default level is WARN
 		t.Fatalf("-v logged nothing below WARN, so the test checks less than it says:\n%s", out)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cairnlabs/cairn/app/api"
+	"github.com/cairnlabs/cairn/app/internal/apptest"
 	"github.com/cairnlabs/cairn/app/owner"
 )
 
@@ -28,20 +29,8 @@ func startServe(t *testing.T, home string, env []string, args ...string) (string
 	cmd.Env = append(append(cleanEnv(), execMainEnv+"=1"), env...)
 	var errb syncBuffer
 	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+	done, _ := apptest.Start(t, cmd)
 	serveExited.Store(cmd, done)
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if o, err := (owner.Home{Dir: home}).RunningOwner(); err == nil && o.PID == cmd.Process.Pid {
