@@ -157,6 +157,7 @@ func BenchmarkRecallQuality(b *testing.B) {
 				s.add("bm25-turn/"+q.kind, base.search(q.text, 10), evidence)
 				s.add("cairn-keyword/"+q.kind, cairnSearch(b, v, q.text, time.Time{}), evidence)
 				s.add("cairn-keyword-time/"+q.kind, cairnSearch(b, v, q.text, c.now), evidence)
+				s.add("cairn-keyword-2hop/"+q.kind, twoHopSearch(b, v, q.text), evidence)
 			}
 			base.db.Close()
 		}
@@ -198,6 +199,15 @@ func cairnSearch(b *testing.B, v *memory.Vault, text string, now time.Time) []st
 		}
 	}
 	res, err := v.SearchMessages(ctx, q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resultIDs(res)
+}
+
+// twoHopSearch is keyword message search with the second hop chat runs.
+func twoHopSearch(b *testing.B, v *memory.Vault, text string) []string {
+	res, err := searchTwoHops(context.Background(), v, memory.MessageQuery{Text: text, Limit: 10, Mode: memory.Keyword})
 	if err != nil {
 		b.Fatal(err)
 	}
