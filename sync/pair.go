@@ -34,9 +34,23 @@ var (
 	// ErrWrongSecret means the joining device did not know the code's secret.
 	ErrWrongSecret = errors.New("the pairing code is wrong: check it, or make a new one with `cairn sync pair`")
 	// ErrNoInvite means the device has no open pairing code (none made,
-	// used already, expired, or killed after too many wrong tries).
+	// used already, expired, or killed after too many wrong tries). The
+	// errors below say which, and match it too (errors.Is).
 	ErrNoInvite = errors.New("this device has no open pairing code (it expired, was used, or had too many wrong tries): make a new one with `cairn sync pair`")
+	// ErrCodeUsed means the code paired a device already: a code pairs one.
+	ErrCodeUsed error = codeError("this pairing code was used already (a code pairs one device): make a new one with `cairn sync pair` on the other device")
+	// ErrCodeExpired means the code's time (PairingTTL) is up.
+	ErrCodeExpired error = codeError("this pairing code expired (a code lasts 10 minutes): make a new one with `cairn sync pair` on the other device")
+	// ErrCodeLocked means the code was closed after PairingAttempts wrong tries.
+	ErrCodeLocked error = codeError("this pairing code was closed after too many wrong tries: make a new one with `cairn sync pair` on the other device, and type it carefully")
 )
+
+// codeError is why an inviting device refused a code; each is also an
+// ErrNoInvite, for callers that only ask whether the code was refused.
+type codeError string
+
+func (e codeError) Error() string        { return string(e) }
+func (e codeError) Is(target error) bool { return target == ErrNoInvite }
 
 type invite struct {
 	secret   []byte
@@ -44,11 +58,40 @@ type invite struct {
 	expires  time.Time
 	attempts int
 	announce mdns.Service // the short code's LAN announcement, while open
+	used     bool
 }
 
 func (i *invite) live(now time.Time) bool {
-	return now.Before(i.expires) && i.attempts < PairingAttempts
+	return now.Before(i.expires) && i.attempts < PairingAttempts && !i.used
 }
+
+// answerable says whether the gate still lets an unknown device in to be
+// told why the code is refused (used, expired, closed): for a PairingTTL
+// after the code's own end, so that a late or second try hears the reason
+// instead of "connection failed". Such a device can open nothing but the
+// pairing protocol (trustedStream guards the rest).
+func (i *invite) answerable(now time.Time) bool {
+	return now.Before(i.expires.Add(PairingTTL))
+}
+
+// refusal says why a code that is not live is refused.
+func (i *invite) refusal(now time.Time) error {
+	switch {
+	case i == nil:
+		return ErrNoInvite
+	case i.used:
+		return ErrCodeUsed
+	case i.attempts >= PairingAttempts:
+		return ErrCodeLocked
+	case !now.Before(i.expires):
+		return ErrCodeExpired
+	}
+	return nil
+}
+
+// refusals are the reasons an inviting device sends back as text, so the
+// joining device can return the sentinel for it.
+var refusals = []error{ErrWrongSecret, ErrCodeUsed, ErrCodeExpired, ErrCodeLocked, ErrNoInvite}
 
 // Code is what a device shows to be paired with: peer id, addresses and a
 // one-time secret, as text (also fit for a QR code's alphanumeric mode).
@@ -189,8 +232,8 @@ func (n *Node) handlePair(s network.Stream) {
 	n.mu.Lock()
 	inv := n.invite
 	n.mu.Unlock()
-	if inv == nil || !inv.live(time.Now()) {
-		writeFrame(s, frameError, []byte(ErrNoInvite.Error()))
+	if now := time.Now(); inv == nil || !inv.live(now) {
+		writeFrame(s, frameError, []byte(inv.refusal(now).Error()))
 		return
 	}
 	s.SetDeadline(time.Now().Add(helloTimeout))
@@ -228,15 +271,21 @@ func (n *Node) admitJoin(s network.Stream, inv *invite, secret []byte, p peer.ID
 		return
 	}
 	n.mu.Lock()
-	taken := n.invite != inv // another join took it meanwhile
-	if !taken {
-		n.invite = nil
-	}
-	n.mu.Unlock()
-	if taken {
-		writeFrame(s, frameError, []byte(ErrNoInvite.Error()))
+	now := time.Now()
+	// The short code's PAKE counted this attempt already: its last try is
+	// still one to answer.
+	lastShortTry := !countWrong && inv.attempts == PairingAttempts && !inv.used && now.Before(inv.expires)
+	if n.invite != inv || !(inv.live(now) || lastShortTry) { // a new code replaced it, or another join took it meanwhile
+		why := ErrNoInvite
+		if n.invite == inv {
+			why = inv.refusal(now)
+		}
+		n.mu.Unlock()
+		writeFrame(s, frameError, []byte(why.Error()))
 		return
 	}
+	inv.used = true
+	n.mu.Unlock()
 	n.closeInvite(inv)
 	reply, err := n.admit(p, jm, sealKey)
 	if err != nil {
@@ -322,7 +371,7 @@ func (n *Node) Join(ctx context.Context, code string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := h.Connect(ctx, peer.AddrInfo{ID: c.Peer, Addrs: c.Addrs}); err != nil {
-		return fmt.Errorf("reach the inviting device at %v: %w (is it on, on this network, and still showing the code?)", c.Addrs, err)
+		return fmt.Errorf("reach the inviting device at %v: %w (is it on and on this network? A code used or expired more than 10 minutes ago is refused this way too: make a new one with `cairn sync pair`)", c.Addrs, err)
 	}
 	s, err := h.NewStream(ctx, c.Peer, ProtocolPair)
 	if err != nil {
@@ -357,11 +406,10 @@ func (n *Node) setJoining(p peer.ID) {
 
 // refusal is the error an inviting device's error frame stands for.
 func refusal(body []byte) error {
-	switch string(body) {
-	case ErrWrongSecret.Error():
-		return ErrWrongSecret
-	case ErrNoInvite.Error():
-		return ErrNoInvite
+	for _, e := range refusals {
+		if string(body) == e.Error() {
+			return e
+		}
 	}
 	return fmt.Errorf("the inviting device refused: %s", body)
 }

@@ -119,12 +119,10 @@ func (n *Node) announceShortCode(h host.Host, inv *invite) {
 	time.AfterFunc(time.Until(inv.expires), func() { n.closeInvite(inv) })
 }
 
-// closeInvite ends an invite (used, expired or out of tries).
+// closeInvite stops announcing an invite that ended (used, expired, out
+// of tries or replaced); the invite itself stays, to say why it refuses.
 func (n *Node) closeInvite(inv *invite) {
 	n.mu.Lock()
-	if n.invite == inv {
-		n.invite = nil
-	}
 	svc := inv.announce
 	inv.announce = nil
 	n.mu.Unlock()
@@ -139,14 +137,18 @@ func (n *Node) handlePairCode(s network.Stream) {
 	p := s.Conn().RemotePeer()
 	n.mu.Lock()
 	inv := n.invite
-	live := inv != nil && inv.short != "" && inv.live(time.Now())
+	now := time.Now()
+	live := inv != nil && inv.short != "" && inv.live(now)
+	var why error = ErrNoInvite
 	if live {
 		// Each attempt is one guess, counted before it is answered.
 		inv.attempts++
+	} else if inv != nil && inv.short != "" {
+		why = inv.refusal(now)
 	}
 	n.mu.Unlock()
 	if !live {
-		writeFrame(s, frameError, []byte(ErrNoInvite.Error()))
+		writeFrame(s, frameError, []byte(why.Error()))
 		return
 	}
 	// The last try closes the code, whatever its outcome.
