@@ -25,6 +25,8 @@ type Ollama struct {
 	name   string
 	url    *url.URL
 	client *api.Client
+	// explainFn words errors instead of explain when set (a Device).
+	explainFn func(err error, model string) error
 }
 
 // NewOllama returns a backend for the Ollama server at base.
@@ -87,6 +89,9 @@ func (o *Ollama) explain(err error, model string) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if o.explainFn != nil {
+		return o.explainFn(err, model)
 	}
 	var se api.StatusError
 	if errors.As(err, &se) {
