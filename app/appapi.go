@@ -10,6 +10,7 @@ import (
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/memory"
+	cairnsync "github.com/cairnlabs/cairn/sync"
 )
 
 // uiApp is what the API asks of the app for the UI (api.App): settings.json,
@@ -26,6 +27,8 @@ type uiApp struct {
 	// created is called with the session made on the first run, so the
 	// owner closes it when it stops.
 	created func(*session)
+	// node is the sync node, once it runs: sharing models is applied to it.
+	node *cairnsync.Node
 }
 
 func (a *uiApp) DataDir() string { return a.c.home().Dir }
@@ -49,7 +52,7 @@ func (a *uiApp) Settings() (api.Settings, error) {
 }
 
 func uiSettings(s Settings) api.Settings {
-	out := api.Settings{Model: s.Model, EmbeddingModel: s.EmbeddingModel, Extraction: s.extraction(), IdleLockMinutes: s.idleLockMinutes(), NumCtx: s.NumCtx, MaxReplyTokens: s.MaxReplyTokens}
+	out := api.Settings{Model: s.Model, EmbeddingModel: s.EmbeddingModel, Extraction: s.extraction(), IdleLockMinutes: s.idleLockMinutes(), NumCtx: s.NumCtx, MaxReplyTokens: s.MaxReplyTokens, ShareModels: s.ShareModels}
 	if out.EmbeddingModel == "" {
 		out.EmbeddingModel = agent.DefaultEmbeddingModel
 	}
@@ -86,12 +89,18 @@ func (a *uiApp) SaveSettings(ctx context.Context, p api.SettingsPatch) (api.Sett
 	if p.MaxReplyTokens != nil {
 		s.MaxReplyTokens = *p.MaxReplyTokens
 	}
+	if p.ShareModels != nil {
+		s.ShareModels = *p.ShareModels
+	}
 	if err := h.SaveSettings(s); err != nil {
 		return api.Settings{}, err
 	}
 	a.mu.Lock()
-	sess := a.sess
+	sess, node := a.sess, a.node
 	a.mu.Unlock()
+	if sess != nil && p.ShareModels != nil {
+		applyShare(s.ShareModels, sess.ollama, node)
+	}
 	if sess != nil && p.MaxReplyTokens != nil {
 		sess.agent.SetReplyCap(s.MaxReplyTokens) // the next reply has it
 	}
@@ -101,7 +110,7 @@ func (a *uiApp) SaveSettings(ctx context.Context, p api.SettingsPatch) (api.Sett
 	if sess != nil && s.EmbeddingModel != oldEmbed && !sess.vault.Locked() {
 		var emb memory.Embedder
 		if s.EmbeddingModel != "off" {
-			sess.embedder = agent.NewEmbedder(sess.ollama, cmpOr(s.EmbeddingModel, agent.DefaultEmbeddingModel))
+			sess.embedder = agent.NewEmbedderVia(sess.backends, cmpOr(s.EmbeddingModel, agent.DefaultEmbeddingModel))
 			emb = sess.embedder
 		}
 		if err := sess.vault.SetEmbedder(ctx, emb); err != nil {
@@ -132,7 +141,7 @@ func (a *uiApp) CreateVault(ctx context.Context, req api.VaultRequest) (api.Vaul
 	r := &session{settings: s, backends: bs, ollama: ollama}
 	var emb memory.Embedder
 	if s.EmbeddingModel != "off" {
-		r.embedder = agent.NewEmbedder(ollama, s.EmbeddingModel)
+		r.embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
 		emb = r.embedder
 	}
 	// The vault outlives this request.
@@ -176,6 +185,7 @@ func (a *uiApp) CreateVault(ctx context.Context, req api.VaultRequest) (api.Vaul
 	} else {
 		r.syncNode = node
 		out.Next.Sync = node
+		a.attachSync(r, node)
 	}
 	return out, nil
 }

@@ -304,11 +304,11 @@ func (c *cli) modelsCommand() *cobra.Command {
 					fmt.Fprintf(c.stdout, "%s %-36s %9s  %-8s %s%s\n", mark, name, humanBytes(m.Size), m.Params, ctxNote, memNote)
 				}
 			}
-			return nil
+			return c.printDeviceModels(ctx, asJSON, headed)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
-	cmd.AddCommand(c.modelsUse(), c.modelsEmbedding())
+	cmd.AddCommand(c.modelsUse(), c.modelsEmbedding(), c.modelsShare())
 	return cmd
 }
 

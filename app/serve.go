@@ -222,6 +222,7 @@ func (c *cli) startOwner(ctx context.Context, addr string, anyHost, ui bool) (*o
 			fmt.Fprintf(c.stderr, "Sync is not running: %v\n", err)
 		} else {
 			cfg.Sync = node
+			uiapp.attachSync(sess, node)
 		}
 	}
 	if ui {
@@ -276,7 +277,7 @@ func (c *cli) openServing(ctx context.Context) (*session, error) {
 	r := &session{settings: s, backends: bs, ollama: ollama}
 	var emb memory.Embedder
 	if s.EmbeddingModel != "off" {
-		r.embedder = agent.NewEmbedder(ollama, s.EmbeddingModel)
+		r.embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
 		emb = r.embedder
 	}
 	if r.vault, err = memory.Open(ctx, memory.Config{Path: c.home().VaultPath(), Embedder: emb, Logger: slog.Default()}); err != nil {

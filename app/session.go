@@ -45,7 +45,7 @@ func (c *cli) openRuntime(ctx context.Context) (*session, error) {
 	}
 	r := &session{settings: s, backends: bs, ollama: ollama}
 	if s.EmbeddingModel != "off" {
-		r.embedder = agent.NewEmbedder(ollama, s.EmbeddingModel)
+		r.embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
 	}
 	var emb memory.Embedder
 	if r.embedder != nil {
