@@ -261,7 +261,7 @@ func (c *cli) modelsCommand() *cobra.Command {
 			for i, b := range bs.All() {
 				models, err := b.Models(ctx)
 				if err != nil {
-					if i == 0 {
+					if i == 0 && len(c.deviceModels(ctx)) == 0 {
 						return err
 					}
 					fmt.Fprintf(c.stderr, "%s: %v\n", b.Name(), err)

@@ -23,17 +23,22 @@ import (
 type syncFlags struct {
 	listen []string
 	relays []string
+	name   string // what the other devices call this one
 }
 
 func (c *cli) addSyncFlags(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&c.sync.listen, "p2p-listen", nil, "sync listen multiaddrs once sync is on (default: every interface, random port, TCP and QUIC)")
 	cmd.Flags().StringSliceVar(&c.sync.relays, "p2p-relay", nil, "circuit relay v2 servers to be reached through (multiaddr ending in /p2p/ID; see cairn relay)")
+	cmd.Flags().StringVar(&c.sync.name, "device-name", "", "the name your other devices know this one by when it pairs, and prefix its models with (default: the host name)")
 }
 
 // startSync starts the owner's sync node. Until the device is paired (or
 // sync is turned on) it opens no socket.
 func (c *cli) startSync(ctx context.Context, v *memory.Vault) (*cairnsync.Node, error) {
-	name, _ := os.Hostname()
+	name := c.sync.name
+	if name == "" {
+		name, _ = os.Hostname()
+	}
 	return cairnsync.New(ctx, cairnsync.Config{
 		Dir: filepath.Join(c.home().Dir, "sync"), Store: v, Keys: v, Role: cairnsync.RoleDevice, Name: name,
 		Listen: c.sync.listen, Relays: c.sync.relays, Logger: slog.Default(),

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -53,52 +51,14 @@ func closeInferOllama() {
 	}
 }
 
-// recordingProxy stands between the serving device and Ollama and tells
-// when a chat's upstream request ended, and whether it ended because the
-// serving device cancelled it.
-type recordingProxy struct {
-	url      *url.URL
-	mu       gosync.Mutex
-	chats    int
-	canceled chan struct{}
-}
-
-func newRecordingProxy(t testing.TB, upstream *url.URL) *recordingProxy {
-	rp := &recordingProxy{canceled: make(chan struct{}, 16)}
-	rev := httputil.NewSingleHostReverseProxy(upstream)
-	rev.FlushInterval = -1
-	rev.ErrorLog = nil
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/chat" {
-			rp.mu.Lock()
-			rp.chats++
-			rp.mu.Unlock()
-			context.AfterFunc(r.Context(), func() {
-				if errors.Is(context.Cause(r.Context()), context.Canceled) {
-					select {
-					case rp.canceled <- struct{}{}:
-					default:
-					}
-				}
-			})
-		}
-		rev.ServeHTTP(w, r)
-	})}
-	ln := listenLoopback(t)
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	rp.url = &url.URL{Scheme: "http", Host: ln.Addr().String()}
-	return rp
-}
-
 // sharedPair is a paired a (sharing its models through the proxy to the
 // real Ollama) and b (using them).
-func sharedPair(t *testing.T) (a, b *device, proxy *recordingProxy) {
+func sharedPair(t *testing.T) (a, b *device, proxy *ollamatest.Recorder) {
 	srv := realOllama(t)
 	a, b = newDevice(t, "desk"), newDevice(t, "laptop")
 	pair(t, a, b)
-	proxy = newRecordingProxy(t, srv.URL)
-	a.node.ShareModels(proxy.url)
+	proxy = ollamatest.NewRecorder(t, srv.URL)
+	a.node.ShareModels(proxy.URL)
 	return a, b, proxy
 }
 
@@ -217,7 +177,7 @@ func TestInferCancelStopsTheServingDevicesGeneration(t *testing.T) {
 		t.Fatalf("the cancelled chat returned %v after %d pieces", err, n)
 	}
 	select {
-	case <-proxy.canceled:
+	case <-proxy.CutOff:
 	case <-time.After(time.Minute):
 		t.Fatal("a's request to Ollama went on after b stopped")
 	}
@@ -329,13 +289,4 @@ func relayedPair(t testing.TB, relayAddr string) (a, b *device) {
 		t.Fatal(err)
 	}
 	return a, b
-}
-
-func listenLoopback(t testing.TB) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
 }

@@ -240,11 +240,12 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := []agent.ModelInfo{}
+	var firstErr error
 	for i, b := range s.cfg.Backends.All() {
 		models, err := b.Models(r.Context())
 		if err != nil {
 			if i == 0 {
-				return err
+				firstErr = err // the other devices' models may still be there
 			}
 			continue
 		}
@@ -254,6 +255,9 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
 			}
 			out = append(out, m)
 		}
+	}
+	if len(out) == 0 && firstErr != nil {
+		return firstErr
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"models": out})
 	return nil
