@@ -261,6 +261,14 @@ func TestInferThroughRelay(t *testing.T) {
 	if !relayed {
 		t.Fatal("b reached a, but not through the relay")
 	}
+	// More than libp2p's default 128 KiB on one relayed connection: a long
+	// conversation is not cut off in the middle (Ollama truncates the text
+	// to the context it embeds).
+	long := strings.Repeat("a long conversation ", 10000)
+	emb, err := through(b, a).Embed(context.Background(), &api.EmbedRequest{Model: ollamatest.Tiny, Input: long, Options: map[string]any{"num_ctx": 256}})
+	if err != nil || len(emb.Embeddings) != 1 {
+		t.Fatalf("embed %d KiB through the relay: %v", len(long)>>10, err)
+	}
 }
 
 // relayedPair pairs a and b, then has them forget each other's addresses:
