@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -94,4 +97,59 @@ func mustURL(t testing.TB, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// cutAfter carries requests to the real Ollama and ends each chat's reply
+// early, as a dropped connection does: cleanly after lines lines (the
+// infer stream closed), or in the middle of a line after bytes bytes.
+type cutAfter struct{ lines, bytes int }
+
+func (c cutAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = srv.URL.Scheme, srv.URL.Host, ""
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil || r.URL.Path != "/api/chat" {
+		return resp, err
+	}
+	var kept bytes.Buffer
+	br := bufio.NewReader(resp.Body)
+	for range c.lines {
+		line, err := br.ReadBytes('\n')
+		kept.Write(line)
+		if err != nil {
+			break
+		}
+	}
+	if c.bytes > 0 {
+		io.CopyN(&kept, br, int64(c.bytes))
+	}
+	resp.Body.Close()
+	resp.Body = io.NopCloser(&kept)
+	return resp, nil
+}
+
+// A reply whose stream ends before Ollama's last line (the device went
+// away mid-reply) is an error saying so, and what came is kept marked
+// incomplete.
+func TestDeviceReplyCutOffIsIncomplete(t *testing.T) {
+	for name, cut := range map[string]cutAfter{"closed": {lines: 5}, "broken": {lines: 5, bytes: 20}} {
+		t.Run(name, func(t *testing.T) {
+			ctx := testCtx(t)
+			desk := NewDevice("desk", cut)
+			bs, err := NewBackends(NewOllama("ollama", mustURL(t, "http://127.0.0.1:1")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bs.SetDevices(deviceList{desk})
+			a := New(newVault(t, nil), bs, Config{Model: "desk/" + ollamatest.Tiny, NumPredict: 200, Temperature: &zero, Seed: 7, NoExtraction: true, NoTools: true})
+			t.Cleanup(a.Close)
+			turn, err := a.Chat(ctx, TurnRequest{Text: "tell me a long story"}, nil)
+			if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "stopped before its end") {
+				t.Fatalf("a cut-off reply returned %v", err)
+			}
+			if turn.Reply.ID == "" || !turn.Reply.Incomplete || turn.Reply.Content == "" {
+				t.Fatalf("the cut-off reply was stored as %+v", turn.Reply)
+			}
+		})
+	}
 }

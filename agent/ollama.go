@@ -196,6 +196,7 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest, onDelta func(Delta))
 		out     ChatResponse
 		content strings.Builder
 		start   = time.Now()
+		done    bool
 	)
 	out.Message.Role = "assistant"
 	err := o.client.Chat(ctx, areq, func(r api.ChatResponse) error {
@@ -218,6 +219,7 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest, onDelta func(Delta))
 			})
 		}
 		if r.Done {
+			done = true
 			out.PromptTokens, out.OutputTokens, out.DoneReason = r.PromptEvalCount, r.EvalCount, r.DoneReason
 		}
 		return nil
@@ -227,8 +229,15 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest, onDelta func(Delta))
 	if ctx.Err() != nil {
 		return out, ctx.Err()
 	}
-	if err != nil {
+	var se api.StatusError
+	if err != nil && (content.Len() == 0 || errors.As(err, &se)) {
 		return out, o.explain(err, req.Model)
+	}
+	if err != nil || !done {
+		// The stream broke, or ended before Ollama's last line, after part
+		// of the reply: the connection dropped (another device went away,
+		// a relay cut it).
+		return out, fmt.Errorf("%w: the reply from %s stopped before its end (the connection dropped%s): what came is kept, marked incomplete; regenerate it", ErrUnavailable, o.name, errNote(err))
 	}
 	return out, nil
 }
@@ -304,4 +313,12 @@ func (o *Ollama) Running(ctx context.Context) ([]api.ProcessModelResponse, error
 		return nil, o.explain(err, "")
 	}
 	return resp.Models, nil
+}
+
+// errNote is ": err" for an error, "" for none.
+func errNote(err error) string {
+	if err == nil {
+		return ""
+	}
+	return ": " + err.Error()
 }
