@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/agent/ollamatest"
 	"github.com/cairnlabs/cairn/app/api"
 )
@@ -83,6 +85,22 @@ func streamTurn(t *testing.T, resp *http.Response, stop func()) (streamed, event
 	return sb.String(), "", ""
 }
 
+// deskTiny is desk/tiny as the laptop's /api/v1/models lists it.
+func deskTiny(t *testing.T, laptop, laptopURL string) (agent.ModelInfo, bool) {
+	t.Helper()
+	var out struct{ Models []agent.ModelInfo }
+	body := bodyOf(t, deviceCall(t, context.Background(), laptop, laptopURL, "GET", "/api/v1/models", nil))
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatalf("the laptop's models: %v: %s", err, body)
+	}
+	for _, m := range out.Models {
+		if m.Name == "desk/"+ollamatest.Tiny || m.Name == "desk/"+ollamatest.Tiny+":latest" {
+			return m, true
+		}
+	}
+	return agent.ModelInfo{}, false
+}
+
 // Two real `cairn serve` processes, paired on loopback; only desk has an
 // Ollama. The laptop lists desk/tiny, chats through it (what streamed is
 // what was stored), regenerates, stops a reply (desk's Ollama request is
@@ -100,7 +118,7 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 	}
 	rec := ollamatest.NewRecorder(t, ollama.URL)
 	p2p := []string{"--p2p-listen", "/ip4/127.0.0.1/tcp/0"}
-	_, _, deskLog := startServe(t, desk, withOllama(rec.URL.Host), append(p2p, "--device-name", "desk")...)
+	_, deskCmd, deskLog := startServe(t, desk, withOllama(rec.URL.Host), append(p2p, "--device-name", "desk")...)
 	laptopURL, _, _ := startServe(t, laptop, withOllama("127.0.0.1:1"), append(p2p, "--device-name", "laptop")...)
 	if r := cairn(t, desk, nil, "models", "share", "on"); r.code != 0 || !strings.Contains(r.stdout, "Sharing on") {
 		t.Fatalf("share on: %q %q", r.stdout, r.stderr)
@@ -126,7 +144,8 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 	streamed, ev, data := streamTurn(t, deviceCall(t, ctx, laptop, laptopURL, "POST", "/api/v1/chat",
 		map[string]any{"text": "Remember " + canary, "model": "desk/" + ollamatest.Tiny, "stream": true}), nil)
 	var turn struct {
-		Reply struct{ ID, Content, Model string }
+		Conversation struct{ ID string }
+		Reply        struct{ ID, Content, Model string }
 	}
 	if ev != "done" || json.Unmarshal([]byte(data), &turn) != nil {
 		t.Fatalf("chat through desk: %s %s", ev, data)
@@ -137,6 +156,11 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 	regen := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "POST", "/api/v1/messages/"+turn.Reply.ID+"/regenerate", map[string]any{}))
 	if !strings.Contains(regen, `"reply"`) || !strings.Contains(regen, `"model":"desk/`+ollamatest.Tiny) {
 		t.Fatalf("regenerate through desk: %s", regen)
+	}
+	v1 := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "POST", "/v1/chat/completions", map[string]any{"model": "desk/" + ollamatest.Tiny,
+		"messages": []map[string]string{{"role": "user", "content": "hello through /v1"}}, "max_tokens": 8}))
+	if !strings.Contains(v1, `"choices"`) || !strings.Contains(v1, `"model":"desk/`+ollamatest.Tiny) {
+		t.Fatalf("/v1/chat/completions through desk: %s", v1)
 	}
 	emb := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "POST", "/v1/embeddings", map[string]any{"model": "desk/" + ollamatest.Tiny, "input": "embed " + canary}))
 	if !strings.Contains(emb, `"embedding":[`) {
@@ -162,6 +186,29 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 		t.Fatalf("with sharing off, the laptop's chat: %s", refused)
 	}
 
+	// Desk off: its model is listed offline, and a chat with it says so
+	// and stores nothing.
+	cairn(t, desk, nil, "models", "share", "on")
+	deskCmd.Process.Signal(syscall.SIGTERM)
+	for syscall.Kill(deskCmd.Process.Pid, 0) == nil {
+		time.Sleep(20 * time.Millisecond) // until it has exited (startServe's Wait reaps it)
+	}
+	if m, ok := deskTiny(t, laptop, laptopURL); !ok || !m.Offline {
+		t.Fatalf("with desk off, the laptop lists desk/tiny as %+v (listed: %v)", m, ok)
+	}
+	before := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "GET", "/api/v1/conversations/"+turn.Conversation.ID, nil))
+	offline := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "POST", "/api/v1/chat", map[string]any{"conversation_id": turn.Conversation.ID, "text": "are you there?", "model": "desk/" + ollamatest.Tiny}))
+	if !strings.Contains(offline, `"device_offline"`) || !strings.Contains(offline, "your device desk is not reachable") {
+		t.Fatalf("with desk off, the laptop's chat: %s", offline)
+	}
+	if after := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "GET", "/api/v1/conversations/"+turn.Conversation.ID, nil)); after != before {
+		t.Fatalf("a chat with desk off changed the conversation:\n%s\n%s", before, after)
+	}
+	_, _, deskLog2 := startServe(t, desk, withOllama(rec.URL.Host), append(p2p, "--device-name", "desk")...)
+	for m, ok := deskTiny(t, laptop, laptopURL); !ok || m.Offline; m, ok = deskTiny(t, laptop, laptopURL) {
+		time.Sleep(50 * time.Millisecond) // until desk, on a new port, has dialled the laptop again
+	}
+
 	var laptopPeer string
 	for _, l := range strings.Split(cairn(t, desk, nil, "sync", "devices").stdout, "\n") {
 		for _, f := range strings.Fields(l) {
@@ -170,7 +217,6 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 			}
 		}
 	}
-	cairn(t, desk, nil, "models", "share", "on")
 	if r := cairn(t, desk, nil, "sync", "remove", laptopPeer); r.code != 0 {
 		t.Fatalf("remove the laptop: %q %q", r.stdout, r.stderr)
 	}
@@ -195,7 +241,7 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 			return nil
 		})
 	}
-	if strings.Contains(deskLog.String(), canary) {
+	if strings.Contains(deskLog.String()+deskLog2.String(), canary) {
 		t.Error("desk's log holds the laptop's prompt")
 	}
 }

@@ -94,7 +94,7 @@ func init() {
 	for k, v := range map[string]operation{
 		"GET /api/v1/app":            {summary: "What the UI needs first: whether a vault exists and is locked, the data folder, the idle lock"},
 		"POST /api/v1/vault":         {summary: "Create the vault on the first run (admin); answers the recovery key, shown once", body: "passphrase, keyring"},
-		"GET /api/v1/settings":       {summary: "Settings: chat and embedding model, extraction, idle lock, reply cap"},
+		"GET /api/v1/settings":       {summary: "Settings: chat and embedding model, extraction, idle lock, reply cap, sharing this device's models"},
 		"PATCH /api/v1/settings":     {summary: "Change settings (admin)", body: "model, embedding_model, extraction, idle_lock_minutes, max_reply_tokens, share_models"},
 		"GET /api/v1/token":          {summary: "The default API token, to copy into scripts (admin)"},
 		"POST /api/v1/token/rotate":  {summary: "Replace the default API token; the old one stops working at once (admin)"},
