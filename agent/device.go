@@ -76,14 +76,31 @@ func (d *Device) explain(err error, model string) error {
 		msg := cmpStr(se.ErrorMessage, se.Status)
 		switch {
 		case se.StatusCode == http.StatusForbidden:
-			return fmt.Errorf("%w: %s", ErrNotShared, msg)
+			return &deviceError{msg: msg, kinds: []error{ErrNotShared}}
 		case model != "" && (se.StatusCode == http.StatusNotFound || strings.Contains(msg, "not found")):
 			return fmt.Errorf("%w: %q is not on your device %s (%s): pull it there, or pick one from `cairn models`", ErrModelNotFound, model, d.name, msg)
 		}
 		return fmt.Errorf("%s: %s", d.name, msg)
 	}
-	return fmt.Errorf("%w: %w: your device %s is not reachable now (%v): nothing was sent; chat again once it is on and online, or pick a model of this device", ErrUnavailable, ErrDeviceOffline, d.name, err)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL is a placeholder: the device is the address
+	}
+	return &deviceError{
+		msg:   fmt.Sprintf("your device %s is not reachable now: nothing was sent; chat again once it is on and online, or pick a model of this device (%v)", d.name, err),
+		kinds: []error{ErrUnavailable, ErrDeviceOffline},
+	}
 }
+
+// deviceError is a sentence for the person that is also each of kinds
+// (errors.Is), without their words in front of it.
+type deviceError struct {
+	msg   string
+	kinds []error
+}
+
+func (e *deviceError) Error() string        { return e.msg }
+func (e *deviceError) Is(target error) bool { return slices.Contains(e.kinds, target) }
 
 func cmpStr(a, b string) string {
 	if a != "" {
