@@ -60,7 +60,7 @@ func BenchmarkInferThroughDevice(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.Cleanup(func() { r.Close() })
-				a, d = relayedPair(b, r.Addrs()[0].String()+"/p2p/"+r.ID().String())
+				a, d = relayedPair(b, r.Addrs()[0].String()+"/p2p/"+r.ID().String(), nil)
 			} else {
 				a, d = newDevice(b, "desk"), newDevice(b, "laptop")
 				pair(b, a, d)

@@ -16,7 +16,6 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	"github.com/ollama/ollama/api"
 
 	"github.com/cairnlabs/cairn/agent/ollamatest"
@@ -242,7 +241,7 @@ func TestInferThroughRelay(t *testing.T) {
 	}
 	defer r.Close()
 	relayAddr := r.Addrs()[0].String() + "/p2p/" + r.ID().String()
-	a, b := relayedPair(t, relayAddr)
+	a, b := relayedPair(t, relayAddr, nil)
 	a.node.ShareModels(srv.URL)
 	var reply strings.Builder
 	if err := through(b, a).Chat(context.Background(), chatReq("hello over the relay", 12), func(r api.ChatResponse) error {
@@ -269,32 +268,4 @@ func TestInferThroughRelay(t *testing.T) {
 	if err != nil || len(emb.Embeddings) != 1 {
 		t.Fatalf("embed %d KiB through the relay: %v", len(long)>>10, err)
 	}
-}
-
-// relayedPair pairs a and b, then has them forget each other's addresses:
-// only the relay (a reservation made by hand on loopback) joins them.
-func relayedPair(t testing.TB, relayAddr string) (a, b *device) {
-	a, b = newDevice(t, "desk"), newDevice(t, "laptop")
-	pair(t, a, b)
-	a.stop()
-	b.stop()
-	for _, d := range []*device{a, b} {
-		st, _ := loadState(d.dir + "/sync")
-		st.update(func(s *stateFile) { clear(s.Addrs) })
-	}
-	a.cfg.Relays, a.cfg.ForcePrivate = []string{relayAddr}, true
-	a.start()
-	ri, _ := peer.AddrInfoFromString(relayAddr)
-	if err := a.node.Host().Connect(context.Background(), *ri); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Reserve(context.Background(), a.node.Host(), *ri); err != nil {
-		t.Fatalf("reserve a slot on the relay: %v", err)
-	}
-	b.cfg.Relays = []string{relayAddr}
-	b.start()
-	if err := b.node.AddPeerAddr(relayAddr + "/p2p-circuit/p2p/" + a.node.ID().String()); err != nil {
-		t.Fatal(err)
-	}
-	return a, b
 }
