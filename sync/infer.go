@@ -89,15 +89,22 @@ func (n *Node) removed(p peer.ID) bool {
 // exchange is stored, and the log has the route and the status only.
 func (n *Node) handleInfer(s network.Stream) {
 	p := s.Conn().RemotePeer()
+	if n.removed(p) {
+		// Between the removal and the gater closing the connection: the
+		// device is told why.
+		writeInferError(s, http.StatusForbidden, n.cfg.Name+" removed this device from your devices: pair it again to use its models")
+		s.Close()
+		n.emitRefused(p)
+		return
+	}
+	// The check every handler of the trusted set starts with (gater.go),
+	// then: a device, not a backup node (which holds no vault key).
+	if _, ok := n.trustedStream(s); !ok {
+		return
+	}
 	if _, ok := n.trustedDevice(p); !ok {
-		if n.removed(p) {
-			// Between the removal and the gater closing the connection.
-			writeInferError(s, http.StatusForbidden, n.cfg.Name+" removed this device from your devices: pair it again to use its models")
-			s.Close()
-		} else {
-			s.Reset()
-		}
-		n.emit(Event{Type: "sync.refused", Peer: p.String(), Detail: "models are offered to trusted devices only"})
+		s.Reset()
+		n.emitRefused(p)
 		return
 	}
 	defer s.Close()

@@ -193,8 +193,10 @@ func TestInferRefusals(t *testing.T) {
 		t.Fatalf("with sharing off, b's list: %v", err)
 	}
 
-	// A host that was never paired is refused by a's gater before any
-	// stream opens.
+	// A host that was never paired gets nothing: the gater refuses it, or,
+	// while a pairing code of a's is still answerable (the gate admits
+	// strangers to pair then, sync/gater.go), the infer handler resets its
+	// stream before reading it (trustedStream).
 	key, _, _ := crypto.GenerateEd25519Key(nil)
 	stranger, err := libp2p.New(libp2p.Identity(key), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
@@ -208,11 +210,6 @@ func TestInferRefusals(t *testing.T) {
 			if b, _ := io.ReadAll(s); len(b) > 0 {
 				t.Fatalf("an unpaired host got an answer: %q", b)
 			}
-		}
-	}
-	for _, c := range a.node.Host().Network().ConnsToPeer(stranger.ID()) {
-		if !c.IsClosed() {
-			t.Fatalf("a holds a connection to an unpaired host: %v", c.RemoteMultiaddr())
 		}
 	}
 

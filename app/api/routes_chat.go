@@ -239,7 +239,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
 	if err := s.needAgent(); err != nil {
 		return err
 	}
-	out := []agent.ModelInfo{}
+	out := apitype.ModelList{Models: []agent.ModelInfo{}}
 	var firstErr error
 	for i, b := range s.cfg.Backends.All() {
 		models, err := b.Models(r.Context())
@@ -247,19 +247,20 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
 			if i == 0 {
 				firstErr = err // the other devices' models may still be there
 			}
+			out.Unreachable = append(out.Unreachable, apitype.BackendError{Backend: b.Name(), Error: err.Error()})
 			continue
 		}
 		for _, m := range models {
 			if i > 0 {
 				m.Name = b.Name() + "/" + m.Name
 			}
-			out = append(out, m)
+			out.Models = append(out.Models, m)
 		}
 	}
-	if len(out) == 0 && firstErr != nil {
+	if len(out.Models) == 0 && firstErr != nil {
 		return firstErr
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"models": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -269,10 +270,7 @@ func (s *Server) pullModel(w http.ResponseWriter, r *http.Request) error {
 	if err := s.needAgent(); err != nil {
 		return err
 	}
-	var in struct {
-		Name     string `json:"name"`
-		Insecure bool   `json:"insecure"`
-	}
+	var in apitype.PullRequest
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/app/api"
 )
 
@@ -63,55 +62,6 @@ func (c *cli) setShare(ctx context.Context, on bool) error {
 	}
 	s.ShareModels = on
 	return c.Home().SaveSettings(s)
-}
-
-// deviceModels lists the other devices' models the running owner sees
-// (the sync mesh runs in it); none without an owner.
-func (c *cli) deviceModels(ctx context.Context) []agent.ModelInfo {
-	oc, ok := c.ownerClient()
-	if !ok {
-		return nil
-	}
-	var out struct {
-		Models []agent.ModelInfo `json:"models"`
-	}
-	if err := oc.do(ctx, http.MethodGet, "/api/v1/models", nil, nil, &out); err != nil {
-		return nil
-	}
-	var devs []agent.ModelInfo
-	for _, m := range out.Models {
-		if m.Device != "" {
-			devs = append(devs, m)
-		}
-	}
-	return devs
-}
-
-// printDeviceModels adds the other devices' models to `cairn models`, with
-// whether each device is online.
-func (c *cli) printDeviceModels(ctx context.Context, asJSON, headed bool) error {
-	for _, m := range c.deviceModels(ctx) {
-		if asJSON {
-			if err := writeJSONLine(c.Stdout, struct {
-				agent.ModelInfo
-				Ref            string `json:"ref"`
-				ReceivesMemory bool   `json:"receives_memory"`
-			}{m, m.Name, true}); err != nil {
-				return err
-			}
-			continue
-		}
-		if !headed {
-			fmt.Fprintf(c.Stdout, "  %-36s %9s  %-8s %s\n", "MODEL (* default)", "SIZE", "PARAMS", "CONTEXT")
-			headed = true
-		}
-		state := "on your device " + m.Device + ", online"
-		if m.Offline {
-			state = "on your device " + m.Device + ", OFFLINE"
-		}
-		fmt.Fprintf(c.Stdout, "  %-36s %9s  %-8s %s\n", m.Name, humanBytes(m.Size), m.Params, state)
-	}
-	return nil
 }
 
 // shareNote says what sharing on or off means, for the CLI.
