@@ -59,6 +59,11 @@ var describe = map[string]string{
 	"SyncEditBytes": "Bytes on the wire, both ways and all framing (Noise, yamux, sync frames, acks), for " +
 		"one edit of a 200-character memory between two connected devices with 768-dimension " +
 		"embeddings configured (embeddings never travel).",
+	"InferThroughDevice": "A streamed chat (tiny model, 128 tokens) with another device's Ollama over " +
+		"`/cairn/infer/1.0.0` on loopback (**paired**: a direct libp2p connection; **relay**: through a " +
+		"circuit relay v2), each against the same Ollama called directly, alternately in the same run: " +
+		"`added-ms` is the time to the first token added by the path, `tokens/s-ratio` its tokens/s over the " +
+		"direct call's (targets: at most 5 ms added, ratio at least 0.95).",
 	"SyncThroughput": "Replicating 10,000 memories (records stored and indexed on arrival) against the " +
 		"same bytes over one raw libp2p stream in the same run: `sync/raw` is the ratio.",
 	"Import100k": "Importing 100,000 records of Cairn JSONL (20k memories, 2k conversations of 39 messages) " +

@@ -186,6 +186,7 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 		} else {
 			cfg.Sync = node
 			undo.add(func(context.Context) { node.Close() })
+			uiapp.attachSync(sess, node)
 		}
 	}
 	if ui {
@@ -239,7 +240,7 @@ func (c *Env) OpenLocked(ctx context.Context) (*Session, error) {
 	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
 	var emb memory.Embedder
 	if s.EmbeddingModel != "off" {
-		r.Embedder = agent.NewEmbedder(ollama, s.EmbeddingModel)
+		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
 		emb = r.Embedder
 	}
 	if r.Vault, err = memory.Open(ctx, memory.Config{Path: c.Home().VaultPath(), Embedder: emb, Logger: slog.Default()}); err != nil {

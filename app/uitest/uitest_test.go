@@ -176,6 +176,7 @@ func buildCairn(t testing.TB, ctx context.Context, root string) string {
 
 type uiServer struct {
 	url, login string
+	pid        int
 	log        *lockedBuffer
 	// stop ends the server now (it also ends when the test does).
 	stop func()
@@ -199,7 +200,7 @@ func startUIArgs(t testing.TB, ctx context.Context, bin, home string, env []stri
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
 		for _, f := range strings.Fields(errb.String()) {
 			if u, _, ok := strings.Cut(f, "/login?code="); ok {
-				return uiServer{url: u, login: f, log: errb, stop: stop}
+				return uiServer{url: u, login: f, pid: serve.Process.Pid, log: errb, stop: stop}
 			}
 		}
 		select {

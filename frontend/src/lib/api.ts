@@ -90,6 +90,8 @@ export interface Settings {
   num_ctx?: Record<string, number>;
   /** 0: a quarter of the context window */
   max_reply_tokens: number;
+  /** this device's models are offered to the person's other paired devices */
+  share_models: boolean;
 }
 
 export interface ModelInfo {
@@ -100,6 +102,10 @@ export interface ModelInfo {
   parameters?: string;
   trained_context?: number;
   capabilities?: string[];
+  /** the other device of the person's that runs it ("DEVICE/MODEL") */
+  device?: string;
+  /** that device is out of reach: what it offered when last seen */
+  offline?: boolean;
 }
 
 export interface RunningModel {
