@@ -20,7 +20,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/menu"
@@ -148,29 +147,6 @@ func (c *cli) runDesktop(ctx context.Context, handler http.Handler) error {
 func (c *cli) instanceID() string {
 	sum := sha256.Sum256([]byte(c.homeDir))
 	return "cairn.desktop." + hex.EncodeToString(sum[:6])
-}
-
-// focusRunningWindow asks the window already open on this data folder to
-// come to the front, the way Wails' single-instance lock does, and reports
-// whether one answered. It runs before this process claims the home, so a
-// second launch hands over instead of failing on the owner lock.
-func (c *cli) focusRunningWindow() bool {
-	if !sessionBusLikely() {
-		return false
-	}
-	conn, err := dbus.SessionBus()
-	if err != nil {
-		return false
-	}
-	id := "wails_app_" + strings.NewReplacer("-", "_", ".", "_").Replace(c.instanceID())
-	name, path := "org."+id+".SingleInstance", dbus.ObjectPath("/org/"+id+"/SingleInstance")
-	var has bool
-	if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has); err != nil || !has {
-		return false
-	}
-	wd, _ := os.Getwd()
-	msg, _ := json.Marshal(options.SecondInstanceData{Args: os.Args[1:], WorkingDirectory: wd})
-	return conn.Object(name, path).Call(name+".SendMessage", 0, string(msg)).Err == nil
 }
 
 // desktopMenu is the window's menu bar. wctx returns Wails' context once
