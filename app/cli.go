@@ -127,6 +127,9 @@ func (c *cli) openDefault(cmd *cobra.Command) error {
 // on 127.0.0.1 for scripts, and the same handler in-process to the page
 // (no socket, so no token there). With no vault yet the page creates one.
 func (c *cli) runDesktopApp(ctx context.Context) error {
+	if err := desktopRuntimeMissing(); err != nil {
+		return err
+	}
 	if c.focusRunningWindow() {
 		fmt.Fprintln(c.stderr, "Cairn is already open on "+c.homeDir+": brought its window to the front.")
 		return nil

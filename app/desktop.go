@@ -265,23 +265,6 @@ func (c *cli) saveWindowState(wctx context.Context) {
 	}
 }
 
-// noDisplayReason says why this process cannot open a window ("" when it
-// can): no display server, or an SSH session, where a window would open on
-// a screen the person may not see (or crawl over X forwarding).
-func noDisplayReason() string {
-	switch {
-	case os.Getenv("CAIRN_WINDOW") == "1":
-		return ""
-	case os.Getenv("SSH_CONNECTION") != "" || os.Getenv("SSH_TTY") != "":
-		return "this is an SSH session"
-	case os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "":
-		return "there is no display (no DISPLAY or WAYLAND_DISPLAY)"
-	}
-	return ""
-}
-
-func hasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
-
 // serveInstead is plain `cairn` where no window can open: `cairn serve
 // --ui`, which prints the address to open and the one-time login link.
 func (c *cli) serveInstead(cmd *cobra.Command, why string) error {
