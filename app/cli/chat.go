@@ -1,0 +1,245 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/owner"
+)
+
+func (c *cli) chatCommand() *cobra.Command {
+	var model, conv string
+	cmd := &cobra.Command{
+		Use:   "chat [MESSAGE]",
+		Short: "Chat with a local model, with your memories (one message, or a conversation)",
+		Long: `Chat with a model through Ollama. With MESSAGE (or - to read it from standard
+input), send that one message and print the reply. Without, start a
+conversation: type a message and press Enter; Ctrl-C stops a reply, and
+Ctrl-C or Ctrl-D at the prompt ends the chat. Commands in a chat: /new,
+/model NAME, /regen, /help, /quit.
+
+Relevant memories go into the prompt; facts you state are remembered
+(turn that off with "extraction": false in settings.json).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Ctrl-C stops a reply, not the chat: only SIGTERM (or Ctrl-C
+			// at the prompt) ends it, so detach from the process's
+			// interrupt-cancelled context.
+			ctx, stop := signal.NotifyContext(context.WithoutCancel(cmd.Context()), syscall.SIGTERM)
+			defer stop()
+			r, err := c.OpenRuntime(ctx)
+			if err != nil {
+				return err
+			}
+			// Background learning from the last turn finishes before the
+			// vault closes, saying so; Ctrl-C skips it.
+			defer func() { r.Close(c.finishLearning(ctx, r)) }()
+			if model, err = r.DefaultModel(ctx, model); err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				text, err := c.textArg(args[0])
+				if err != nil {
+					return err
+				}
+				_, err = c.chatTurn(ctx, r, agent.TurnRequest{ConversationID: conv, Text: text, Model: model})
+				return err
+			}
+			return c.repl(ctx, r, model, conv)
+		},
+	}
+	cmd.Flags().StringVarP(&model, "model", "m", "", "model to chat with (default: the one set by `cairn models use`)")
+	cmd.Flags().StringVarP(&conv, "conversation", "c", "", "continue this conversation (ids from `cairn conversations`)")
+	return cmd
+}
+
+// chatTurn sends one message, streaming the reply to stdout. Ctrl-C stops
+// the reply; what arrived is kept.
+func (c *cli) chatTurn(ctx context.Context, r *owner.Session, req agent.TurnRequest) (*agent.Turn, error) {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	w := bufio.NewWriter(c.Stdout)
+	turn, err := r.Agent.Chat(ctx, req, func(s string) {
+		w.WriteString(s)
+		w.Flush()
+	})
+	w.WriteString("\n")
+	w.Flush()
+	if err == nil && turn != nil && turn.Reply.Stats != nil && turn.Reply.Stats.Limit > 0 {
+		fmt.Fprintf(c.Stderr, "(stopped at the length limit of %d tokens: \"max_reply_tokens\" in settings.json, or the app's Settings, raises it)\n", turn.Reply.Stats.Limit)
+	}
+	return turn, c.turnError(ctx, turn, err)
+}
+
+// learningWait bounds how long a chat waits, at its end, for memory
+// extraction of the last turn.
+const learningWait = 2 * time.Minute
+
+// finishLearning waits for the agent's background work (memory extraction
+// of the last turn, summaries) before the chat exits, with a note on
+// stderr, a spinner on a terminal, and Ctrl-C to skip it: the conversation
+// is stored already, only what the model would have learnt from the last
+// turn is lost. It returns a done context for close.
+func (c *cli) finishLearning(ctx context.Context, r *owner.Session) context.Context {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), learningWait)
+	defer cancel()
+	// close must not wait again: what it gets is already done.
+	done, finished := context.WithCancel(context.Background())
+	finished()
+	if !r.Agent.Busy() {
+		return done
+	}
+	sctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	const note = "Learning from this conversation (memory extraction); Ctrl-C skips it, the conversation is saved."
+	waited := make(chan error, 1)
+	go func() { waited <- r.Agent.Wait(sctx) }()
+	start := time.Now()
+	var err error
+	if c.isTerminalErr() {
+		frames := []rune("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+		tick := time.NewTicker(120 * time.Millisecond)
+		defer tick.Stop()
+	spin:
+		for i := 0; ; i++ {
+			fmt.Fprintf(c.Stderr, "\r%c %s %ds", frames[i%len(frames)], note, int(time.Since(start).Seconds()))
+			select {
+			case err = <-waited:
+				break spin
+			case <-tick.C:
+			}
+		}
+		fmt.Fprint(c.Stderr, "\r\033[K")
+	} else {
+		fmt.Fprintln(c.Stderr, note)
+		err = <-waited
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(c.Stderr, "(stopped learning after %s: nothing was learnt from the last turn)\n", learningWait)
+	default:
+		fmt.Fprintln(c.Stderr, "(skipped: nothing was learnt from the last turn; the conversation is saved)")
+	}
+	return done
+}
+
+// turnError explains a failed or stopped turn.
+func (c *cli) turnError(ctx context.Context, turn *agent.Turn, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) && turn != nil && turn.Reply.ID != "" {
+		fmt.Fprintf(c.Stderr, "(stopped; the part that arrived is kept in conversation %s)\n", turn.Conversation.ID)
+		return nil
+	}
+	return err
+}
+
+func (c *cli) repl(ctx context.Context, r *owner.Session, model, conv string) error {
+	in := bufio.NewReader(os.Stdin)
+	interactive := c.Term.IsTerminal()
+	if interactive {
+		fmt.Fprintf(c.Stderr, "Chatting with %s. /help for commands; Ctrl-C stops a reply; Ctrl-D ends.\n", model)
+	}
+	var last *agent.Turn
+	for {
+		if interactive {
+			fmt.Fprint(c.Stderr, "\n> ")
+		}
+		line, err := readLine(ctx, in)
+		if err != nil {
+			if interactive {
+				fmt.Fprintln(c.Stderr)
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			continue
+		case line == "/quit" || line == "/exit":
+			return nil
+		case line == "/help":
+			fmt.Fprintln(c.Stderr, "/new starts a conversation, /model NAME switches model, /regen answers the last message again, /quit ends.")
+			continue
+		case line == "/new":
+			conv, last = "", nil
+			fmt.Fprintln(c.Stderr, "(new conversation)")
+			continue
+		case strings.HasPrefix(line, "/model"):
+			if name := strings.TrimSpace(strings.TrimPrefix(line, "/model")); name != "" {
+				model = name
+			}
+			fmt.Fprintf(c.Stderr, "(model: %s)\n", model)
+			continue
+		case line == "/regen":
+			if last == nil || last.Reply.ID == "" {
+				fmt.Fprintln(c.Stderr, "(nothing to answer again yet)")
+				continue
+			}
+			sctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+			turn, err := r.Agent.Regenerate(sctx, last.Reply.ID, model, agent.Limits{}, func(s string) { io.WriteString(c.Stdout, s) })
+			fmt.Fprintln(c.Stdout)
+			err = c.turnError(sctx, turn, err)
+			stop()
+			if err != nil {
+				fmt.Fprintf(c.Stderr, "cairn: %s\n", explain(err))
+				continue
+			}
+			last = turn
+			continue
+		case strings.HasPrefix(line, "/"):
+			fmt.Fprintf(c.Stderr, "(unknown command %s: /help lists them)\n", strings.Fields(line)[0])
+			continue
+		}
+		turn, err := c.chatTurn(ctx, r, agent.TurnRequest{ConversationID: conv, Text: line, Model: model})
+		if err != nil {
+			if !interactive {
+				return err
+			}
+			fmt.Fprintf(c.Stderr, "cairn: %s\n", explain(err))
+			continue
+		}
+		last, conv = turn, turn.Conversation.ID
+	}
+}
+
+// readLine reads a line, giving up when ctx ends or Ctrl-C is pressed at
+// the prompt.
+func readLine(ctx context.Context, in *bufio.Reader) (string, error) {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	type res struct {
+		s   string
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, err := in.ReadString('\n')
+		if err == io.EOF && s != "" {
+			err = nil
+		}
+		ch <- res{s, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-ctx.Done():
+		return "", context.Canceled
+	}
+}

@@ -1,7 +1,0 @@
-//go:build windows
-
-package app
-
-// keyringReachable: the Credential Manager (go-keyring's wincred) is part
-// of every Windows session, so there is nothing to look for first.
-func keyringReachable() error { return nil }
