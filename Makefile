@@ -43,7 +43,7 @@ VERSION ?=
 RC_VERSION = $(or $(firstword $(subst -, ,$(patsubst v%,%,$(VERSION)))),0.0.0)
 VERSION_NUM = $(subst .,$(comma),$(RC_VERSION)),0
 comma = ,
-VERSION_LDFLAGS = $(if $(VERSION),-X github.com/cairnlabs/cairn/app.version=$(VERSION))
+VERSION_LDFLAGS = $(if $(VERSION),-X github.com/cairnlabs/cairn/app/owner.version=$(VERSION))
 
 export CGO_ENABLED := 1
 
