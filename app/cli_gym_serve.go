@@ -118,8 +118,8 @@ func (c *cli) gymExport() *cobra.Command {
 	var contributors bool
 	var minScore float64
 	cmd := &cobra.Command{
-		Use:   "export --dir DIR --format sft|dpo|kto --out FILE.jsonl",
-		Short: "Write a gym node's accepted, unrevoked items as TRL JSONL",
+		Use:   "export --dir DIR --format sft|dpo|kto|parquet --out FILE.jsonl|DIR",
+		Short: "Write a gym node's accepted, unrevoked, unrejected items as TRL JSONL, or all of them as Parquet shards with a dataset card",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -152,6 +152,17 @@ func (c *cli) gymExport() *cobra.Command {
 				}
 				return c.printJSON(out)
 			}
+			if format == "parquet" {
+				if out == "" || out == "-" {
+					return usageError{fmt.Errorf("--out DIR is needed: the folder for the Parquet shards and the dataset card")}
+				}
+				rep, err := n.ExportParquet(cmd.Context(), out, minScore)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stderr, "Wrote %d Parquet files and a dataset card (README.md) to %s: rows %v.\n", len(rep.Files), out, rep.Rows)
+				return nil
+			}
 			f, err := gym.ParseFormat(format)
 			if err != nil {
 				return usageError{err}
@@ -163,8 +174,8 @@ func (c *cli) gymExport() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the gym's folder")
-	cmd.Flags().StringVar(&format, "format", "sft", "sft, dpo or kto")
-	cmd.Flags().StringVar(&out, "out", "", "the JSONL file to write (- for standard output)")
+	cmd.Flags().StringVar(&format, "format", "sft", "sft, dpo or kto (JSONL), or parquet (every format, rating and label too, in the Hugging Face datasets layout)")
+	cmd.Flags().StringVar(&out, "out", "", "the JSONL file to write (- for standard output), or with parquet the folder")
 	cmd.Flags().BoolVar(&contributors, "contributors", false, "print each contributor key's acceptance and record instead")
 	cmd.Flags().Float64Var(&minScore, "min-score", 0, "only items whose contributor's score (0-1, see FORMATS.md) is at least this")
 	return cmd

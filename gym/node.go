@@ -176,6 +176,11 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Gyms made before items kept their licence: those rows read as ''.
+	if err := addColumn(ctx, db, "items", "license", "TEXT NOT NULL DEFAULT ''"); err != nil {
+		db.Close()
+		return nil, err
+	}
 	n := &Node{cfg: cfg, key: key, id: id, db: db, log: cfg.Logger}
 	if n.logSigner, err = newNoteSigner(LogOrigin(id), key); err != nil {
 		db.Close()
@@ -190,6 +195,31 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// addColumn adds a column to a table made by an older version, once.
+func addColumn(ctx context.Context, db *sql.DB, table, column, decl string) error {
+	rows, err := db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		if name == column {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, "ALTER TABLE "+table+" ADD COLUMN "+column+" "+decl); err != nil {
+		return fmt.Errorf("add %s.%s: %w", table, column, err)
+	}
+	return nil
 }
 
 func openSQLite(ctx context.Context, path, schema string) (*sql.DB, error) {
@@ -337,8 +367,8 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 				}
 			}
 			if res.Status == "" {
-				r, err := tx.ExecContext(ctx, "INSERT INTO items (hash, format, raw, contributor, envelope, received) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
-					res.Hash, it.Format, []byte(raw), env.Contributor, env.ID, now.UnixMilli())
+				r, err := tx.ExecContext(ctx, "INSERT INTO items (hash, format, raw, contributor, envelope, received, license) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
+					res.Hash, it.Format, []byte(raw), env.Contributor, env.ID, now.UnixMilli(), env.License)
 				if err != nil {
 					return err
 				}
@@ -552,6 +582,8 @@ type StoredItem struct {
 	// LogIndex is its leaf in the transparency log.
 	LogIndex int64
 	Received time.Time
+	// License is the licence its contributor signed it under.
+	License string
 	// Score is its contributor's score (ScoredItems only).
 	Score float64
 }
@@ -559,7 +591,7 @@ type StoredItem struct {
 // Items lists the live (not revoked, not rejected) items of a format (""
 // for all), in the order they arrived.
 func (n *Node) Items(ctx context.Context, f Format) ([]StoredItem, error) {
-	rows, err := n.db.QueryContext(ctx, `SELECT i.hash, i.raw, i.contributor, COALESCE(l.n, -1), i.received FROM items i LEFT JOIN log_leaves l ON l.item = i.hash
+	rows, err := n.db.QueryContext(ctx, `SELECT i.hash, i.raw, i.contributor, COALESCE(l.n, -1), i.received, i.license FROM items i LEFT JOIN log_leaves l ON l.item = i.hash
 		WHERE i.revoked IS NULL AND i.hash NOT IN (SELECT hash FROM rejections) AND (? = '' OR i.format = ?) ORDER BY i.received, i.hash`, f, f)
 	if err != nil {
 		return nil, err
@@ -569,7 +601,7 @@ func (n *Node) Items(ctx context.Context, f Format) ([]StoredItem, error) {
 	for rows.Next() {
 		var s StoredItem
 		var at int64
-		if err := rows.Scan(&s.Hash, &s.Raw, &s.Contributor, &s.LogIndex, &at); err != nil {
+		if err := rows.Scan(&s.Hash, &s.Raw, &s.Contributor, &s.LogIndex, &at, &s.License); err != nil {
 			return nil, err
 		}
 		s.Received = time.UnixMilli(at).UTC()

@@ -99,6 +99,9 @@ func pqTurns(ts []Turn) []pqTurn {
 type ParquetReport struct {
 	Rows  map[Format]int `json:"rows"`
 	Files []string       `json:"files"`
+	// License is the one licence the rows were given under ("other" when
+	// they differ: each row's license column says).
+	License string `json:"license"`
 }
 
 // ExportParquet writes the live items whose contributor scores at least
@@ -106,7 +109,6 @@ type ParquetReport struct {
 // and a dataset card, dir/README.md.
 func (n *Node) ExportParquet(ctx context.Context, dir string, minScore float64) (ParquetReport, error) {
 	rep := ParquetReport{Rows: map[Format]int{}}
-	lic := n.cfg.License
 	for _, f := range append(append([]Format{}, Formats...), TaskFormats...) {
 		stored, err := n.ScoredItems(ctx, f, minScore)
 		if err != nil {
@@ -119,15 +121,15 @@ func (n *Node) ExportParquet(ctx context.Context, dir string, minScore float64) 
 		switch f {
 		case SFT:
 			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) sftRow {
-				return sftRow{pqTurns(it.Messages), s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+				return sftRow{pqTurns(it.Messages), s.Hash, s.LogIndex, string(s.Contributor), s.Score, s.License, it.Task}
 			})
 		case DPO:
 			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) dpoRow {
-				return dpoRow{pqTurns(it.Prompt), pqTurns(it.Chosen), pqTurns(it.Rejected), it.Reason, s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+				return dpoRow{pqTurns(it.Prompt), pqTurns(it.Chosen), pqTurns(it.Rejected), it.Reason, s.Hash, s.LogIndex, string(s.Contributor), s.Score, s.License, it.Task}
 			})
 		case KTO:
 			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) ktoRow {
-				return ktoRow{pqTurns(it.Prompt), pqTurns(it.Completion), it.Label != nil && *it.Label, s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+				return ktoRow{pqTurns(it.Prompt), pqTurns(it.Completion), it.Label != nil && *it.Label, s.Hash, s.LogIndex, string(s.Contributor), s.Score, s.License, it.Task}
 			})
 		case Rating:
 			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) ratingRow {
@@ -140,20 +142,27 @@ func (n *Node) ExportParquet(ctx context.Context, dir string, minScore float64) 
 				for _, k := range names {
 					rs = append(rs, pqRating{k, int64(it.Ratings[k])})
 				}
-				return ratingRow{pqTurns(it.Prompt), pqTurns(it.Completion), rs, s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+				return ratingRow{pqTurns(it.Prompt), pqTurns(it.Completion), rs, s.Hash, s.LogIndex, string(s.Contributor), s.Score, s.License, it.Task}
 			})
 		case Label:
 			files, err = writeShards(dir, f, stored, func(it Item, s StoredItem) labelRow {
-				return labelRow{pqTurns(it.Prompt), pqTurns(it.Completion), it.Labels, s.Hash, s.LogIndex, string(s.Contributor), s.Score, lic, it.Task}
+				return labelRow{pqTurns(it.Prompt), pqTurns(it.Completion), it.Labels, s.Hash, s.LogIndex, string(s.Contributor), s.Score, s.License, it.Task}
 			})
 		}
 		if err != nil {
 			return rep, fmt.Errorf("write %s parquet: %w", f, err)
 		}
 		rep.Rows[f] = len(stored)
+		for _, s := range stored {
+			if rep.License == "" {
+				rep.License = s.License
+			} else if s.License != rep.License {
+				rep.License = "other"
+			}
+		}
 		rep.Files = append(rep.Files, files...)
 	}
-	card := datasetCard(n.cfg.Name, n.cfg.Description, lic, n.id, minScore, rep.Rows)
+	card := datasetCard(n.cfg.Name, n.cfg.Description, rep.License, n.id, minScore, rep.Rows)
 	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(card), 0o644); err != nil {
 		return rep, err
 	}
