@@ -617,18 +617,17 @@ func (n *Node) ScoredItems(ctx context.Context, f Format, minScore float64) ([]S
 	if err != nil {
 		return nil, err
 	}
-	scores := map[PublicKey]float64{}
+	sc, err := n.scorer(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := items[:0]
 	for _, it := range items {
-		s, ok := scores[it.Contributor]
-		if !ok {
-			r, err := n.Record(ctx, it.Contributor)
-			if err != nil {
-				return nil, err
-			}
-			s, scores[it.Contributor] = r.Score, r.Score
+		r, err := sc.record(ctx, it.Contributor)
+		if err != nil {
+			return nil, err
 		}
-		if it.Score = s; s >= minScore {
+		if it.Score = r.Score; r.Score >= minScore {
 			out = append(out, it)
 		}
 	}
