@@ -591,23 +591,36 @@ type StoredItem struct {
 // Items lists the live (not revoked, not rejected) items of a format (""
 // for all), in the order they arrived.
 func (n *Node) Items(ctx context.Context, f Format) ([]StoredItem, error) {
+	var out []StoredItem
+	err := n.eachItem(ctx, f, func(s StoredItem) error {
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}
+
+// eachItem calls fn with each live item of a format in the order they
+// arrived, read as it goes: an export of millions holds one at a time.
+// fn must not use the database (the rows hold a connection).
+func (n *Node) eachItem(ctx context.Context, f Format, fn func(StoredItem) error) error {
 	rows, err := n.db.QueryContext(ctx, `SELECT i.hash, i.raw, i.contributor, COALESCE(l.n, -1), i.received, i.license FROM items i LEFT JOIN log_leaves l ON l.item = i.hash
 		WHERE i.revoked IS NULL AND i.hash NOT IN (SELECT hash FROM rejections) AND (? = '' OR i.format = ?) ORDER BY i.received, i.hash`, f, f)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []StoredItem
 	for rows.Next() {
 		var s StoredItem
 		var at int64
 		if err := rows.Scan(&s.Hash, &s.Raw, &s.Contributor, &s.LogIndex, &at, &s.License); err != nil {
-			return nil, err
+			return err
 		}
 		s.Received = time.UnixMilli(at).UTC()
-		out = append(out, s)
+		if err := fn(s); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // ScoredItems are the live items of a format whose contributor's score is

@@ -92,6 +92,33 @@ func (n *Node) scorer(ctx context.Context) (*scorer, error) {
 	return &scorer{n: n, peers: peers, done: map[PublicKey]Record{}}, nil
 }
 
+// all scores every key that has items.
+func (s *scorer) all(ctx context.Context) (map[PublicKey]Record, error) {
+	rows, err := s.n.db.QueryContext(ctx, "SELECT DISTINCT contributor FROM items")
+	if err != nil {
+		return nil, err
+	}
+	var keys []PublicKey
+	for rows.Next() {
+		var k PublicKey
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if _, err := s.record(ctx, k); err != nil {
+			return nil, err
+		}
+	}
+	return s.done, nil
+}
+
 func (s *scorer) record(ctx context.Context, who PublicKey) (Record, error) {
 	if r, ok := s.done[who]; ok {
 		return r, nil
