@@ -48,25 +48,13 @@ func (c *Contributor) FetchTasks(ctx context.Context, g GymInfo, set string, n i
 	if b.Gym != g.ID || b.Set != set {
 		return nil, fmt.Errorf("gym %s sent a batch for gym %s, set %s: not what was asked", g.Manifest.Name, b.Gym, b.Set)
 	}
-	done := map[string]bool{}
-	rows, err := c.db.QueryContext(ctx, "SELECT task FROM tasks_done WHERE gym = ?", g.ID)
+	done, err := queryStrings(ctx, c.db, "SELECT task FROM tasks_done WHERE gym = ?", g.ID)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		done[id] = true
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	out := []Task{}
 	for _, t := range b.Tasks {
-		if !done[t.ID] && t.Set == set {
+		if !slices.Contains(done, t.ID) && t.Set == set {
 			out = append(out, t)
 		}
 	}

@@ -94,25 +94,12 @@ func (n *Node) scorer(ctx context.Context) (*scorer, error) {
 
 // all scores every key that has items.
 func (s *scorer) all(ctx context.Context) (map[PublicKey]Record, error) {
-	rows, err := s.n.db.QueryContext(ctx, "SELECT DISTINCT contributor FROM items")
+	keys, err := queryStrings(ctx, s.n.db, "SELECT DISTINCT contributor FROM items")
 	if err != nil {
 		return nil, err
 	}
-	var keys []PublicKey
-	for rows.Next() {
-		var k PublicKey
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
 	for _, k := range keys {
-		if _, err := s.record(ctx, k); err != nil {
+		if _, err := s.record(ctx, PublicKey(k)); err != nil {
 			return nil, err
 		}
 	}

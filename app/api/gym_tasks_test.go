@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,27 +16,14 @@ import (
 // not offered again.
 func TestGymTasksOverTheAPI(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	gc, err := gym.OpenContributor(ctx, gym.ContributorConfig{Path: filepath.Join(t.TempDir(), "gym.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gc.Close()
-	f.srv.Config.Handler = New(Config{Vault: f.vault, Tokens: f.tokens, Gym: gc}).Handler()
-	node, err := gym.OpenNode(ctx, gym.NodeConfig{Dir: t.TempDir(), Name: "task-gym", License: "CC0-1.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	err = node.PublishTasks(ctx, gym.TaskFile{
+	f, node, gymSrv := newGymFixture(t, "task-gym")
+	err := node.PublishTasks(ctx, gym.TaskFile{
 		Sets:  []gym.TaskSet{{ID: "rate", Kind: gym.TaskRate, Title: "Rate it", Rubric: []string{"clear", "correct"}, Scale: 5}},
 		Tasks: []gym.GymTask{{Task: gym.Task{ID: "r1", Set: "rate", Kind: gym.TaskRate, Prompt: "Mail me at ann@example.org: what is 2+2?", Answers: []string{"4"}}}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gymSrv := httptest.NewServer(node.HTTPHandler())
-	defer gymSrv.Close()
 	var g gym.GymInfo
 	r := f.do("POST", "/api/v1/gym/gyms", f.admin, strings.NewReader(`{"address": "`+gymSrv.URL+`"}`))
 	if r.status != 201 || json.Unmarshal([]byte(r.body), &g) != nil {

@@ -87,29 +87,30 @@ type taskResultsIn struct {
 	Send          *bool            `json:"send"`
 }
 
-// taskCandidates rebuilds the items of the results given: what review
-// shows is what submit signs, byte for byte, since both come from here.
-func taskCandidates(r *http.Request, gc *gym.Contributor, g gym.GymInfo, in taskResultsIn) ([]gym.Candidate, error) {
+// taskCandidates reads the results sent and rebuilds the items they give:
+// what review shows is what submit signs, byte for byte, since both come
+// from here.
+func (s *Server) taskCandidates(r *http.Request) (*gym.Contributor, gym.GymInfo, taskResultsIn, []gym.Candidate, error) {
+	var in taskResultsIn
+	gc, g, err := s.gymByPath(r)
+	if err != nil {
+		return nil, g, in, nil, err
+	}
+	if err := readJSON(r, &in); err != nil {
+		return nil, g, in, nil, err
+	}
 	if len(in.Results) == 0 {
-		return nil, errorf(http.StatusBadRequest, "invalid", "results is missing: send {\"results\": [{\"task\": ID, \"answer\": …}]}")
+		return nil, g, in, nil, errorf(http.StatusBadRequest, "invalid", "results is missing: send {\"results\": [{\"task\": ID, \"answer\": …}]}")
 	}
 	cands, err := gc.TaskCandidates(r.Context(), g, in.Results)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "invalid", err.Error())
+		return nil, g, in, nil, errorf(http.StatusBadRequest, "invalid", err.Error())
 	}
-	return cands, nil
+	return gc, g, in, cands, nil
 }
 
 func (s *Server) reviewGymTasks(w http.ResponseWriter, r *http.Request) error {
-	gc, g, err := s.gymByPath(r)
-	if err != nil {
-		return err
-	}
-	var in taskResultsIn
-	if err := readJSON(r, &in); err != nil {
-		return err
-	}
-	cands, err := taskCandidates(r, gc, g, in)
+	_, g, _, cands, err := s.taskCandidates(r)
 	if err != nil {
 		return err
 	}
@@ -118,15 +119,7 @@ func (s *Server) reviewGymTasks(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) submitGymTasks(w http.ResponseWriter, r *http.Request) error {
-	gc, g, err := s.gymByPath(r)
-	if err != nil {
-		return err
-	}
-	var in taskResultsIn
-	if err := readJSON(r, &in); err != nil {
-		return err
-	}
-	cands, err := taskCandidates(r, gc, g, in)
+	gc, g, in, cands, err := s.taskCandidates(r)
 	if err != nil {
 		return err
 	}
