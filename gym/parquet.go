@@ -2,6 +2,7 @@ package gym
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -203,9 +204,11 @@ func exportFormat[T any](ctx context.Context, x *pqExport, f Format, row func(It
 		if s.Score < x.minScore {
 			return nil
 		}
-		it, err := DecodeItem(s.Raw)
-		if err != nil {
-			return fmt.Errorf("stored item %.16s…: %w", s.Hash, err)
+		// The gym checked each item's schema and canonical bytes when it
+		// took it: a plain decode is enough here, and a third of the cost.
+		var it Item
+		if err := json.Unmarshal(s.Raw, &it); err != nil {
+			return fmt.Errorf("stored item %.16s… is damaged: %w", s.Hash, err)
 		}
 		if rows%ParquetShardRows == 0 {
 			if err := closeShard(); err != nil {
@@ -215,6 +218,7 @@ func exportFormat[T any](ctx context.Context, x *pqExport, f Format, row func(It
 				return err
 			}
 			part := filepath.Join(sub, fmt.Sprintf("part-%05d.tmp", len(parts)))
+			var err error
 			if file, err = os.Create(part); err != nil {
 				return err
 			}
