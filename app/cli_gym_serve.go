@@ -142,11 +142,17 @@ func (c *cli) gymExport() *cobra.Command {
 					gym.ContributorStats
 					Record gym.Record `json:"record"`
 				}
+				records, err := n.Records(cmd.Context())
+				if err != nil {
+					return err
+				}
 				out := []scored{}
 				for _, s := range stats {
-					r, err := n.Record(cmd.Context(), s.Key)
-					if err != nil {
-						return err
+					r, ok := records[s.Key]
+					if !ok { // a key with no items left
+						if r, err = n.Record(cmd.Context(), s.Key); err != nil {
+							return err
+						}
 					}
 					out = append(out, scored{s, r})
 				}

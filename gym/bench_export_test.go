@@ -137,3 +137,46 @@ func peakRSS(tb testing.TB) float64 {
 	tb.Fatal("no VmHWM in /proc/self/status")
 	return 0
 }
+
+// BenchmarkGymScores: scoring every key of a gym (1,000 keys, 10,000
+// items, 10,000 shared task results), as an export does: **one-pass**
+// reads peer agreement once for all keys (what exports do), **per-key**
+// calls Record for each key, which reads it again each time (timed on 20
+// keys, given for 1,000).
+func BenchmarkGymScores(b *testing.B) {
+	ctx := context.Background()
+	n, err := OpenNode(ctx, NodeConfig{Dir: b.TempDir(), License: testLicense})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close()
+	if err := fillGym(ctx, n, 10_000, 1000); err != nil {
+		b.Fatal(err)
+	}
+	keys, err := queryStrings(ctx, n.db, "SELECT DISTINCT contributor FROM items")
+	if err != nil || len(keys) != 1000 {
+		b.Fatalf("%d keys, %v", len(keys), err)
+	}
+	b.Run("one-pass", func(b *testing.B) {
+		for range b.N {
+			sc, err := n.scorer(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if all, err := sc.all(ctx); err != nil || len(all) != len(keys) {
+				b.Fatalf("%d scored, %v", len(all), err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/1000-keys")
+	})
+	b.Run("per-key", func(b *testing.B) {
+		for range b.N {
+			for _, k := range keys[:20] {
+				if _, err := n.Record(ctx, PublicKey(k)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)*float64(len(keys))/20, "ms/1000-keys")
+	})
+}

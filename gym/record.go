@@ -75,6 +75,16 @@ func (n *Node) Record(ctx context.Context, who PublicKey) (Record, error) {
 	return sc.record(ctx, who)
 }
 
+// Records is the standing of every key that has items, from one reading
+// of peer agreement (a Record call for each would read it each time).
+func (n *Node) Records(ctx context.Context) (map[PublicKey]Record, error) {
+	sc, err := n.scorer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sc.all(ctx)
+}
+
 // scorer gives keys' records from one reading of peer agreement, which
 // takes every shared task's results: an export scores all its keys with
 // one, not one a key.
