@@ -18,8 +18,11 @@ func TestGymTasksOverTheAPI(t *testing.T) {
 	ctx := context.Background()
 	f, node, gymSrv := newGymFixture(t, "task-gym")
 	err := node.PublishTasks(ctx, gym.TaskFile{
-		Sets:  []gym.TaskSet{{ID: "rate", Kind: gym.TaskRate, Title: "Rate it", Rubric: []string{"clear", "correct"}, Scale: 5}},
-		Tasks: []gym.GymTask{{Task: gym.Task{ID: "r1", Set: "rate", Kind: gym.TaskRate, Prompt: "Mail me at ann@example.org: what is 2+2?", Answers: []string{"4"}}}},
+		Sets: []gym.TaskSet{{ID: "rate", Kind: gym.TaskRate, Title: "Rate it", Rubric: []string{"clear", "correct"}, Scale: 5}, {ID: "write", Kind: gym.TaskAnswer, Title: "Write"}},
+		Tasks: []gym.GymTask{
+			{Task: gym.Task{ID: "r1", Set: "rate", Kind: gym.TaskRate, Prompt: "Mail me at ann@example.org: what is 2+2?", Answers: []string{"4"}}},
+			{Task: gym.Task{ID: "w1", Set: "write", Kind: gym.TaskAnswer, Prompt: "Introduce yourself."}},
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +55,18 @@ func TestGymTasksOverTheAPI(t *testing.T) {
 		t.Fatalf("review: %+v", r)
 	}
 	item := review.Items[0]
-	if gym.Hash(item.Item) != item.Hash || bytes.Contains(item.Item, []byte("ann@")) || !bytes.Contains(item.Item, []byte(`"ratings":{"clear":4,"correct":5}`)) {
-		t.Fatalf("reviewed item (hash of its bytes, redacted, rated): %s", item.Item)
+	if gym.Hash(item.Item) != item.Hash || !bytes.Contains(item.Item, []byte("Mail me at ann@example.org")) || !bytes.Contains(item.Item, []byte(`"ratings":{"clear":4,"correct":5}`)) {
+		t.Fatalf("reviewed item (hash of its bytes, the gym's prompt as sent, rated): %s", item.Item)
+	}
+	// What the person writes is redacted as feedback is, names and places
+	// their memories know included.
+	if r := f.do("POST", "/api/v1/memories", f.admin, strings.NewReader(`{"text": "My sister Anna lives in Lisbon."}`)); r.status != 201 {
+		t.Fatalf("add memory: %+v", r)
+	}
+	f.do("POST", base, f.admin, strings.NewReader(`{"set": "write"}`))
+	r = f.do("POST", base+"/review", f.admin, strings.NewReader(`{"results": [{"task": "w1", "answer": "I am Anna, from Lisbon: anna@example.org"}]}`))
+	if r.status != 200 || !strings.Contains(r.body, `I am [NAME], from [PLACE]: [EMAIL]`) || !strings.Contains(r.body, "Introduce yourself.") {
+		t.Fatalf("review of a written answer: %+v", r)
 	}
 	if r := f.do("POST", base+"/submit", f.admin, strings.NewReader(`{`+results+`, "approve": ["`+item.Hash+`"], "accept_license": "CC-BY-4.0"}`)); r.status != 400 || !strings.Contains(r.body, "licence") {
 		t.Fatalf("submit under the wrong licence: %+v", r)
@@ -68,7 +81,7 @@ func TestGymTasksOverTheAPI(t *testing.T) {
 	if len(stored) != 1 || !bytes.Equal(stored[0].Raw, item.Item) {
 		t.Fatalf("the gym stores %+v; reviewed %s", stored, item.Item)
 	}
-	if r := f.do("GET", base, f.admin, nil); !strings.Contains(r.body, `"tasks":[]`) {
+	if r := f.do("GET", base, f.admin, nil); strings.Contains(r.body, `"id":"r1"`) || !strings.Contains(r.body, `"id":"w1"`) {
 		t.Fatalf("a done task is offered again: %s", r.body)
 	}
 }

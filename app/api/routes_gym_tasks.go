@@ -102,7 +102,11 @@ func (s *Server) taskCandidates(r *http.Request) (*gym.Contributor, gym.GymInfo,
 	if len(in.Results) == 0 {
 		return nil, g, in, nil, errorf(http.StatusBadRequest, "invalid", "results is missing: send {\"results\": [{\"task\": ID, \"answer\": …}]}")
 	}
-	cands, err := gc.TaskCandidates(r.Context(), g, in.Results)
+	known, err := gym.KnownFromVault(r.Context(), s.cfg.Vault)
+	if err != nil {
+		return nil, g, in, nil, err
+	}
+	cands, err := gc.TaskCandidates(r.Context(), g, in.Results, known)
 	if err != nil {
 		return nil, g, in, nil, errorf(http.StatusBadRequest, "invalid", err.Error())
 	}
