@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,7 +27,9 @@ func deps(t *testing.T, pkg string) []string {
 
 // Dependencies point down: app -> agent, sync, gym -> memory. memory imports
 // no other package of the project (its memtest doubles aside, which only
-// tests import), and nothing imports app but main.
+// tests import). Inside app: cli -> desktop -> owner -> api; the API knows
+// nothing of the command line, the window or the owner process, and only
+// main imports the command line.
 func TestDependencyDirection(t *testing.T) {
 	for _, d := range deps(t, module+"/memory") {
 		t.Errorf("memory imports %s: memory must import no other package of the project", d)
@@ -35,13 +38,20 @@ func TestDependencyDirection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Who may import each app package (besides its own tests).
+	allowed := map[string][]string{
+		module + "/app/cli":     {module},
+		module + "/app/desktop": {module, module + "/app/cli"},
+		module + "/app/owner":   {module, module + "/app/cli", module + "/app/desktop"},
+	}
 	for _, pkg := range strings.Fields(string(out)) {
-		if pkg == module || pkg == module+"/app" {
-			continue
-		}
 		for _, d := range deps(t, pkg) {
+			importers, guarded := allowed[d]
+			if guarded && !slices.Contains(importers, pkg) {
+				t.Errorf("%s imports %s: only %v may", pkg, d, importers)
+			}
 			if d == module+"/app" {
-				t.Errorf("%s imports app: nothing but main may import app", pkg)
+				t.Errorf("%s imports app, which holds only its doc", pkg)
 			}
 		}
 	}

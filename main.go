@@ -11,7 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/cairnlabs/cairn/app"
+	"github.com/cairnlabs/cairn/app/cli"
+	"github.com/cairnlabs/cairn/app/desktop"
 )
 
 // assets holds the built frontend; `make frontend` (npm run build) creates
@@ -32,9 +33,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)
 	}
-	app.WindowIcon = windowIcon
+	desktop.WindowIcon = windowIcon
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := app.Main(ctx, os.Args[1:], dist)
+	code := cli.Main(ctx, os.Args[1:], dist)
 	stop()
 	os.Exit(code)
 }

@@ -15,7 +15,7 @@ import (
 // under that device key; removing it makes the keyring's copy useless.
 
 // KeyStore keeps secrets outside the vault, by account name: the OS
-// keyring (app/keyring.go).
+// keyring (app/owner/keyring.go).
 type KeyStore interface {
 	// Available says why the keyring cannot be used (nil when it can).
 	Available(ctx context.Context) error

@@ -1,7 +1,0 @@
-//go:build desktop
-
-package app
-
-// desktopBuild reports whether this binary was built with the desktop window
-// (build tags desktop,production,webkit2_41: `make build`).
-const desktopBuild = true

@@ -1,0 +1,247 @@
+package owner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/api"
+	"github.com/cairnlabs/cairn/gym"
+	"github.com/cairnlabs/cairn/memory"
+	cairnsync "github.com/cairnlabs/cairn/sync"
+)
+
+// DefaultAddr is where cairn serve listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:7420"
+
+// Owner is the one long-running process that serves a home's API,
+// recorded in owner.json while it runs.
+type Owner struct {
+	PID     int       `json:"pid"`
+	URL     string    `json:"url"`
+	Started time.Time `json:"started"`
+}
+
+func (h Home) ownerLockPath() string { return filepath.Join(h.Dir, "owner.lock") }
+
+// OwnerPath is where the running owner records itself.
+func (h Home) OwnerPath() string { return filepath.Join(h.Dir, "owner.json") }
+
+// ErrCannotListen means the owner's address could not be bound (the port
+// is taken, say); the desktop app then tries a free port.
+var ErrCannotListen = errors.New("listen on")
+
+// ErrOwned means another process already serves this home.
+var ErrOwned = errors.New("another process already serves this home")
+
+// claimOwner takes the home's owner lock (held until release), or says
+// who holds it.
+func (h Home) claimOwner() (release func(), err error) {
+	if err := os.MkdirAll(h.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(h.ownerLockPath(), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if o, rerr := h.RunningOwner(); rerr == nil {
+			return nil, fmt.Errorf("%w: cairn (pid %d) serves %s at %s since %s: stop it first, or use another --home", ErrOwned, o.PID, h.Dir, o.URL, o.Started.Local().Format(time.DateTime))
+		}
+		return nil, fmt.Errorf("%w: a cairn process holds %s: stop it first, or use another --home", ErrOwned, h.ownerLockPath())
+	}
+	return func() {
+		os.Remove(h.OwnerPath())
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// OwnerAlive reports whether a process holds the home's owner lock.
+func (h Home) OwnerAlive() bool {
+	f, err := os.OpenFile(h.ownerLockPath(), os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return true
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}
+
+// RunningOwner reads owner.json.
+func (h Home) RunningOwner() (Owner, error) {
+	var o Owner
+	b, err := os.ReadFile(h.OwnerPath())
+	if err != nil {
+		return o, err
+	}
+	return o, json.Unmarshal(b, &o)
+}
+
+// Running is a running owner of a home: the API on a socket, recorded in
+// owner.json, over an open session.
+type Running struct {
+	Sess *Session
+	// NewToken says the API token was made just now.
+	NewToken bool
+	API      *api.Server
+	URL      string
+	Errc     chan error
+	Stop     func()
+}
+
+// StartOwner claims the home, opens its vault (locked without a
+// passphrase at hand) and serves the API on addr.
+func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*Running, error) {
+	h := c.Home()
+	if !h.HasVault() && !ui {
+		return nil, h.NoVaultError()
+	}
+	release, err := h.claimOwner()
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Running, error) {
+		release()
+		return nil, err
+	}
+	toks, err := api.OpenTokens(h.Dir)
+	if err != nil {
+		return fail(err)
+	}
+	_, created, err := toks.EnsureDefault()
+	if err != nil {
+		return fail(err)
+	}
+	if created {
+		fmt.Fprintf(c.Stderr, "Made an API token in %s (`cairn token` shows it).\n", api.DefaultTokenPath(h.Dir))
+	}
+	// With the web UI and no vault yet, the page creates it (first run).
+	uiapp := &uiApp{c: c, keyring: RememberKey}
+	var sess *Session
+	if h.HasVault() {
+		if sess, err = c.OpenServing(ctx); err != nil {
+			return fail(err)
+		}
+		uiapp.setSession(sess)
+	}
+	closeSess := func(ctx context.Context) {
+		if sess != nil {
+			sess.Close(ctx)
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		closeSess(context.WithoutCancel(ctx))
+		return fail(fmt.Errorf("%w %s: %w (is another program using the port? pass --addr 127.0.0.1:PORT)", ErrCannotListen, addr, err))
+	}
+	var hosts []string
+	if anyHost {
+		host, _, _ := net.SplitHostPort(addr)
+		hosts = append(hosts, host)
+		fmt.Fprintln(c.Stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
+	}
+	cfg := api.Config{Tokens: toks, Hosts: hosts, App: uiapp, Keyring: OSKeyring{}, Logger: slog.Default(), ImportDir: filepath.Join(h.Dir, "imports")}
+	if sess != nil {
+		cfg.Vault, cfg.Agent, cfg.Backends = sess.Vault, sess.Agent, sess.Backends
+	}
+	// The gym file holds only what the person added or approved; opening
+	// it sends nothing.
+	stopGym := func() {}
+	if gc, err := gym.OpenContributor(ctx, gym.ContributorConfig{Path: h.GymPath(), Logger: slog.Default()}); err == nil {
+		cfg.Gym = gc
+		// Retries what the person approved, when due; an empty outbox
+		// sends nothing.
+		gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { gc.RetryLoop(gctx, time.Minute); close(done) }()
+		stopGym = func() { cancel(); <-done; gc.Close() }
+	} else {
+		slog.Warn("gym routes are off: the gym file did not open", "err", err)
+	}
+	// Sync starts with a vault, opening no socket until the person pairs
+	// or turns it on; on a first run it starts once the vault is made
+	// (appapi.go).
+	var node *cairnsync.Node
+	if sess != nil {
+		if node, err = c.StartSync(ctx, sess.Vault); err != nil {
+			fmt.Fprintf(c.Stderr, "Sync is not running: %v\n", err)
+		} else {
+			cfg.Sync = node
+		}
+	}
+	if ui {
+		cfg.Assets = c.Assets
+	}
+	srv := api.New(cfg)
+	var sessMu sync.Mutex
+	uiapp.created = func(s *Session) {
+		sessMu.Lock()
+		sess = s
+		sessMu.Unlock()
+	}
+	o := &Running{Sess: sess, API: srv, NewToken: created, URL: "http://" + ln.Addr().String(), Errc: make(chan error, 1)}
+	b, _ := json.Marshal(Owner{PID: os.Getpid(), URL: o.URL, Started: time.Now().UTC()})
+	if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
+		ln.Close()
+		stopGym()
+		if node != nil {
+			node.Close()
+		}
+		closeSess(context.WithoutCancel(ctx))
+		return fail(err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { o.Errc <- hs.Serve(ln) }()
+	o.Stop = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+		stopGym()
+		if node != nil {
+			node.Close()
+		}
+		sessMu.Lock()
+		closeSess(sctx)
+		sessMu.Unlock()
+		release()
+	}
+	return o, nil
+}
+
+// OpenServing opens the vault for a server: unlocked when a passphrase
+// is at hand, else locked until POST /api/v1/unlock.
+func (c *Env) OpenServing(ctx context.Context) (*Session, error) {
+	if os.Getenv(EnvPassphrase) != "" || c.PassFile != "" || c.Term.IsTerminal() {
+		return c.OpenRuntime(ctx)
+	}
+	s, bs, ollama, err := c.BackendsOnly()
+	if err != nil {
+		return nil, err
+	}
+	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
+	var emb memory.Embedder
+	if s.EmbeddingModel != "off" {
+		r.Embedder = agent.NewEmbedder(ollama, s.EmbeddingModel)
+		emb = r.Embedder
+	}
+	if r.Vault, err = memory.Open(ctx, memory.Config{Path: c.Home().VaultPath(), Embedder: emb, Logger: slog.Default()}); err != nil {
+		return nil, err
+	}
+	r.Agent = agent.New(r.Vault, bs, agent.Config{Model: s.Model, System: s.System, NumCtx: s.NumCtx, NumPredict: s.MaxReplyTokens, NoExtraction: !s.ExtractionOn(), Logger: slog.Default()})
+	return r, nil
+}

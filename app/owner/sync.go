@@ -1,0 +1,27 @@
+package owner
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/cairnlabs/cairn/memory"
+	cairnsync "github.com/cairnlabs/cairn/sync"
+)
+
+// SyncFlags are the p2p options of the process that owns the home.
+type SyncFlags struct {
+	Listen []string
+	Relays []string
+}
+
+// StartSync starts the owner's sync node. Until the device is paired (or
+// sync is turned on) it opens no socket.
+func (c *Env) StartSync(ctx context.Context, v *memory.Vault) (*cairnsync.Node, error) {
+	name, _ := os.Hostname()
+	return cairnsync.New(ctx, cairnsync.Config{
+		Dir: filepath.Join(c.Home().Dir, "sync"), Store: v, Keys: v, Role: cairnsync.RoleDevice, Name: name,
+		Listen: c.Sync.Listen, Relays: c.Sync.Relays, Logger: slog.Default(),
+	})
+}
