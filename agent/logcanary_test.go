@@ -1,31 +1,14 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/cairnlabs/cairn/memory/memtest"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestNothingTypedReachesTheLog feeds a canary through what the person
 // types and what the model says on every path of the agent that logs, at
@@ -35,7 +18,7 @@ func (s *syncBuf) String() string {
 func TestNothingTypedReachesTheLog(t *testing.T) {
 	const canary = "zebracanary42"
 	ctx := context.Background()
-	var logs syncBuf
+	var logs memtest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	said := "I keep bees, " + canary
 	b := newScripted(func(n int, req ChatRequest) ChatResponse {

@@ -78,7 +78,7 @@ func (a *Agent) retrieve(ctx context.Context, q recallQuery) []recallItem {
 	return fuseRecall(mems, passages, inPeriod, q.Started)
 }
 
-// searchPassages searches past messages, narrowed to the period the
+// searchPassages searches past messages (in two hops, recallhop.go), narrowed to the period the
 // question names when it names one and something was said then.
 func (a *Agent) searchPassages(ctx context.Context, q recallQuery) ([]memory.MessageResult, bool) {
 	n := a.cfg.Passages
@@ -95,11 +95,11 @@ func (a *Agent) searchPassages(ctx context.Context, q recallQuery) ([]memory.Mes
 		if rest != "" {
 			narrowed.Text = rest
 		}
-		if res, err := a.store.SearchMessages(ctx, narrowed); err == nil && len(res) > 0 {
+		if res, err := searchTwoHops(ctx, a.store, narrowed); err == nil && len(res) > 0 {
 			return trimPassages(res, q.Started, n), true
 		}
 	}
-	res, err := a.store.SearchMessages(ctx, mq)
+	res, err := searchTwoHops(ctx, a.store, mq)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Warn("message search failed; answering without past messages", "err", safeErr(err))

@@ -173,7 +173,7 @@ func BenchmarkAdd(b *testing.B) {
 // chatVault builds a vault of n messages in conversations of perConv, user
 // and assistant turns of 100 to 2,000 bytes (about 1 KB on average), written
 // in large transactions as an import would.
-func chatVault(b *testing.B, n, perConv int) (*Vault, []string) {
+func chatVault(b testing.TB, n, perConv int) (*Vault, []string) {
 	ctx := context.Background()
 	cfg := testConfig(b, nil)
 	v, _, err := Create(ctx, cfg, testPass)

@@ -14,6 +14,29 @@ func BenchmarkMessageSearch(b *testing.B) {
 	const n, perConv = 100_000, 50
 	v, _ := chatVault(b, n, perConv)
 	ctx := context.Background()
+	// The keyword candidates alone, side by side: FTS5 ranking every row
+	// holding any term, against rows holding all common terms first.
+	keys, _ := v.unlockedKeys()
+	for _, allFirst := range []bool{false, true} {
+		name := "candidates-any"
+		if allFirst {
+			name = "candidates-all-first"
+		}
+		b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
+			latencies(b, func(i int) {
+				q := fmt.Sprintf("w%d w%d", 20+i%500, 100+i%700)
+				var err error
+				if allFirst {
+					_, err = v.passageRows(ctx, keys, q, 100)
+				} else {
+					_, err = v.keywordCandidates(ctx, keys, passageIndex, q, 100)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
 	for _, neighbours := range []bool{false, true} {
 		name := "plain"
 		if neighbours {

@@ -110,7 +110,7 @@ func (v *Vault) SearchMessages(ctx context.Context, q MessageQuery) ([]MessageRe
 // messageKeywordCandidates ranks messages by their passages: the best of a
 // message's own passages plus the best row its replies gave it.
 func (v *Vault) messageKeywordCandidates(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
-	rows, err := v.keywordCandidates(ctx, keys, passageIndex, text, 2*n)
+	rows, err := v.passageRows(ctx, keys, text, 2*n)
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
@@ -159,6 +159,28 @@ func (v *Vault) messageKeywordCandidates(ctx context.Context, keys *vaultKeys, t
 		out = out[:n]
 	}
 	return out, nil
+}
+
+// passageRows ranks passage rows by BM25. A query of common terms only
+// ("plan trip next week" in a vault of years of chat) would have FTS5 rank
+// a good part of all the rows, which costs about a microsecond each: such a
+// query first asks for rows holding all of its terms, which are the best by
+// BM25 anyway, and only when fewer than n do it ranks every row holding any.
+func (v *Vault) passageRows(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
+	toks := uniqueTokens(blindTokens(passageIndex.key(keys), words(text)))
+	if len(toks) > 1 {
+		df, err := v.termDocs(ctx, passageIndex, toks)
+		if err != nil {
+			return nil, err
+		}
+		if rare, common := splitCommon(toks, df); len(rare) == 0 && len(common) > 1 {
+			rows, err := v.rankRows(ctx, passageIndex, `"`+strings.Join(common, `" AND "`)+`"`, n)
+			if err != nil || len(rows) >= n {
+				return rows, err
+			}
+		}
+	}
+	return v.keywordCandidates(ctx, keys, passageIndex, text, n)
 }
 
 // messageResults opens the ranked messages up to the limit, with their

@@ -183,6 +183,11 @@ func (v *Vault) keywordCandidates(ctx context.Context, keys *vaultKeys, table *b
 	}
 	// Each blind index holds live records of its kind only (indexRecord
 	// keeps it so), which lets FTS5 rank without a join.
+	return v.rankRows(ctx, table, match, n)
+}
+
+// rankRows runs an FTS5 query on one blind index, best n rows first.
+func (v *Vault) rankRows(ctx context.Context, table *blindTable, match string, n int) ([]candidate, error) {
 	rows, err := v.db.QueryContext(ctx, "SELECT rowid, rank FROM "+table.index+" WHERE "+table.index+" MATCH ? ORDER BY rank LIMIT ?", match, n)
 	if err != nil {
 		return nil, fmt.Errorf("keyword search: %w", err)
@@ -207,28 +212,20 @@ func (v *Vault) planMatch(ctx context.Context, table *blindTable, toks []string)
 	if len(toks) == 1 {
 		return anyOf(toks), nil
 	}
-	args := make([]any, len(toks))
-	for i, t := range toks {
-		args[i] = t
-	}
-	rows, err := v.db.QueryContext(ctx, "SELECT term, doc FROM "+table.vocab+" WHERE term IN (?"+strings.Repeat(",?", len(toks)-1)+")", args...)
+	df, err := v.termDocs(ctx, table, toks)
 	if err != nil {
-		return "", fmt.Errorf("keyword search: %w", err)
-	}
-	defer rows.Close()
-	df := map[string]int{}
-	for rows.Next() {
-		var t string
-		var d int
-		if err := rows.Scan(&t, &d); err != nil {
-			return "", err
-		}
-		df[t] = d
-	}
-	if err := rows.Err(); err != nil {
 		return "", err
 	}
-	var rare, common []string
+	rare, common := splitCommon(toks, df)
+	if len(rare) == 0 || len(common) == 0 {
+		return anyOf(toks), nil
+	}
+	return anyOf(rare) + " OR ((" + anyOf(common) + ") AND (" + anyOf(rare) + "))", nil
+}
+
+// splitCommon sorts the tokens found in the index into rare and common
+// ones (above commonDocs documents).
+func splitCommon(toks []string, df map[string]int) (rare, common []string) {
 	for _, t := range toks {
 		if df[t] > commonDocs {
 			common = append(common, t)
@@ -236,10 +233,30 @@ func (v *Vault) planMatch(ctx context.Context, table *blindTable, toks []string)
 			rare = append(rare, t)
 		}
 	}
-	if len(rare) == 0 || len(common) == 0 {
-		return anyOf(toks), nil
+	return rare, common
+}
+
+// termDocs is how many documents of a blind index hold each token.
+func (v *Vault) termDocs(ctx context.Context, table *blindTable, toks []string) (map[string]int, error) {
+	args := make([]any, len(toks))
+	for i, t := range toks {
+		args[i] = t
 	}
-	return anyOf(rare) + " OR ((" + anyOf(common) + ") AND (" + anyOf(rare) + "))", nil
+	rows, err := v.db.QueryContext(ctx, "SELECT term, doc FROM "+table.vocab+" WHERE term IN (?"+strings.Repeat(",?", len(toks)-1)+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("keyword search: %w", err)
+	}
+	defer rows.Close()
+	df := map[string]int{}
+	for rows.Next() {
+		var t string
+		var d int
+		if err := rows.Scan(&t, &d); err != nil {
+			return nil, err
+		}
+		df[t] = d
+	}
+	return df, rows.Err()
 }
 
 func uniqueTokens(toks []string) []string {

@@ -8,15 +8,17 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairnlabs/cairn/memory"
 )
 
 type backupNode struct {
-	dir   string
-	store *BackupStore
-	node  *Node
+	dir    string
+	store  *BackupStore
+	node   *Node
+	events *eventLog
 }
 
 func newBackup(t testing.TB) *backupNode {
@@ -26,14 +28,14 @@ func newBackup(t testing.TB) *backupNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig("backup")
-	cfg.Dir, cfg.Store, cfg.Role = filepath.Join(dir, "sync"), st, RoleBackup
+	cfg, events := testConfig("backup"), &eventLog{}
+	cfg.Dir, cfg.Store, cfg.Role, cfg.Events = filepath.Join(dir, "sync"), st, RoleBackup, events.record
 	n, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close(); st.Close() })
-	return &backupNode{dir: dir, store: st, node: n}
+	return &backupNode{dir: dir, store: st, node: n, events: events}
 }
 
 func TestBackupNodeRelaysWhileDevicesNeverMeet(t *testing.T) {
@@ -96,10 +98,20 @@ func TestRemovedDeviceGetsNothingNewAndCannotOpenIt(t *testing.T) {
 	pair(t, a, d)
 	a.add("before the removal")
 	eventually(t, "everyone has the first memory", converged(t, a.vault, b.vault, d.vault, k.store))
-	eventually(t, "d knows the backup node's address", func() bool { return len(d.node.st.addrs(k.node.ID().String())) > 0 })
+	for _, x := range []peer.ID{a.node.ID(), b.node.ID(), k.node.ID()} {
+		eventually(t, "d knows where "+x.ShortString()+" is", func() bool { return len(d.node.st.addrs(x.String())) > 0 })
+	}
+	eventually(t, "d is connected to a, b and the backup node", func() bool {
+		return linked(a.node.Host(), d.node.ID()) && linked(b.node.Host(), d.node.ID()) && linked(k.node.Host(), d.node.ID())
+	})
 
 	if err := a.node.Remove(ctx, d.node.ID().String()); err != nil {
 		t.Fatal(err)
+	}
+	// The removal is applied on a when Remove returns: d's connections are
+	// closed by then, not some time later.
+	if linked(a.node.Host(), d.node.ID()) {
+		t.Fatal("a is still connected to d after removing it")
 	}
 	if ep, _ := a.vault.KeyEpoch(); ep != 2 {
 		t.Fatalf("a's key epoch after the removal is %d, want 2", ep)
@@ -111,16 +123,27 @@ func TestRemovedDeviceGetsNothingNewAndCannotOpenIt(t *testing.T) {
 	}
 	b.add("b writes under the new key")
 	eventually(t, "a gets b's new write", converged(t, a.vault, b.vault, k.store))
-	eventually(t, "every peer, backup included, has dropped d", func() bool {
-		for _, n := range []*Node{a.node, b.node, k.node} {
-			if linked(n.Host(), d.node.ID()) {
-				return false
-			}
+	peers := []struct {
+		name   string
+		node   *Node
+		events *eventLog
+	}{{"a", a.node, a.events}, {"b", b.node, b.events}, {"the backup node", k.node, k.events}}
+	for _, x := range peers {
+		// sync.dropped comes once d's connections to x are closed; from
+		// then on x's gate refuses d, which keeps redialling every 200 ms.
+		eventually(t, x.name+" applies d's removal", func() bool { return x.events.saw("sync.dropped", d.node.ID(), "") })
+		if linked(x.node.Host(), d.node.ID()) {
+			t.Fatalf("%s reported d dropped but is still connected to it", x.name)
 		}
-		return true
-	})
-	// d keeps trying (it redials every 200 ms); give it time to fail.
-	time.Sleep(2 * time.Second)
+		eventually(t, x.name+" refuses a connection from d at its gate", func() bool {
+			return x.events.saw("sync.refused", d.node.ID(), "a removed device")
+		})
+	}
+	for _, x := range peers {
+		if linked(x.node.Host(), d.node.ID()) {
+			t.Fatalf("%s let the removed device d connect again", x.name)
+		}
+	}
 	if got := texts(t, d.vault); !slices.Equal(got, []string{"before the removal"}) {
 		t.Fatalf("the removed device holds %q", got)
 	}

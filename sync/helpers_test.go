@@ -28,6 +28,31 @@ type device struct {
 	node  *Node
 	cfg   Config
 	mu    gosync.Mutex // guards node for goroutines other than the test's
+	// events holds every event of the device's node, across restarts.
+	events *eventLog
+}
+
+// eventLog records a node's events (Config.Events), so a test can wait on
+// what a node reports rather than on time.
+type eventLog struct {
+	mu gosync.Mutex
+	ev []Event
+}
+
+func (l *eventLog) record(e Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ev = append(l.ev, e)
+}
+
+// saw reports whether an event of type typ about peer p was recorded
+// (with that detail, unless detail is empty).
+func (l *eventLog) saw(typ string, p peer.ID, detail string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.ContainsFunc(l.ev, func(e Event) bool {
+		return e.Type == typ && e.Peer == p.String() && (detail == "" || e.Detail == detail)
+	})
 }
 
 func (d *device) current() *Node {
@@ -48,7 +73,8 @@ func newDevice(t testing.TB, name string) *device {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &device{t: t, name: name, dir: dir, vault: v, cfg: testConfig(name)}
+	d := &device{t: t, name: name, dir: dir, vault: v, cfg: testConfig(name), events: &eventLog{}}
+	d.cfg.Events = d.events.record
 	d.start()
 	t.Cleanup(func() {
 		if d.node != nil {

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	gosync "sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -71,7 +69,7 @@ type Config struct {
 
 // Event is sync progress, for the API's event stream.
 type Event struct {
-	Type   string `json:"type"` // sync.connected, sync.disconnected, sync.received, sync.sent, sync.caught_up, sync.refused, sync.paired, sync.removed, sync.error
+	Type   string `json:"type"` // sync.connected, sync.disconnected, sync.received, sync.sent, sync.caught_up, sync.refused, sync.paired, sync.removed, sync.dropped, sync.error
 	Peer   string `json:"peer,omitempty"`
 	Count  int    `json:"count,omitempty"`
 	Detail string `json:"detail,omitempty"`
@@ -264,7 +262,12 @@ func (n *Node) start() error {
 	h.SetStreamHandler(ProtocolSync, n.handleSync)
 	h.SetStreamHandler(ProtocolPair, n.handlePair)
 	h.Network().Notify(&network.NotifyBundle{
-		ConnectedF:    func(_ network.Network, c network.Conn) { n.onConnected(c.RemotePeer()) },
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			if n.closeIfRemoved(c) {
+				return
+			}
+			n.onConnected(c.RemotePeer())
+		},
 		DisconnectedF: func(_ network.Network, c network.Conn) { n.onDisconnected(c.RemotePeer()) },
 	})
 	if !n.cfg.NoMDNS {
@@ -296,41 +299,11 @@ func (n *Node) Close() error {
 	return err
 }
 
-// allowed says whether a peer may hold a connection: a member, a
-// configured relay, the device this one is joining, or anyone while a
-// pairing code is open (the pairing handler then demands the secret).
-func (n *Node) allowed(p peer.ID) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.members.Removed(p) {
-		return false
-	}
-	if _, ok := n.members.Lookup(p); ok {
-		return true
-	}
-	if p == n.joining || (n.invite != nil && n.invite.live(time.Now())) {
-		return true
-	}
-	return slices.ContainsFunc(n.relays, func(ai peer.AddrInfo) bool { return ai.ID == p })
-}
-
 func (n *Node) member(p peer.ID) (Member, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.members.Lookup(p)
 }
-
-type gater struct{ n *Node }
-
-func (g gater) InterceptPeerDial(p peer.ID) bool { return g.n.allowed(p) }
-func (g gater) InterceptAddrDial(peer.ID, ma.Multiaddr) bool {
-	return true
-}
-func (g gater) InterceptAccept(network.ConnMultiaddrs) bool { return true }
-func (g gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return g.n.allowed(p)
-}
-func (g gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
 
 type mdnsNotifee struct{ n *Node }
 
@@ -499,22 +472,6 @@ func (n *Node) changes() <-chan struct{} {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.changed
-}
-
-// dropUntrusted closes connections to peers no longer trusted.
-func (n *Node) dropUntrusted() {
-	h := n.Host()
-	if h == nil {
-		return
-	}
-	for _, p := range h.Network().Peers() {
-		n.mu.Lock()
-		removed := n.members.Removed(p)
-		n.mu.Unlock()
-		if removed {
-			h.Network().ClosePeer(p)
-		}
-	}
 }
 
 // Status is the node's state for sync status.

@@ -33,19 +33,62 @@ var (
 	// ErrWrongSecret means the joining device did not know the code's secret.
 	ErrWrongSecret = errors.New("the pairing code is wrong: check it, or make a new one with `cairn sync pair`")
 	// ErrNoInvite means the device has no open pairing code (none made,
-	// used already, expired, or killed after too many wrong tries).
+	// used already, expired, or killed after too many wrong tries). The
+	// errors below say which, and match it too (errors.Is).
 	ErrNoInvite = errors.New("this device has no open pairing code (it expired, was used, or had too many wrong tries): make a new one with `cairn sync pair`")
+	// ErrCodeUsed means the code paired a device already: a code pairs one.
+	ErrCodeUsed error = codeError("this pairing code was used already (a code pairs one device): make a new one with `cairn sync pair` on the other device")
+	// ErrCodeExpired means the code's time (PairingTTL) is up.
+	ErrCodeExpired error = codeError("this pairing code expired (a code lasts 10 minutes): make a new one with `cairn sync pair` on the other device")
+	// ErrCodeLocked means the code was closed after PairingAttempts wrong tries.
+	ErrCodeLocked error = codeError("this pairing code was closed after too many wrong tries: make a new one with `cairn sync pair` on the other device, and type it carefully")
 )
+
+// codeError is why an inviting device refused a code; each is also an
+// ErrNoInvite, for callers that only ask whether the code was refused.
+type codeError string
+
+func (e codeError) Error() string        { return string(e) }
+func (e codeError) Is(target error) bool { return target == ErrNoInvite }
 
 type invite struct {
 	secret   []byte
 	expires  time.Time
 	attempts int
+	used     bool
 }
 
 func (i *invite) live(now time.Time) bool {
-	return now.Before(i.expires) && i.attempts < PairingAttempts
+	return now.Before(i.expires) && i.attempts < PairingAttempts && !i.used
 }
+
+// answerable says whether the gate still lets an unknown device in to be
+// told why the code is refused (used, expired, closed): for a PairingTTL
+// after the code's own end, so that a late or second try hears the reason
+// instead of "connection failed". Such a device can open nothing but the
+// pairing protocol (trustedStream guards the rest).
+func (i *invite) answerable(now time.Time) bool {
+	return now.Before(i.expires.Add(PairingTTL))
+}
+
+// refusal says why a code that is not live is refused.
+func (i *invite) refusal(now time.Time) error {
+	switch {
+	case i == nil:
+		return ErrNoInvite
+	case i.used:
+		return ErrCodeUsed
+	case i.attempts >= PairingAttempts:
+		return ErrCodeLocked
+	case !now.Before(i.expires):
+		return ErrCodeExpired
+	}
+	return nil
+}
+
+// refusals are the reasons an inviting device sends back as text, so the
+// joining device can return the sentinel for it.
+var refusals = []error{ErrWrongSecret, ErrCodeUsed, ErrCodeExpired, ErrCodeLocked, ErrNoInvite}
 
 // Code is what a device shows to be paired with: peer id, addresses and a
 // one-time secret, as text (also fit for a QR code's alphanumeric mode).
@@ -178,8 +221,8 @@ func (n *Node) handlePair(s network.Stream) {
 	n.mu.Lock()
 	inv := n.invite
 	n.mu.Unlock()
-	if inv == nil || !inv.live(time.Now()) {
-		writeFrame(s, frameError, []byte(ErrNoInvite.Error()))
+	if now := time.Now(); inv == nil || !inv.live(now) {
+		writeFrame(s, frameError, []byte(inv.refusal(now).Error()))
 		return
 	}
 	s.SetDeadline(time.Now().Add(helloTimeout))
@@ -192,11 +235,7 @@ func (n *Node) handlePair(s network.Stream) {
 	mac, raw := body[:32], body[32:]
 	if !hmac.Equal(mac, tag(macKey, "join", raw)) {
 		n.mu.Lock()
-		inv.attempts++
-		dead := inv.attempts >= PairingAttempts
-		if dead && n.invite == inv {
-			n.invite = nil
-		}
+		inv.attempts++ // at PairingAttempts the code is no longer live
 		n.mu.Unlock()
 		n.emit(Event{Type: "sync.pair_failed", Peer: p.String(), Detail: fmt.Sprintf("wrong secret (%d of %d tries)", inv.attempts, PairingAttempts)})
 		writeFrame(s, frameError, []byte(ErrWrongSecret.Error()))
@@ -208,12 +247,16 @@ func (n *Node) handlePair(s network.Stream) {
 		return
 	}
 	n.mu.Lock()
-	if n.invite != inv { // another join took it meanwhile
+	if now := time.Now(); n.invite != inv || !inv.live(now) { // a new code replaced it, or another join took it meanwhile
+		why := ErrNoInvite
+		if n.invite == inv {
+			why = inv.refusal(now)
+		}
 		n.mu.Unlock()
-		writeFrame(s, frameError, []byte(ErrNoInvite.Error()))
+		writeFrame(s, frameError, []byte(why.Error()))
 		return
 	}
-	n.invite = nil
+	inv.used = true
 	n.mu.Unlock()
 	reply, err := n.admit(p, jm, sealKey)
 	if err != nil {
@@ -304,7 +347,7 @@ func (n *Node) Join(ctx context.Context, code string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := h.Connect(ctx, peer.AddrInfo{ID: c.Peer, Addrs: c.Addrs}); err != nil {
-		return fmt.Errorf("reach the inviting device at %v: %w (is it on, on this network, and still showing the code?)", c.Addrs, err)
+		return fmt.Errorf("reach the inviting device at %v: %w (is it on and on this network? A code used or expired more than 10 minutes ago is refused this way too: make a new one with `cairn sync pair`)", c.Addrs, err)
 	}
 	s, err := h.NewStream(ctx, c.Peer, ProtocolPair)
 	if err != nil {
@@ -329,11 +372,10 @@ func (n *Node) Join(ctx context.Context, code string) error {
 		return fmt.Errorf("pair with %s: %w", c.Peer, err)
 	}
 	if typ == frameError {
-		if string(body) == ErrWrongSecret.Error() {
-			return ErrWrongSecret
-		}
-		if string(body) == ErrNoInvite.Error() {
-			return ErrNoInvite
+		for _, e := range refusals {
+			if string(body) == e.Error() {
+				return e
+			}
 		}
 		return fmt.Errorf("the inviting device refused: %s", body)
 	}

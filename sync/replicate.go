@@ -95,7 +95,9 @@ func (n *Node) mergeMembership(m *Membership) error {
 	if err == nil {
 		err = writeFileAtomic(n.cfg.Dir+"/"+membershipFile, b)
 	}
+	var newly []peer.ID
 	if err == nil {
+		newly = newlyRemoved(n.members, next)
 		n.members = next
 	}
 	close(n.changed)
@@ -104,19 +106,30 @@ func (n *Node) mergeMembership(m *Membership) error {
 	if err != nil {
 		return fmt.Errorf("save the trusted devices: %w", err)
 	}
-	n.dropUntrusted()
+	n.applyRemovals(newly)
 	return nil
 }
 
+// newlyRemoved lists the devices removed in next but not in prev.
+func newlyRemoved(prev, next *Membership) []peer.ID {
+	_, was := prev.resolve()
+	_, now := next.resolve()
+	var out []peer.ID
+	for s := range now {
+		if id, err := peer.Decode(s); err == nil && !was[s] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // handleSync is the receiving side. A peer that is not a member gets its
-// stream reset before a byte of it is read.
+// stream reset before a byte of it is read (trustedStream).
 func (n *Node) handleSync(s network.Stream) {
-	p := s.Conn().RemotePeer()
-	if _, ok := n.member(p); !ok {
-		s.Reset()
-		n.emit(Event{Type: "sync.refused", Peer: p.String(), Detail: "not a trusted device"})
+	if _, ok := n.trustedStream(s); !ok {
 		return
 	}
+	p := s.Conn().RemotePeer()
 	err := n.receive(s, p)
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, context.Canceled):

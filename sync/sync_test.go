@@ -52,8 +52,8 @@ func TestPairingSecretAttemptsAndExpiry(t *testing.T) {
 			t.Fatalf("try %d with a wrong secret: %v, want ErrWrongSecret", i+1, err)
 		}
 	}
-	if err := b.node.Join(context.Background(), code.String()); !errors.Is(err, ErrNoInvite) {
-		t.Fatalf("the right secret after %d wrong tries: %v, want the code to be dead", PairingAttempts, err)
+	if err := b.node.Join(context.Background(), code.String()); !errors.Is(err, ErrCodeLocked) || !errors.Is(err, ErrNoInvite) {
+		t.Fatalf("the right secret after %d wrong tries: %v, want the code to be closed (ErrCodeLocked)", PairingAttempts, err)
 	}
 	if len(a.node.Members()) != 0 || len(b.node.Members()) != 0 {
 		t.Fatal("a failed pairing left a trusted device behind")
@@ -66,8 +66,14 @@ func TestPairingSecretAttemptsAndExpiry(t *testing.T) {
 	a.node.mu.Lock()
 	a.node.invite.expires = time.Now().Add(-time.Second)
 	a.node.mu.Unlock()
-	if err := b.node.Join(context.Background(), code.String()); err == nil {
-		t.Fatal("an expired code paired")
+	if err := b.node.Join(context.Background(), code.String()); !errors.Is(err, ErrCodeExpired) {
+		t.Fatalf("an expired code: %v, want ErrCodeExpired", err)
+	}
+	// A device that was never connected hears the same reason, not
+	// "connection failed".
+	late := newDevice(t, "late")
+	if err := late.node.Join(context.Background(), code.String()); !errors.Is(err, ErrCodeExpired) {
+		t.Fatalf("an expired code from a new device: %v, want ErrCodeExpired", err)
 	}
 
 	code, _ = a.node.Pair(context.Background())
@@ -75,8 +81,8 @@ func TestPairingSecretAttemptsAndExpiry(t *testing.T) {
 		t.Fatalf("a fresh code: %v", err)
 	}
 	c := newDevice(t, "c")
-	if err := c.node.Join(context.Background(), code.String()); err == nil {
-		t.Fatal("a used code paired a second device")
+	if err := c.node.Join(context.Background(), code.String()); !errors.Is(err, ErrCodeUsed) {
+		t.Fatalf("a used code on a second device: %v, want ErrCodeUsed", err)
 	}
 	if _, err := ParseCode("CAIRN1-NOTACODE"); err == nil {
 		t.Fatal("garbage parsed as a code")

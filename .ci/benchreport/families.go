@@ -25,7 +25,14 @@ var describe = map[string]string{
 		"often as a short reply, later updates, distractors sharing words, questions naming a month): " +
 		"**bm25-turn** is plain BM25 over single turns (the baseline, same run), **cairn-keyword** is message " +
 		"search over passages with their neighbouring turns as context, **cairn-keyword-time** adds the " +
-		"question's time expression as chat applies it. R@k: share of evidence messages in the first k; MRR: 1/rank of the first.",
+		"question's time expression as chat applies it, **cairn-keyword-2hop** is the two-hop search chat runs (a second " +
+		"search with the best message's new words and the question's unanswered ones; agent/recallhop.go). " +
+		"CAIRN_RECALL_SEEDS=4-6 measures the hold-out seeds. R@k: share of evidence messages in the first k; MRR: 1/rank of the first.",
+	"MessageSearch": "One message search (limit 10, keyword) in a vault of 100,000 messages (2,000 " +
+		"conversations of 50) indexed as passages with their neighbouring turns: **plain** and " +
+		"**with-neighbours** are the whole search; **candidates-any** and **candidates-all-first** the " +
+		"keyword candidates alone, FTS5 ranking every row holding any term against rows holding all " +
+		"common terms first.",
 	"Unlock": "Opening and unlocking a vault (Argon2id, 64 MiB, 3 passes, 4 lanes) plus building the " +
 		"in-memory index from the sealed embeddings; **kdf-only** is the Argon2id step alone.",
 	"Apply": "The apply path that sync, import and local writes share: records of another device merged " +

@@ -239,23 +239,24 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
 	if err := s.needAgent(); err != nil {
 		return err
 	}
-	out := []agent.ModelInfo{}
+	out := apitype.ModelList{Models: []agent.ModelInfo{}}
 	for i, b := range s.cfg.Backends.All() {
 		models, err := b.Models(r.Context())
 		if err != nil {
 			if i == 0 {
 				return err
 			}
+			out.Unreachable = append(out.Unreachable, apitype.BackendError{Backend: b.Name(), Error: err.Error()})
 			continue
 		}
 		for _, m := range models {
 			if i > 0 {
 				m.Name = b.Name() + "/" + m.Name
 			}
-			out = append(out, m)
+			out.Models = append(out.Models, m)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"models": out})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -265,10 +266,7 @@ func (s *Server) pullModel(w http.ResponseWriter, r *http.Request) error {
 	if err := s.needAgent(); err != nil {
 		return err
 	}
-	var in struct {
-		Name     string `json:"name"`
-		Insecure bool   `json:"insecure"`
-	}
+	var in apitype.PullRequest
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}

@@ -227,6 +227,8 @@ func dataError(err error) error {
 		return errorf(http.StatusForbidden, "wrong_bundle_key", err.Error()+": nothing was imported")
 	case errors.Is(err, portable.ErrBundleDamaged):
 		return errorf(http.StatusUnprocessableEntity, "bundle_damaged", err.Error()+"; nothing was imported")
+	case errors.Is(err, portable.ErrNotBundle):
+		return errorf(http.StatusUnprocessableEntity, "not_a_bundle", err.Error()+"; nothing was imported")
 	case errors.Is(err, portable.ErrNothingToImport):
 		return errorf(http.StatusUnprocessableEntity, "nothing_to_import", err.Error())
 	case errors.Is(err, portable.ErrTooLarge):

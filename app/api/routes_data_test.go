@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
+
 	"github.com/cairnlabs/cairn/memory"
+	"github.com/cairnlabs/cairn/memory/portable"
 )
 
 func (f *fixture) exportBody(in ExportRequest) (response, http.Header) {
@@ -60,6 +63,16 @@ func TestExportImportAPI(t *testing.T) {
 		}
 	}
 
+	// An age file that the passphrase opens but that holds no bundle.
+	var notBundle strings.Builder
+	rcpt, _ := portable.PassphraseRecipient("a bundle passphrase", 10)
+	w, err := age.Encrypt(&notBundle, rcpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("my shopping list\n"))
+	w.Close()
+
 	b := newFixture(t)
 	cases := []struct {
 		name, body, pass, query string
@@ -68,6 +81,7 @@ func TestExportImportAPI(t *testing.T) {
 	}{
 		{"wrong passphrase", bundle, "not the passphrase", "", 403, "wrong_bundle_key"},
 		{"truncated", bundle[:len(bundle)-20], "a bundle passphrase", "", 422, "bundle_damaged"},
+		{"not a bundle", notBundle.String(), "a bundle passphrase", "", 422, "not_a_bundle"},
 		{"nothing", "{\"cairn\":\"jsonl\",\"version\":1}\n", "", "", 422, "nothing_to_import"},
 		{"unknown", "hello", "", "", 415, "unknown_format"},
 		{"dry run", bundle, "a bundle passphrase", "?dry_run=true", 200, ""},

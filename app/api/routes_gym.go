@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cairnlabs/cairn/app/apitype"
 	"github.com/cairnlabs/cairn/gym"
 )
 
@@ -146,7 +147,7 @@ func (s *Server) reviewGym(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"gym": g.ID, "name": g.Manifest.Name, "license": g.Manifest.License, "items": cands})
+	writeJSON(w, http.StatusOK, apitype.GymReview{Gym: g.ID, Name: g.Manifest.Name, License: g.Manifest.License, Items: cands})
 	return nil
 }
 
@@ -155,12 +156,7 @@ func (s *Server) approveGym(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Approve       []string `json:"approve"`
-		Decline       []string `json:"decline"`
-		AcceptLicense string   `json:"accept_license"`
-		Send          *bool    `json:"send"`
-	}
+	var in apitype.GymDecision
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
@@ -198,13 +194,13 @@ func (s *Server) approveGym(w http.ResponseWriter, r *http.Request) error {
 	if err := gc.Decline(r.Context(), g, hashes(declined)); err != nil {
 		return err
 	}
-	out := map[string]any{"envelopes": envelopes, "approved": len(approved), "declined": len(declined)}
+	out := apitype.GymDecided{Envelopes: envelopes, Approved: len(approved), Declined: len(declined)}
 	if len(approved) > 0 && (in.Send == nil || *in.Send) {
 		rep, err := gc.Send(r.Context(), true)
 		if err != nil {
 			return err
 		}
-		out["sent"] = rep
+		out.Sent = &rep
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -30,7 +30,7 @@ func init() {
 		"POST /api/v1/sync/enable":           {summary: "Turn sync on without pairing: listen and announce on the LAN (admin)"},
 		"GET /api/v1/sync/devices":           {summary: "The trusted devices (admin)"},
 		"DELETE /api/v1/sync/devices/{peer}": {summary: "Remove a device (peer id or name): every peer stops talking to it and the vault key rotates (admin)"},
-		"GET /api/v1/sync/events":            {summary: "Server-Sent Events of sync progress: connected, sent, received, caught_up, paired, removed, refused (admin)", stream: true},
+		"GET /api/v1/sync/events":            {summary: "Server-Sent Events of sync progress: connected, sent, received, caught_up, paired, removed, dropped, refused (admin)", stream: true},
 	} {
 		operations[k] = op
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/app/client"
+	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -19,5 +20,33 @@ func (c *cli) withAPI(ctx context.Context, fn func(*client.Client) error) error 
 	}
 	return c.withVault(ctx, func(v *memory.Vault) error {
 		return fn(client.InProcess(api.New(api.Config{Vault: v}).InProcess()))
+	})
+}
+
+// withModelsAPI is withAPI for the model routes, which need no passphrase:
+// with no owner, the handler serves in-process over the vault opened
+// locked, so listing and pulling models never ask for it either way.
+func (c *cli) withModelsAPI(ctx context.Context, fn func(*client.Client) error) error {
+	if oc, ok := c.ownerClient(); ok {
+		return fn(oc.api)
+	}
+	sess, err := c.OpenLocked(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close(context.WithoutCancel(ctx))
+	return fn(client.InProcess(api.New(api.Config{Vault: sess.Vault, Agent: sess.Agent, Backends: sess.Backends}).InProcess()))
+}
+
+// withGymAPI is withAPI for the gym routes: with no owner, the in-process
+// handler has the home's gym file as well as the vault.
+func (c *cli) withGymAPI(ctx context.Context, fn func(*client.Client) error) error {
+	if oc, ok := c.ownerClient(); ok {
+		return fn(oc.api)
+	}
+	return c.withContributor(ctx, func(gc *gym.Contributor) error {
+		return c.withVault(ctx, func(v *memory.Vault) error {
+			return fn(client.InProcess(api.New(api.Config{Vault: v, Gym: gc}).InProcess()))
+		})
 	})
 }

@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairnlabs/cairn/agent/ollamatest"
+	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -153,4 +158,111 @@ func sameShape(s string, seeded map[string]bool) string {
 		return "NEW-ID"
 	})
 	return timePattern.ReplaceAllString(s, "TIME")
+}
+
+// TestModelCommandsBothWays is the same for `models` and `pull`, which
+// need no passphrase either way (with no owner the handler runs over the
+// vault opened locked), on an Ollama of their own with a model pulled from
+// a local registry.
+func TestModelCommandsBothWays(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	reg, err := ollamatest.StartRegistry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	// Pushed from an Ollama of its own, which then has the model: the
+	// shared one keeps its list for the other tests.
+	own, err := ollamatest.StartEmpty(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	name, err := own.Push(ctx, reg, ollamatest.Tiny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := chatHome(t)
+	env := withOllama(own.Host) // and no passphrase: none is asked for
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	runBothWays(t, direct, env, nil, [][]string{
+		{"models"},
+		{"models", "--json"},
+		{"pull", "--insecure", name},
+		{"pull", "--insecure", "--json", name},
+		{"pull", "--insecure", reg.Host + "/library/no-such-model"},
+		{"pull", "--insecure", closed + "/library/tiny"},
+		{"pull"},
+		{"models", "--json"},
+	})
+}
+
+// TestGymDatasetBothWays is the same for `gym dataset`, on feedback given
+// to a stored conversation: the rows are the same, redacted or not, and
+// so are the mistakes.
+func TestGymDatasetBothWays(t *testing.T) {
+	direct := newHome(t)
+	bad, good := conversationWithBranches(t, direct)
+	for _, args := range [][]string{
+		{"memory", "add", "My sister Anna lives in Lisbon."},
+		{"gym", "feedback", bad, "--down", "--reason", "wrong city", "--correct", "Anna lives in Lisbon."},
+		{"gym", "feedback", good, "--up"},
+		{"gym", "feedback", good, "--prefer"},
+	} {
+		if r := cairn(t, direct, withPass, args...); r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	runBothWays(t, direct, withPass, nil, [][]string{
+		{"gym", "dataset", "--format", "sft", "--out", "-"},
+		{"gym", "dataset", "--format", "dpo", "--out", "-"},
+		{"gym", "dataset", "--format", "kto", "--out", "-"},
+		{"gym", "dataset", "--format", "dpo", "--redact", "--out", "-"},
+		{"gym", "dataset", "--format", "orpo", "--out", "-"},
+		{"gym", "dataset", "--format", "sft"},
+		{"gym", "dataset", "--format", "sft", "--out", filepath.Join(t.TempDir(), "no-such-folder", "d.jsonl")},
+	})
+}
+
+// TestGymReviewBothWays is the same for `gym review`: listing, JSON,
+// formats, declining by a hash prefix, approving with and without the
+// licence, and the mistakes, on a gym served on loopback.
+func TestGymReviewBothWays(t *testing.T) {
+	direct := newHome(t)
+	bad, good := conversationWithBranches(t, direct)
+	g := serveGymAt(t, filepath.Join(t.TempDir(), "gym"), "127.0.0.1:0")
+	for _, args := range [][]string{
+		{"gym", "feedback", bad, "--down", "--reason", "wrong city", "--correct", "Anna lives in Lisbon."},
+		{"gym", "feedback", good, "--up"},
+		{"gym", "add", "http://" + g.addr},
+	} {
+		if r := cairn(t, direct, withPass, args...); r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	var reviewed struct {
+		Items []gym.Candidate `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(cairn(t, direct, withPass, "gym", "review", "log-gym", "--json").stdout), &reviewed); err != nil || len(reviewed.Items) < 2 {
+		t.Fatalf("review --json: %+v, %v", reviewed, err)
+	}
+	runBothWays(t, direct, withPass, nil, [][]string{
+		{"gym", "review", "log-gym"},
+		{"gym", "review", "log-gym", "--json"},
+		{"gym", "review", "log-gym", "--format", "dpo"},
+		{"gym", "review", "log-gym", "--format", "poem"},
+		{"gym", "review", "no-such-gym"},
+		{"gym", "review"},
+		{"gym", "review", "log-gym", "--approve", "all"},
+		{"gym", "review", "log-gym", "--approve", "00000000"},
+		{"gym", "review", "log-gym", "--decline", reviewed.Items[0].Hash[:12]},
+		{"gym", "review", "log-gym", "--approve", "all", "--accept-license", "CC-BY-4.0", "--no-send"},
+		{"gym", "review", "log-gym"},
+	})
 }

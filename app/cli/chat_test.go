@@ -8,12 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/agent/ollamatest"
+	"github.com/cairnlabs/cairn/app/internal/apptest"
 	"github.com/cairnlabs/cairn/app/owner"
 	"github.com/cairnlabs/cairn/memory"
 )
@@ -403,19 +403,4 @@ func TestCtrlCInTheREPLStopsOnlyTheReply(t *testing.T) {
 }
 
 // syncBuffer is a buffer a child process writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = apptest.LockedBuffer

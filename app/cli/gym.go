@@ -7,11 +7,14 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlabs/cairn/app/apitype"
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
 	"github.com/cairnlabs/cairn/memory/atomicfile"
@@ -44,6 +47,18 @@ func (c *cli) withContributor(ctx context.Context, fn func(*gym.Contributor) err
 	}
 	defer gc.Close()
 	return fn(gc)
+}
+
+// withGym opens the home's gym file and finds the gym ref names (its id or
+// name) in it.
+func (c *cli) withGym(ctx context.Context, ref string, fn func(*gym.Contributor, gym.GymInfo) error) error {
+	return c.withContributor(ctx, func(gc *gym.Contributor) error {
+		g, err := gc.Gym(ctx, ref)
+		if err != nil {
+			return err
+		}
+		return fn(gc, g)
+	})
 }
 
 func (c *cli) printJSON(v any) error {
@@ -206,27 +221,9 @@ func (c *cli) gymDataset() *cobra.Command {
 			if out == "" {
 				return usageError{fmt.Errorf("--out FILE.jsonl is needed (- for standard output)")}
 			}
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				exs, err := gym.Examples(cmd.Context(), v, f)
-				if err != nil {
-					return err
-				}
-				var red *gym.Redactor
-				if redact {
-					known, err := gym.KnownFromVault(cmd.Context(), v)
-					if err != nil {
-						return err
-					}
-					red = gym.NewRedactor(known)
-				}
-				items := make([]gym.Item, 0, len(exs))
-				for _, ex := range exs {
-					if red != nil {
-						ex.Item = red.Item(ex.Item)
-					}
-					items = append(items, ex.Item)
-				}
-				return c.writeOut(out, func(w io.Writer) (int, error) { return len(items), gym.WriteJSONL(w, items) })
+			ctx := cmd.Context()
+			return c.withAPI(ctx, func(cl *client.Client) error {
+				return c.writeOut(out, func(w io.Writer) (int, error) { return cl.GymDataset(ctx, string(f), redact, w) })
 			})
 		},
 	}
@@ -242,6 +239,9 @@ func (c *cli) writeOut(path string, write func(io.Writer) (int, error)) error {
 		_, err := write(os.Stdout)
 		return err
 	}
+	if dir := filepath.Dir(path); !isDir(dir) {
+		return fmt.Errorf("cannot write %s: the folder %s does not exist (create it, or choose another --out)", path, dir)
+	}
 	var rows int
 	err := atomicfile.WriteFrom(path, 0o600, func(w io.Writer) (err error) {
 		rows, err = write(w)
@@ -252,6 +252,12 @@ func (c *cli) writeOut(path string, write func(io.Writer) (int, error)) error {
 	}
 	fmt.Fprintf(c.Stderr, "Wrote %d rows to %s.\n", rows, path)
 	return nil
+}
+
+// isDir reports whether path is a folder.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 func (c *cli) gymReview() *cobra.Command {
@@ -277,34 +283,31 @@ with --accept-license naming the gym's licence.`,
 				}
 				formats = append(formats, f)
 			}
-			return c.withContributor(ctx, func(gc *gym.Contributor) error {
-				g, err := gc.Gym(ctx, args[0])
+			return c.withGymAPI(ctx, func(cl *client.Client) error {
+				var f string
+				if len(formats) > 0 {
+					f = string(formats[0])
+				}
+				rev, err := cl.GymReview(ctx, args[0], f)
 				if err != nil {
 					return err
 				}
-				var cands []gym.Candidate
-				err = c.withVault(ctx, func(v *memory.Vault) (err error) {
-					cands, err = gc.Candidates(ctx, v, &g, formats...)
-					return err
-				})
-				if err != nil {
-					return err
-				}
+				cands := rev.Items
 				if asJSON {
-					return c.printJSON(map[string]any{"gym": g.ID, "license": g.Manifest.License, "items": cands})
+					return c.printJSON(map[string]any{"gym": rev.Gym, "license": rev.License, "items": cands})
 				}
 				interactive := len(approve) == 0 && len(decline) == 0 && c.Term.IsTerminal()
 				var chosen, declined []gym.Candidate
 				switch {
 				case interactive:
-					if chosen, declined, err = c.reviewInteractively(g, cands); err != nil {
+					if chosen, declined, err = c.reviewInteractively(cands); err != nil {
 						return err
 					}
 				case len(approve) == 0 && len(decline) == 0:
 					for _, cand := range cands {
 						fmt.Fprintf(c.Stdout, "%s %s\n%s\n\n", cand.Hash, cand.Format, cand.Item)
 					}
-					fmt.Fprintf(c.Stderr, "%s for %s. Approve with --approve HASH... (or all) --accept-license %q.\n", countOf(len(cands), "item"), g.Manifest.Name, g.Manifest.License)
+					fmt.Fprintf(c.Stderr, "%s for %s. Approve with --approve HASH... (or all) --accept-license %q.\n", countOf(len(cands), "item"), rev.Name, rev.License)
 					return nil
 				default:
 					if chosen, err = pick(cands, approve); err != nil {
@@ -314,30 +317,39 @@ with --accept-license naming the gym's licence.`,
 						return err
 					}
 				}
-				if err := gc.Decline(ctx, g, hashes(declined)); err != nil {
-					return err
-				}
 				if len(chosen) == 0 {
+					if len(declined) > 0 {
+						if _, err := cl.GymDecide(ctx, rev.Gym, apitype.GymDecision{Decline: hashes(declined)}); err != nil {
+							return err
+						}
+					}
 					fmt.Fprintf(c.Stderr, "Nothing approved; %d declined.\n", len(declined))
 					return nil
 				}
 				if interactive && license == "" {
-					fmt.Fprintf(c.Stderr, "Gym %s takes contributions under the licence %q.\n", g.Manifest.Name, g.Manifest.License)
+					fmt.Fprintf(c.Stderr, "Gym %s takes contributions under the licence %q.\n", rev.Name, rev.License)
 					if ans, _ := c.Term.ReadLine("Accept it and send " + fmt.Sprint(len(chosen)) + " items? [y/N] "); strings.EqualFold(ans, "y") || strings.EqualFold(ans, "yes") {
-						license = g.Manifest.License
+						license = rev.License
 					} else {
+						if len(declined) > 0 {
+							if _, err := cl.GymDecide(ctx, rev.Gym, apitype.GymDecision{Decline: hashes(declined)}); err != nil {
+								return err
+							}
+						}
 						fmt.Fprintln(c.Stderr, "Nothing was approved or sent.")
 						return nil
 					}
 				}
-				if _, err := gc.Approve(ctx, g, chosen, license); err != nil {
+				send := !noSend
+				done, err := cl.GymDecide(ctx, rev.Gym, apitype.GymDecision{Approve: hashes(chosen), Decline: hashes(declined), AcceptLicense: license, Send: &send})
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.Stderr, "Approved %s for %s; %d declined.\n", countOf(len(chosen), "item"), g.Manifest.Name, len(declined))
-				if noSend {
-					return nil
+				fmt.Fprintf(c.Stderr, "Approved %s for %s; %d declined.\n", countOf(done.Approved, "item"), rev.Name, done.Declined)
+				if done.Sent != nil {
+					c.printSendReport(*done.Sent)
 				}
-				return c.sendOutbox(ctx, gc)
+				return nil
 			})
 		},
 	}
@@ -351,7 +363,7 @@ with --accept-license naming the gym's licence.`,
 	return cmd
 }
 
-func (c *cli) reviewInteractively(g gym.GymInfo, cands []gym.Candidate) (chosen, declined []gym.Candidate, err error) {
+func (c *cli) reviewInteractively(cands []gym.Candidate) (chosen, declined []gym.Candidate, err error) {
 	for i, cand := range cands {
 		fmt.Fprintf(c.Stderr, "\n[%d/%d] %s item %s, exactly as it would be sent:\n%s\n", i+1, len(cands), cand.Format, cand.Hash[:16], cand.Item)
 		ans, err := c.Term.ReadLine("(a)pprove, (d)ecline, (s)kip, (q)uit? ")
@@ -398,6 +410,12 @@ func (c *cli) sendOutbox(ctx context.Context, gc *gym.Contributor) error {
 	if err != nil {
 		return err
 	}
+	c.printSendReport(rep)
+	return nil
+}
+
+// printSendReport says what a send delivered, and what waits for the next.
+func (c *cli) printSendReport(rep gym.SendReport) {
 	fmt.Fprintf(c.Stderr, "Sent: %d delivered, %d refused, %d to retry.\n", rep.Delivered, rep.Refused, rep.Failed)
 	for _, e := range rep.Errors {
 		fmt.Fprintln(c.Stderr, "  "+e)
@@ -405,7 +423,6 @@ func (c *cli) sendOutbox(ctx context.Context, gc *gym.Contributor) error {
 	if rep.Failed > 0 {
 		fmt.Fprintln(c.Stderr, "What was not delivered stays in the outbox: `cairn gym send` tries again.")
 	}
-	return nil
 }
 
 func (c *cli) gymSend() *cobra.Command {
@@ -442,11 +459,7 @@ func (c *cli) gymReceipts() *cobra.Command {
 		Short: "The gym's signed receipts: what it accepted, by item hash",
 		Args:  exactArgs(1, "a gym's id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withContributor(cmd.Context(), func(gc *gym.Contributor) error {
-				g, err := gc.Gym(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
+			return c.withGym(cmd.Context(), args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
 				recs, err := gc.Receipts(cmd.Context(), g)
 				if err != nil {
 					return err
@@ -464,11 +477,7 @@ func (c *cli) gymRevoke() *cobra.Command {
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return c.withContributor(ctx, func(gc *gym.Contributor) error {
-				g, err := gc.Gym(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withGym(ctx, args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
 				if _, err := gc.Revoke(ctx, g, args[1:]); err != nil {
 					return err
 				}

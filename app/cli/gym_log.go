@@ -26,11 +26,7 @@ and nothing more is sent to that gym. Only the gym is contacted.`,
 		Args: exactArgs(1, "a gym's id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return c.withContributor(ctx, func(gc *gym.Contributor) error {
-				g, err := gc.Gym(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withGym(ctx, args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
 				rep, verr := gc.VerifyLog(ctx, g)
 				if asJSON {
 					st, _, err := gc.LogStatus(ctx, g)
@@ -83,11 +79,7 @@ Your witness key for others to check: printed on stderr.`,
 				return usageError{fmt.Errorf("--name %q: %w (no spaces or +)", name, err)}
 			}
 			ctx := cmd.Context()
-			return c.withContributor(ctx, func(gc *gym.Contributor) error {
-				g, err := gc.Gym(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withGym(ctx, args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
 				cosigned, err := gc.Witness(ctx, g, name, key, publish)
 				if err != nil {
 					return err

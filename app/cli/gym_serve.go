@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -122,13 +123,7 @@ func (c *cli) gymExport() *cobra.Command {
 		Short: "Write a gym node's accepted, unrevoked, unrejected items as TRL JSONL, or all of them as Parquet shards with a dataset card",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dir == "" {
-				return usageError{fmt.Errorf("--dir DIR is needed: the gym's folder")}
-			}
-			if _, err := os.Stat(filepath.Join(dir, "gym.db")); err != nil {
-				return fmt.Errorf("%s is not a gym's folder (no gym.db): give the --dir that `cairn gym serve` used", dir)
-			}
-			n, err := gym.OpenNode(cmd.Context(), gym.NodeConfig{Dir: dir})
+			n, err := openGymNode(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}
@@ -194,13 +189,7 @@ func (c *cli) gymReject() *cobra.Command {
 		Short: "As a gym's operator, take an accepted item out of the data, with a reason that counts against its key",
 		Args:  exactArgs(1, "the item's hash (from `cairn gym export`'s provenance or a receipt)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" {
-				return usageError{fmt.Errorf("--dir DIR is needed: the gym's folder")}
-			}
-			if _, err := os.Stat(filepath.Join(dir, "gym.db")); err != nil {
-				return fmt.Errorf("%s is not a gym's folder (no gym.db): give the --dir that `cairn gym serve` used", dir)
-			}
-			n, err := gym.OpenNode(cmd.Context(), gym.NodeConfig{Dir: dir})
+			n, err := openGymNode(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}
@@ -215,4 +204,16 @@ func (c *cli) gymReject() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", "", "the gym's folder")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (kept with the rejection)")
 	return cmd
+}
+
+// openGymNode opens the gym node that `cairn gym serve --dir DIR` made, for
+// its operator's commands.
+func openGymNode(ctx context.Context, dir string) (*gym.Node, error) {
+	if dir == "" {
+		return nil, usageError{fmt.Errorf("--dir DIR is needed: the gym's folder")}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gym.db")); err != nil {
+		return nil, fmt.Errorf("%s is not a gym's folder (no gym.db): give the --dir that `cairn gym serve` used", dir)
+	}
+	return gym.OpenNode(ctx, gym.NodeConfig{Dir: dir})
 }

@@ -29,11 +29,7 @@ and "reason" | "scores" | "labels"}) prints the items they make, and with
 		Args: exactArgs(1, "a gym's id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return c.withContributor(ctx, func(gc *gym.Contributor) error {
-				g, err := gc.Gym(ctx, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withGym(ctx, args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
 				if set == "" {
 					if len(g.Manifest.Tasks) == 0 {
 						return fmt.Errorf("gym %s publishes no tasks", g.Manifest.Name)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/cairnlabs/cairn/app/internal/apptest"
 	"github.com/cairnlabs/cairn/app/owner"
 	"github.com/cairnlabs/cairn/memory"
 )
@@ -40,38 +41,8 @@ func startKeyring(t *testing.T) []string {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	run := filepath.Join(dir, "run")
 	os.MkdirAll(run, 0o700)
-	addr := "unix:path=" + filepath.Join(run, "bus")
-	// A bus that starts no services on demand, so that only the keyring
-	// started below (unlocked) answers as the Secret Service.
-	conf := filepath.Join(dir, "bus.conf")
-	os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>`+addr+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o600)
-	bus := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork")
-	if err := bus.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bus.Process.Kill(); bus.Wait() })
+	addr := apptest.StartBus(t, run)
 	env := []string{"DBUS_SESSION_BUS_ADDRESS=" + addr, "XDG_RUNTIME_DIR=" + run, "HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "data")}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if _, err := os.Stat(filepath.Join(run, "bus")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dbus-daemon did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	gk := exec.Command("gnome-keyring-daemon", "--unlock", "--components=secrets", "--foreground")
 	gk.Env = append(os.Environ(), env...)
 	gk.Stdin = strings.NewReader("login keyring password")

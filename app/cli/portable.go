@@ -411,6 +411,9 @@ func (c *cli) printImportSummary(s portable.Summary, format string) {
 		fmt.Fprintf(w, "; resumed after %d entries of an earlier run", s.Resumed)
 	}
 	fmt.Fprintln(w, ").")
+	if u := s.InvalidUTF8; u != nil {
+		fmt.Fprintf(w, "Not UTF-8: %s in %s, imported as U+FFFD (e.g. %s).\n", countOf(u.Sequences, "byte sequence"), countOf(u.Entries, "entry"), strings.Join(u.Example, ", "))
+	}
 	if n := s.SkippedCount(); n > 0 {
 		fmt.Fprintf(w, "Skipped %d:\n", n)
 		for _, k := range s.Skipped {

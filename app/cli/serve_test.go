@@ -7,13 +7,19 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	gosync "sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cairnlabs/cairn/app/api"
+	"github.com/cairnlabs/cairn/app/internal/apptest"
 	"github.com/cairnlabs/cairn/app/owner"
 )
+
+// serveExited holds, for each process startServe started, a channel
+// closed once it has exited and all it printed is read.
+var serveExited gosync.Map
 
 // startServe runs `cairn serve` on a free port and returns its URL once
 // it has recorded itself as the home's owner.
@@ -23,19 +29,8 @@ func startServe(t *testing.T, home string, env []string, args ...string) (string
 	cmd.Env = append(append(cleanEnv(), execMainEnv+"=1"), env...)
 	var errb syncBuffer
 	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
+	done, _ := apptest.Start(t, cmd)
+	serveExited.Store(cmd, done)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if o, err := (owner.Home{Dir: home}).RunningOwner(); err == nil && o.PID == cmd.Process.Pid {

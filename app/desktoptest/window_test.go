@@ -1,7 +1,6 @@
 package desktoptest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -13,12 +12,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cairnlabs/cairn/agent/ollamatest"
+	"github.com/cairnlabs/cairn/app/internal/apptest"
 )
 
 var ollama *ollamatest.Server
@@ -225,36 +224,7 @@ func startXvfb(t *testing.T) string {
 
 // startBus starts a private D-Bus session bus (for the single-instance
 // lock) and returns its address.
-func startBus(t *testing.T) string {
-	dir := t.TempDir()
-	addr := "unix:path=" + filepath.Join(dir, "bus")
-	conf := filepath.Join(dir, "bus.conf")
-	os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>`+addr+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o600)
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(dir, "bus")); err == nil {
-			return addr
-		}
-	}
-	t.Fatal("dbus-daemon did not start")
-	return ""
-}
+func startBus(t *testing.T) string { return apptest.StartBus(t, t.TempDir()) }
 
 type runningApp struct {
 	cmd  *exec.Cmd
@@ -490,19 +460,4 @@ func cleanEnv() []string {
 }
 
 // lockedBuffer collects a process's output safely across goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = apptest.LockedBuffer

@@ -18,7 +18,6 @@ import (
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
-	cairnsync "github.com/cairnlabs/cairn/sync"
 )
 
 // DefaultAddr is where cairn serve listens unless told otherwise.
@@ -115,8 +114,10 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 	if err != nil {
 		return nil, err
 	}
+	var undo cleanup
+	undo.add(func(context.Context) { release() })
 	fail := func(err error) (*Running, error) {
-		release()
+		undo.run(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	toks, err := api.OpenTokens(h.Dir)
@@ -133,22 +134,26 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 	// With the web UI and no vault yet, the page creates it (first run).
 	uiapp := &uiApp{c: c, keyring: RememberKey}
 	var sess *Session
+	var sessMu sync.Mutex
 	if h.HasVault() {
 		if sess, err = c.OpenServing(ctx); err != nil {
 			return fail(err)
 		}
 		uiapp.setSession(sess)
 	}
-	closeSess := func(ctx context.Context) {
+	// The session served, or the one the first run makes (uiapp.created).
+	undo.add(func(ctx context.Context) {
+		sessMu.Lock()
+		defer sessMu.Unlock()
 		if sess != nil {
 			sess.Close(ctx)
 		}
-	}
+	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		closeSess(context.WithoutCancel(ctx))
 		return fail(fmt.Errorf("%w %s: %w (is another program using the port? pass --addr 127.0.0.1:PORT)", ErrCannotListen, addr, err))
 	}
+	undo.add(func(context.Context) { ln.Close() })
 	var hosts []string
 	if anyHost {
 		host, _, _ := net.SplitHostPort(addr)
@@ -161,7 +166,6 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 	}
 	// The gym file holds only what the person added or approved; opening
 	// it sends nothing.
-	stopGym := func() {}
 	if gc, err := gym.OpenContributor(ctx, gym.ContributorConfig{Path: h.GymPath(), Logger: slog.Default()}); err == nil {
 		cfg.Gym = gc
 		// Retries what the person approved, when due; an empty outbox
@@ -169,26 +173,25 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 		gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { gc.RetryLoop(gctx, time.Minute); close(done) }()
-		stopGym = func() { cancel(); <-done; gc.Close() }
+		undo.add(func(context.Context) { cancel(); <-done; gc.Close() })
 	} else {
 		slog.Warn("gym routes are off: the gym file did not open", "err", err)
 	}
 	// Sync starts with a vault, opening no socket until the person pairs
 	// or turns it on; on a first run it starts once the vault is made
 	// (appapi.go).
-	var node *cairnsync.Node
 	if sess != nil {
-		if node, err = c.StartSync(ctx, sess.Vault); err != nil {
+		if node, err := c.StartSync(ctx, sess.Vault); err != nil {
 			fmt.Fprintf(c.Stderr, "Sync is not running: %v\n", err)
 		} else {
 			cfg.Sync = node
+			undo.add(func(context.Context) { node.Close() })
 		}
 	}
 	if ui {
 		cfg.Assets = c.Assets
 	}
 	srv := api.New(cfg)
-	var sessMu sync.Mutex
 	uiapp.created = func(s *Session) {
 		sessMu.Lock()
 		sess = s
@@ -197,28 +200,18 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 	o := &Running{Sess: sess, API: srv, NewToken: created, URL: "http://" + ln.Addr().String(), Errc: make(chan error, 1)}
 	b, _ := json.Marshal(Owner{PID: os.Getpid(), URL: o.URL, Started: time.Now().UTC()})
 	if err := os.WriteFile(h.OwnerPath(), b, 0o600); err != nil {
-		ln.Close()
-		stopGym()
-		if node != nil {
-			node.Close()
-		}
-		closeSess(context.WithoutCancel(ctx))
 		return fail(err)
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() { o.Errc <- hs.Serve(ln) }()
+	undo.add(func(ctx context.Context) { hs.Shutdown(ctx) })
+	var stopOnce sync.Once
 	o.Stop = func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		hs.Shutdown(sctx)
-		stopGym()
-		if node != nil {
-			node.Close()
-		}
-		sessMu.Lock()
-		closeSess(sctx)
-		sessMu.Unlock()
-		release()
+		stopOnce.Do(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			undo.run(sctx)
+		})
 	}
 	return o, nil
 }
@@ -228,6 +221,16 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 func (c *Env) OpenServing(ctx context.Context) (*Session, error) {
 	if os.Getenv(EnvPassphrase) != "" || c.PassFile != "" || c.Term.IsTerminal() {
 		return c.OpenRuntime(ctx)
+	}
+	return c.OpenLocked(ctx)
+}
+
+// OpenLocked opens the vault locked, with no passphrase: the agent and the
+// backends work (the model routes), the vault's contents wait for an
+// unlock.
+func (c *Env) OpenLocked(ctx context.Context) (*Session, error) {
+	if h := c.Home(); !h.HasVault() {
+		return nil, h.NoVaultError()
 	}
 	s, bs, ollama, err := c.BackendsOnly()
 	if err != nil {

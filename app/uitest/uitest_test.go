@@ -1,7 +1,6 @@
 package uitest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io/fs"
@@ -9,12 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cairnlabs/cairn/agent/ollamatest"
+	"github.com/cairnlabs/cairn/app/internal/apptest"
 )
 
 var ollama *ollamatest.Server
@@ -31,22 +30,8 @@ func repoRoot(t testing.TB) string {
 	return root
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects a process's output safely across goroutines.
+type lockedBuffer = apptest.LockedBuffer
 
 func chromium(t testing.TB) string {
 	t.Helper()
@@ -211,24 +196,7 @@ func startUIArgs(t testing.TB, ctx context.Context, bin, home string, env []stri
 	serve.Env = append(append(cleanEnv(), "OLLAMA_HOST="+ollama.Host), env...)
 	errb := &lockedBuffer{}
 	serve.Stderr = errb
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { serve.Wait(); close(done) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			serve.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(15 * time.Second):
-				serve.Process.Kill()
-				<-done
-			}
-		})
-	}
-	t.Cleanup(stop)
+	done, stop := apptest.Start(t, serve)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
 		for _, f := range strings.Fields(errb.String()) {
 			if u, _, ok := strings.Cut(f, "/login?code="); ok {

@@ -6,6 +6,7 @@
 // (default tiny:latest), CAIRN_SHOTS (screenshot folder, default
 // test-results/e2e), CHROMIUM (default /usr/bin/chromium).
 import { chromium } from "playwright-core";
+import { cspHolds, watchCSP } from "./csp.mjs";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -31,6 +32,7 @@ const browser = await chromium.launch({
   args: ["--no-sandbox"],
 });
 const context = await browser.newContext({ viewport: { width: 1200, height: 820 } });
+await watchCSP(context);
 const page = await context.newPage();
 page.setDefaultTimeout(60_000);
 const pageErrors = [];
@@ -269,6 +271,10 @@ try {
   await page.getByRole("button", { name: "Check (dry run)" }).click();
   await page.getByRole("alert").filter({ hasText: "Cairn does not recognise this file" }).waitFor();
   await shot("import-unknown");
+  // A byte that is not UTF-8 (Latin-1 "é") is counted, not hidden.
+  await page.getByLabel("File to import").setInputFiles({ name: "latin1.jsonl", mimeType: "application/x-ndjson", buffer: Buffer.from('{"text":"caf\xe9 au lait in the morning"}\n', "latin1") });
+  await page.getByRole("button", { name: "Check (dry run)" }).click();
+  await page.getByLabel("Text that was not UTF-8").filter({ hasText: "1 byte sequence in 1 entry was not UTF-8 and would be imported as" }).waitFor();
 
   step("an encrypted bundle: a wrong passphrase and a damaged file are refused, saying so");
   await page.getByLabel("Encrypted bundle (.cairn)").check();
@@ -329,6 +335,9 @@ try {
   await shot("idle-locked");
 
   check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
+  // Last: the probe of cspHolds makes the browser report an error on purpose.
+  step("the UI caused no Content-Security-Policy violation, and the policy is enforced");
+  await cspHolds(page);
   console.log("e2e: OK");
 } catch (e) {
   await shot("failure").catch(() => {});

@@ -7,6 +7,7 @@
 // Environment: CAIRN_LOGIN_URL (required), CAIRN_GYM_URL, CAIRN_PASSPHRASE,
 // CAIRN_SHOTS, CHROMIUM.
 import { chromium } from "playwright-core";
+import { cspHolds, watchCSP } from "./csp.mjs";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -24,7 +25,9 @@ function check(ok, what) {
 }
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
-const page = await (await browser.newContext({ viewport: { width: 1200, height: 820 } })).newPage();
+const context = await browser.newContext({ viewport: { width: 1200, height: 820 } });
+await watchCSP(context);
+const page = await context.newPage();
 page.setDefaultTimeout(60_000);
 const pageErrors = [];
 page.on("pageerror", (e) => pageErrors.push(String(e)));
@@ -111,6 +114,9 @@ try {
   await shot("data-dark");
 
   check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
+  // Last: the probe of cspHolds makes the browser report an error on purpose.
+  step("the pages caused no Content-Security-Policy violation, and the policy is enforced");
+  await cspHolds(page);
   console.log("e2e pages: OK");
 } catch (e) {
   await shot("failure").catch(() => {});

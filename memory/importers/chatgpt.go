@@ -79,7 +79,7 @@ func unixSeconds(f *float64) time.Time {
 
 // chatGPTConversations reads one JSON file of ChatGPT conversations.
 func chatGPTConversations(ctx context.Context, r io.Reader, l portable.Limits, emit func(portable.Entry) error) error {
-	return eachConversation(ctx, r, l, "chatgpt conversation", "not a ChatGPT conversation", emit, func(c *gptConversation, n int) error {
+	return eachConversation(ctx, r, l, "chatgpt conversation", "not a ChatGPT conversation", emit, func(c *gptConversation, n int, emit func(portable.Entry) error) error {
 		return chatGPTConversation(c, n).Emit(emit)
 	})
 }

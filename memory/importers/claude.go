@@ -55,7 +55,7 @@ type claudeContent struct {
 const claudeRoot = "00000000-0000-4000-8000-000000000000"
 
 func claudeConversations(ctx context.Context, r io.Reader, l portable.Limits, emit func(portable.Entry) error) error {
-	return eachConversation(ctx, r, l, "claude conversation", "not a Claude conversation", emit, func(c *claudeConversation, n int) error {
+	return eachConversation(ctx, r, l, "claude conversation", "not a Claude conversation", emit, func(c *claudeConversation, n int, emit func(portable.Entry) error) error {
 		id := c.UUID
 		if id == "" {
 			id = fmt.Sprintf("#%d:%s:%s", n, c.Name, c.CreatedAt)

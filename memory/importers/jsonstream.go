@@ -96,17 +96,27 @@ func jsonError(err error) error {
 // with its position from 1, to fn; an element that is not a T is skipped
 // with the reason ("what n": "notOne: why"), so one bad entry loses nothing
 // else.
-func eachConversation[T any](ctx context.Context, r io.Reader, l portable.Limits, what, notOne string, emit func(portable.Entry) error, fn func(c *T, n int) error) error {
+func eachConversation[T any](ctx context.Context, r io.Reader, l portable.Limits, what, notOne string, emit func(portable.Entry) error, fn func(c *T, n int, emit func(portable.Entry) error) error) error {
 	n := 0
 	return eachElement(r, l, func(raw json.RawMessage) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		n++
+		name, bad := fmt.Sprintf("%s %d", what, n), portable.CountInvalidUTF8(raw)
 		var c T
 		if err := json.Unmarshal(raw, &c); err != nil {
-			return emit(portable.Entry{What: fmt.Sprintf("%s %d", what, n), Skip: notOne + ": " + err.Error()})
+			return emit(portable.Entry{What: name, Skip: notOne + ": " + err.Error(), InvalidUTF8: bad})
 		}
-		return fn(&c, n)
+		// The conversation's first entry carries the count for all of it.
+		return fn(&c, n, func(e portable.Entry) error {
+			if bad > 0 {
+				e.InvalidUTF8, bad = bad, 0
+				if e.What == "" {
+					e.What = name
+				}
+			}
+			return emit(e)
+		})
 	})
 }

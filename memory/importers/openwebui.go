@@ -66,7 +66,7 @@ func unixAny(n int64) time.Time {
 }
 
 func openWebUIChats(ctx context.Context, r io.Reader, l portable.Limits, emit func(portable.Entry) error) error {
-	return eachConversation(ctx, r, l, "open webui chat", "not an Open WebUI chat", emit, func(c *owuiChat, n int) error {
+	return eachConversation(ctx, r, l, "open webui chat", "not an Open WebUI chat", emit, func(c *owuiChat, n int, emit func(portable.Entry) error) error {
 		title := c.Title
 		if title == "" {
 			title = c.Chat.Title

@@ -45,8 +45,11 @@ var (
 	// ErrBundleKey means the passphrase or key does not open the bundle.
 	ErrBundleKey = errors.New("the passphrase or key does not open this bundle (or its header is damaged)")
 	// ErrBundleDamaged means the bundle failed its integrity checks:
-	// truncated, altered, or not a Cairn bundle.
+	// truncated or altered.
 	ErrBundleDamaged = errors.New("the bundle is damaged: it failed its integrity check")
+	// ErrNotBundle means the file opened (it is age-encrypted to this key)
+	// but holds something other than a Cairn bundle.
+	ErrNotBundle = errors.New("this age-encrypted file opens, but it is not a Cairn bundle (make one with `cairn export`)")
 )
 
 // BundleHeader is the header frame.
@@ -215,8 +218,11 @@ func ReadBundle(ctx context.Context, src io.Reader, ids []age.Identity, l Limits
 	}
 	br := bufio.NewReaderSize(pt, 256<<10)
 	magic := make([]byte, len(bundleMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != bundleMagic {
-		return info, fmt.Errorf("%w: an age file, but not a Cairn bundle", ErrBundleDamaged)
+	if _, err := io.ReadFull(br, magic); err != nil {
+		return info, damaged(err, "it ends before its header (truncated)")
+	}
+	if string(magic) != bundleMagic {
+		return info, ErrNotBundle
 	}
 	h := sha256.New()
 	var body []byte

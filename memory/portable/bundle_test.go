@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +137,17 @@ func TestBundleRefusedIntact(t *testing.T) {
 		d[at] ^= 0x10
 		return d
 	}
+	// The payload starts after the header's "---" line and a 16-byte nonce;
+	// a flip there fails the first segment, the one holding the magic.
+	mac := bytes.Index(data, []byte("\n--- "))
+	payload := mac + 1 + bytes.IndexByte(data[mac+1:], '\n') + 1 + 16
+	var notBundle bytes.Buffer
+	w, err := age.Encrypt(&notBundle, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "my shopping list\n")
+	w.Close()
 	cases := []struct {
 		name string
 		data []byte
@@ -149,12 +161,20 @@ func TestBundleRefusedIntact(t *testing.T) {
 		{"bit flipped in the header", flip(40), id, nil},
 		{"bit flipped at the start of the records", flip(len(data) / 10), id, ErrBundleDamaged},
 		{"bit flipped near the end", flip(len(data) - 100), id, ErrBundleDamaged},
-		{"not a bundle", []byte("age-encryption.org/v1\nnonsense"), id, ErrBundleDamaged},
+		{"bit flipped in the first segment", flip(payload + 3), id, ErrBundleDamaged},
+		{"a malformed age header", []byte("age-encryption.org/v1\nnonsense"), id, ErrBundleDamaged},
+		{"an age file that is not a bundle", notBundle.Bytes(), id, ErrNotBundle},
 	}
 	for _, c := range cases {
 		_, err := Import(context.Background(), b, bundleSource(c.data, c.id), Options{BatchSize: 100})
 		if err == nil || (c.want != nil && !errors.Is(err, c.want)) || (c.want == nil && !errors.Is(err, ErrBundleKey) && !errors.Is(err, ErrBundleDamaged)) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+		// One diagnosis a file: a damaged bundle is not also "not a
+		// bundle", and a file that is not one is not called damaged.
+		if msg := err.Error(); errors.Is(err, ErrBundleDamaged) && strings.Contains(msg, "not a Cairn bundle") ||
+			errors.Is(err, ErrNotBundle) && strings.Contains(msg, "damaged") {
+			t.Errorf("%s: %q says two things", c.name, msg)
 		}
 		if now, _ := b.LastSeq(context.Background()); now != seq {
 			t.Fatalf("%s: the refused bundle wrote to the vault", c.name)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/cairnlabs/cairn/memory"
 )
@@ -22,6 +23,10 @@ type Entry struct {
 	Record *memory.PlainRecord
 	What   string
 	Skip   string
+	// InvalidUTF8 is how many byte sequences of the input behind this
+	// entry were not UTF-8: JSON decoding stores each as U+FFFD, so the
+	// summary counts them rather than pass the change over in silence.
+	InvalidUTF8 int
 }
 
 // Source yields entries. The same input must give the same entries in the
@@ -102,6 +107,55 @@ type Summary struct {
 	Records int               `json:"records"`
 	ByKind  map[string]Counts `json:"by_kind"`
 	Skipped []Skip            `json:"skipped,omitempty"`
+	// InvalidUTF8 is set when some of the input was not UTF-8.
+	InvalidUTF8 *InvalidUTF8 `json:"invalid_utf8,omitempty"`
+}
+
+// InvalidUTF8 counts what of an input was not UTF-8 and was imported with
+// U+FFFD (the replacement character) in its place.
+type InvalidUTF8 struct {
+	// Sequences is how many invalid byte sequences were replaced.
+	Sequences int `json:"sequences"`
+	// Entries is how many conversations, lines or records held one.
+	Entries int      `json:"entries"`
+	Example []string `json:"examples,omitempty"`
+}
+
+func (s *Summary) invalidUTF8(e Entry) {
+	if e.InvalidUTF8 <= 0 {
+		return
+	}
+	if s.InvalidUTF8 == nil {
+		s.InvalidUTF8 = &InvalidUTF8{}
+	}
+	u := s.InvalidUTF8
+	u.Sequences += e.InvalidUTF8
+	u.Entries++
+	what := e.What
+	if what == "" && e.Record != nil {
+		what = string(e.Record.Kind) + " " + e.Record.ID
+	}
+	if len(u.Example) < maxExamples && what != "" {
+		u.Example = append(u.Example, what)
+	}
+}
+
+// CountInvalidUTF8 is how many byte sequences of b are not UTF-8: each
+// becomes one U+FFFD when b is decoded as JSON.
+func CountInvalidUTF8(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		if b[0] < utf8.RuneSelf {
+			b = b[1:]
+			continue
+		}
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			n++
+		}
+		b = b[size:]
+	}
+	return n
 }
 
 // Changed is how many records were (or would be) new, updated or deleted.
@@ -214,6 +268,7 @@ func Import(ctx context.Context, v Applier, src Source, o Options) (Summary, err
 		}
 		entries++
 		progress.Entries = entries
+		sum.invalidUTF8(e)
 		if entries <= skipTo {
 			if e.Record != nil {
 				sum.Records++

@@ -31,13 +31,14 @@ func JSONLSource(r io.Reader, l Limits) Source {
 				continue
 			}
 			rec, derr := decodeLine(raw, now)
+			bad := CountInvalidUTF8(raw)
 			switch {
 			case derr != nil:
-				if e := emit(Entry{What: fmt.Sprintf("line %d", n), Skip: derr.Error()}); e != nil {
+				if e := emit(Entry{What: fmt.Sprintf("line %d", n), Skip: derr.Error(), InvalidUTF8: bad}); e != nil {
 					return e
 				}
 			case rec != nil:
-				if e := emit(Entry{Record: rec}); e != nil {
+				if e := emit(Entry{Record: rec, What: fmt.Sprintf("line %d", n), InvalidUTF8: bad}); e != nil {
 					return e
 				}
 			}

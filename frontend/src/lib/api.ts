@@ -177,6 +177,8 @@ export interface ImportSummary {
   records: number;
   by_kind: Record<string, ImportCounts> | null;
   skipped?: ImportSkip[] | null;
+  /** Set when some of the input was not UTF-8 and was imported as U+FFFD. */
+  invalid_utf8?: { sequences: number; entries: number; examples?: string[] } | null;
 }
 export type ImportEvent =
   | { type: "progress"; progress: ImportProgress }

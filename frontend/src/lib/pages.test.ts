@@ -38,6 +38,7 @@ describe("import events", () => {
 
   it("explains damaged bundles and unknown formats, and passes other messages through", () => {
     expect(importProblem(new ApiError(422, "bundle_damaged", "the bundle is damaged: bad MAC; nothing was imported"))).toBe("The bundle is damaged: bad MAC; nothing was imported. Export it again from the other device.");
+    expect(importProblem(new ApiError(422, "not_a_bundle", "this age-encrypted file opens, but it is not a Cairn bundle (make one with `cairn export`); nothing was imported"))).toBe("This age-encrypted file opens, but it is not a Cairn bundle (make one with `cairn export`); nothing was imported.");
     expect(importProblem(new ApiError(415, "unknown_format", "what is this"))).toContain("Pick the format");
     expect(importProblem(new ApiError(422, "import_failed", "line 3: bad JSON"))).toBe("line 3: bad JSON");
     expect(importProblem(new Error("offline"))).toBe("offline");

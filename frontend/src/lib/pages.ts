@@ -56,6 +56,8 @@ export function importProblem(e: unknown): string {
       return `${msg}. Check the passphrase (or key) the bundle was exported with.`;
     case "bundle_damaged":
       return `${msg}. Export it again from the other device.`;
+    case "not_a_bundle":
+      return `${msg}.`;
     case "nothing_to_import":
       return `${msg}.`;
     case "unknown_format":
