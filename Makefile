@@ -223,7 +223,8 @@ fuzz: frontend
 # BENCH_COUNT runs each, then docs/BENCHMARKS.md and its plots (docs/bench/)
 # from the output. The memory benchmarks build seeded vaults of 10k, 100k and
 # 1M memories in a temp dir and remove it when they end (CAIRN_BENCH_SIZES,
-# e.g. 10000,100000, picks others). A measurement that is not a Go benchmark
+# e.g. 10000,100000, picks others); the gym's Parquet export fills a gym of
+# 1M items (CAIRN_BENCH_GYM_ITEMS picks another size). A measurement that is not a Go benchmark
 # (the desktop app's memory, say) is a target named in BENCH_EXTRA that writes
 # lines in `go test -bench` form to $(BENCH_DIR)/NAME.txt: the report reads
 # every file there.

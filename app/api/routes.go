@@ -26,6 +26,7 @@ func (s *Server) routesV1() {
 	s.routesChat()
 	s.routesRecall()
 	s.routesGym()
+	s.routesGymTasks()
 	s.routesApp()
 	s.routesKeyring()
 	s.routesData()

@@ -244,6 +244,42 @@ export interface GymManifest {
   license: string;
   peer_id: string;
   url?: string;
+  /** the task sets anyone may take */
+  tasks?: GymTaskSet[] | null;
+}
+export type GymTaskKind = "answer" | "compare" | "rate" | "label";
+export interface GymTaskSet {
+  id: string;
+  kind: GymTaskKind;
+  title: string;
+  instructions?: string;
+  rubric?: string[] | null;
+  scale?: number;
+  labels?: string[] | null;
+}
+export interface GymTask {
+  id: string;
+  set: string;
+  kind: GymTaskKind;
+  prompt: string;
+  reference?: string;
+  answers?: string[] | null;
+}
+/** GymTaskResult is a person's work on one task; choice is 0-based. */
+export interface GymTaskResult {
+  task: string;
+  answer?: string;
+  choice?: number;
+  reason?: string;
+  scores?: Record<string, number>;
+  labels?: string[];
+}
+export interface GymTasks {
+  gym: string;
+  name: string;
+  license: string;
+  sets: GymTaskSet[];
+  tasks: GymTask[];
 }
 export interface GymInfo {
   id: string;
@@ -559,4 +595,9 @@ export const api = {
   gymRevoke: (id: string, items: string[]) => call<{ revocation: string; sent: GymSendReport }>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/revoke`, { items }),
   gymOutbox: () => call<{ outbox: GymOutboxEntry[] | null }>("GET", "/api/v1/gym/outbox").then((r) => r.outbox ?? []),
   gymSend: () => call<GymSendReport>("POST", "/api/v1/gym/outbox/send"),
+  gymTasks: (id: string) => call<GymTasks>("GET", `/api/v1/gym/gyms/${encodeURIComponent(id)}/tasks`),
+  gymFetchTasks: (id: string, set: string, n: number) => call<GymTasks>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/tasks`, { set, n }),
+  gymTaskReview: (id: string, results: GymTaskResult[]) => call<GymReview>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/tasks/review`, { results }),
+  gymTaskSubmit: (id: string, b: { results: GymTaskResult[]; approve: string[]; accept_license: string }) =>
+    call<{ approved: number; sent?: GymSendReport }>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/tasks/submit`, b),
 };
