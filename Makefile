@@ -3,6 +3,8 @@
 #   make build            desktop app (Wails + WebKitGTK) -> bin/cairn
 #   make run              build, then open the desktop app (no display: serve it for a browser)
 #   make build-headless   no GUI libraries: CLI and `cairn serve` only -> bin/cairn
+#   make build-windows    cross-built with MinGW-w64 -> bin/cairn.exe, bin/cairn-headless.exe
+#   make test-windows     the Windows build's checks under Wine (docs/RELEASING.md)
 #   make test             vet, lint, go test -race, headless and desktop build checks
 #   make test-desktop     the real-window test alone (Xvfb, xdotool, screenshots)
 #   make test-tools       Ollama and a registry for the tests -> bin/test-tools
@@ -28,16 +30,31 @@ APT_TEST_PACKAGES += tcpdump iproute2 util-linux
 # (a private D-Bus with GNOME Keyring).
 APT_TEST_PACKAGES += xvfb x11-utils xdotool imagemagick dbus gnome-keyring libsecret-tools
 
+# The Windows build (build-windows, test-windows): MinGW-w64 cross-compiles
+# the cgo parts (SQLite, the int8 kernel) and windres the icon and version
+# resource; Wine runs the result for test-windows.
+APT_WINDOWS_PACKAGES = gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64
+APT_WINDOWS_TEST_PACKAGES = wine64
+WINDOWS_ENV = GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc
+# VERSION (make build-windows VERSION=1.2.3) goes into the binaries (cairn
+# version; without it they say dev-COMMIT) and the .exe's version resource,
+# which takes numbers only (0.0.0 without).
+VERSION ?=
+RC_VERSION = $(or $(firstword $(subst -, ,$(patsubst v%,%,$(VERSION)))),0.0.0)
+VERSION_NUM = $(subst .,$(comma),$(RC_VERSION)),0
+comma = ,
+VERSION_LDFLAGS = $(if $(VERSION),-X github.com/cairnlabs/cairn/app/owner.version=$(VERSION))
+
 export CGO_ENABLED := 1
 
 # Go and npm parallelise on their own; keep the steps in order under -j too.
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
 .PHONY: build build-headless run frontend vet lint fmt-check test test-desktop bench fuzz clean \
-	deps-apt deps-apt-test test-tools help bench-desktop
+	deps-apt deps-apt-test test-tools help bench-desktop build-windows test-windows
 
 help:
-	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- system packages -------------------------------------------------------
 
@@ -123,6 +140,38 @@ build: deps-apt frontend
 build-headless: frontend
 	$(GO) build -tags $(TAGS) -o $(BIN) .
 
+# bin/cairn.exe is the desktop app (Wails + WebView2; a GUI program, so no
+# console window opens with it) and bin/cairn-headless.exe the command line
+# and `serve`. The resource (.syso, linked by go build because it sits in
+# the main package's folder) is a build output, as bin/ is.
+build-windows: frontend
+	$(call apt_install,$(APT_WINDOWS_PACKAGES))
+	cd build/windows && x86_64-w64-mingw32-windres -O coff \
+		'-DVERSION_NUM=$(VERSION_NUM)' '-DVERSION_STR=\"$(RC_VERSION)\"' \
+		-o $(CURDIR)/rsrc_windows_amd64.syso cairn.rc
+	$(WINDOWS_ENV) $(GO) build -tags desktop,production,$(TAGS) -ldflags '-H windowsgui $(VERSION_LDFLAGS)' -o bin/cairn.exe .
+	$(WINDOWS_ENV) $(GO) build -tags $(TAGS) -ldflags '$(VERSION_LDFLAGS)' -o bin/cairn-headless.exe .
+
+# The Windows build under Wine (.ci/wintest), beside the Linux headless
+# build it exchanges vaults and bundles with. Wine 8.0 lacks
+# bcryptprimitives.dll, which Go's runtime needs: .ci/wine builds a stand-in
+# into the Wine prefix (WINEPREFIX, created once; slow the first time).
+WINEPREFIX_DIR = $(CURDIR)/bin/wine
+WINE = /usr/lib/wine/wine64
+test-windows: build-windows
+	$(call apt_install,$(APT_WINDOWS_TEST_PACKAGES) curl)
+	$(GO) build -tags $(TAGS) -o bin/cairn-headless .
+	@if [ ! -f $(WINEPREFIX_DIR)/system.reg ]; then \
+		echo "test-windows: creating the Wine prefix $(WINEPREFIX_DIR) (once)"; \
+		WINEPREFIX=$(WINEPREFIX_DIR) WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml=' $(WINE) wineboot -i; fi
+	x86_64-w64-mingw32-gcc -shared -O2 -o $(WINEPREFIX_DIR)/drive_c/windows/system32/bcryptprimitives.dll \
+		.ci/wine/bcryptprimitives.c .ci/wine/bcryptprimitives.def -ladvapi32
+	WINEPREFIX=$(WINEPREFIX_DIR) WINEDEBUG=-all CAIRN_WINE=$(WINE) \
+		CAIRN_WINDOWS_HEADLESS=$(CURDIR)/bin/cairn-headless.exe CAIRN_WINDOWS_DESKTOP=$(CURDIR)/bin/cairn.exe \
+		CAIRN_LINUX_BIN=$(CURDIR)/bin/cairn-headless \
+		$(GO) test -count 1 -timeout 20m -v ./.ci/wintest/; \
+		rc=$$?; WINEPREFIX=$(WINEPREFIX_DIR) /usr/lib/wine/wineserver -k 2>/dev/null; exit $$rc
+
 run: build
 	./$(BIN) $(ARGS)
 
@@ -174,7 +223,8 @@ fuzz: frontend
 # BENCH_COUNT runs each, then docs/BENCHMARKS.md and its plots (docs/bench/)
 # from the output. The memory benchmarks build seeded vaults of 10k, 100k and
 # 1M memories in a temp dir and remove it when they end (CAIRN_BENCH_SIZES,
-# e.g. 10000,100000, picks others). A measurement that is not a Go benchmark
+# e.g. 10000,100000, picks others); the gym's Parquet export fills a gym of
+# 1M items (CAIRN_BENCH_GYM_ITEMS picks another size). A measurement that is not a Go benchmark
 # (the desktop app's memory, say) is a target named in BENCH_EXTRA that writes
 # lines in `go test -bench` form to $(BENCH_DIR)/NAME.txt: the report reads
 # every file there.

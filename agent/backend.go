@@ -69,6 +69,12 @@ type ModelInfo struct {
 	TrainedContext int       `json:"trained_context,omitempty"`
 	Capabilities   []string  `json:"capabilities,omitempty"`
 	ModifiedAt     time.Time `json:"modified_at,omitzero"`
+	// Device is the name of the person's other device that runs the model
+	// (over the paired mesh); empty for this device's backends.
+	Device string `json:"device,omitempty"`
+	// Offline says the device is out of reach: the model is what it
+	// offered when last seen.
+	Offline bool `json:"offline,omitempty"`
 }
 
 // Can reports whether the model has a capability ("tools", "embedding").

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -22,6 +23,24 @@ type Backends struct {
 
 	mu   sync.Mutex
 	info map[string]ModelInfo // "backend\x00model" → show result
+	// devices supplies the backends of the person's other devices, which
+	// come and go as devices pair, leave and rename.
+	devices BackendSource
+}
+
+// BackendSource supplies backends that come and go: the models of the
+// person's other devices.
+type BackendSource interface {
+	Backends() []Backend
+}
+
+// ownDevice is a backend on one of the person's own trusted devices
+// (Device), which holds the vault key already.
+type ownDevice interface{ OwnDevice() bool }
+
+func isOwnDevice(b Backend) bool {
+	d, ok := b.(ownDevice)
+	return ok && d.OwnDevice()
 }
 
 // NewBackends returns the set; names must be unique and non-empty.
@@ -62,15 +81,38 @@ func (bs *Backends) Remote(b Backend) bool {
 	return bs.remote[b.Name()] || !IsLoopback(b.URL())
 }
 
+// SetDevices sets where the backends of the person's other devices come
+// from; their models are "DEVICE/MODEL" beside the configured backends'.
+func (bs *Backends) SetDevices(src BackendSource) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	bs.devices = src
+}
+
 // Default is the first backend.
 func (bs *Backends) Default() Backend { return bs.list[0] }
 
-// All lists the backends in order.
-func (bs *Backends) All() []Backend { return bs.list }
+// All lists the backends in order: the configured ones, then the other
+// devices' (one whose name a configured backend has is left out).
+func (bs *Backends) All() []Backend {
+	bs.mu.Lock()
+	src := bs.devices
+	bs.mu.Unlock()
+	if src == nil {
+		return bs.list
+	}
+	out := slices.Clone(bs.list)
+	for _, d := range src.Backends() {
+		if !slices.ContainsFunc(out, func(b Backend) bool { return b.Name() == d.Name() }) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
 
 // Get returns a backend by name.
 func (bs *Backends) Get(name string) (Backend, bool) {
-	for _, b := range bs.list {
+	for _, b := range bs.All() {
 		if b.Name() == name {
 			return b, true
 		}
@@ -97,7 +139,7 @@ func (bs *Backends) Resolve(model string) (Backend, string, error) {
 // backend: always for one on this machine, for a remote one only when the
 // person allowed it.
 func (bs *Backends) ReceivesMemory(b Backend) bool {
-	if !bs.Remote(b) {
+	if !bs.Remote(b) || isOwnDevice(b) {
 		return true
 	}
 	bs.mu.Lock()
@@ -106,8 +148,12 @@ func (bs *Backends) ReceivesMemory(b Backend) bool {
 }
 
 // Show returns a model's description, cached: capabilities do not change
-// while a model keeps its name.
+// while a model keeps its name. Another device's are asked each time:
+// that says at once, before anything is stored, when it went offline.
 func (bs *Backends) Show(ctx context.Context, b Backend, model string) (ModelInfo, error) {
+	if isOwnDevice(b) {
+		return b.Show(ctx, model)
+	}
 	key := b.Name() + "\x00" + model
 	bs.mu.Lock()
 	info, ok := bs.info[key]
@@ -145,8 +191,9 @@ type BackendStatus struct {
 
 // Status checks every backend.
 func (bs *Backends) Status(ctx context.Context) []BackendStatus {
-	out := make([]BackendStatus, 0, len(bs.list))
-	for _, b := range bs.list {
+	all := bs.All()
+	out := make([]BackendStatus, 0, len(all))
+	for _, b := range all {
 		s := BackendStatus{Name: b.Name(), URL: b.URL().Redacted(), Remote: bs.Remote(b), ReceivesMemory: bs.ReceivesMemory(b)}
 		models, err := b.Models(ctx)
 		if err != nil {

@@ -25,6 +25,8 @@ type Ollama struct {
 	name   string
 	url    *url.URL
 	client *api.Client
+	// explainFn words errors instead of explain when set (a Device).
+	explainFn func(err error, model string) error
 }
 
 // NewOllama returns a backend for the Ollama server at base.
@@ -87,6 +89,9 @@ func (o *Ollama) explain(err error, model string) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if o.explainFn != nil {
+		return o.explainFn(err, model)
 	}
 	var se api.StatusError
 	if errors.As(err, &se) {
@@ -191,6 +196,7 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest, onDelta func(Delta))
 		out     ChatResponse
 		content strings.Builder
 		start   = time.Now()
+		done    bool
 	)
 	out.Message.Role = "assistant"
 	err := o.client.Chat(ctx, areq, func(r api.ChatResponse) error {
@@ -213,6 +219,7 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest, onDelta func(Delta))
 			})
 		}
 		if r.Done {
+			done = true
 			out.PromptTokens, out.OutputTokens, out.DoneReason = r.PromptEvalCount, r.EvalCount, r.DoneReason
 		}
 		return nil
@@ -222,8 +229,15 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest, onDelta func(Delta))
 	if ctx.Err() != nil {
 		return out, ctx.Err()
 	}
-	if err != nil {
+	var se api.StatusError
+	if err != nil && (content.Len() == 0 || errors.As(err, &se)) {
 		return out, o.explain(err, req.Model)
+	}
+	if err != nil || !done {
+		// The stream broke, or ended before Ollama's last line, after part
+		// of the reply: the connection dropped (another device went away,
+		// a relay cut it).
+		return out, fmt.Errorf("%w: the reply from %s stopped before its end (the connection dropped%s): what came is kept, marked incomplete; regenerate it", ErrUnavailable, o.name, errNote(err))
 	}
 	return out, nil
 }
@@ -299,4 +313,12 @@ func (o *Ollama) Running(ctx context.Context) ([]api.ProcessModelResponse, error
 		return nil, o.explain(err, "")
 	}
 	return resp.Models, nil
+}
+
+// errNote is ": err" for an error, "" for none.
+func errNote(err error) string {
+	if err == nil {
+		return ""
+	}
+	return ": " + err.Error()
 }

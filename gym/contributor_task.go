@@ -48,25 +48,13 @@ func (c *Contributor) FetchTasks(ctx context.Context, g GymInfo, set string, n i
 	if b.Gym != g.ID || b.Set != set {
 		return nil, fmt.Errorf("gym %s sent a batch for gym %s, set %s: not what was asked", g.Manifest.Name, b.Gym, b.Set)
 	}
-	done := map[string]bool{}
-	rows, err := c.db.QueryContext(ctx, "SELECT task FROM tasks_done WHERE gym = ?", g.ID)
+	done, err := queryStrings(ctx, c.db, "SELECT task FROM tasks_done WHERE gym = ?", g.ID)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		done[id] = true
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	out := []Task{}
 	for _, t := range b.Tasks {
-		if !done[t.ID] && t.Set == set {
+		if !slices.Contains(done, t.ID) && t.Set == set {
 			out = append(out, t)
 		}
 	}
@@ -112,14 +100,17 @@ func setIDs(sets []TaskSet) []string {
 	return out
 }
 
-// TaskCandidates turns results into the items they give, redacted, in the
-// exact bytes that would be signed and sent: what the person reviews.
-func (c *Contributor) TaskCandidates(ctx context.Context, g GymInfo, results []TaskResult) ([]Candidate, error) {
+// TaskCandidates turns results into the items they give, in the exact
+// bytes that would be signed and sent: what the person reviews. What the
+// person wrote (an answer, a reason) is redacted as feedback is, known
+// names and places included; the gym's own text (prompts, candidate
+// answers) is left as the gym sent it, or no result would match its task.
+func (c *Contributor) TaskCandidates(ctx context.Context, g GymInfo, results []TaskResult, known Known) ([]Candidate, error) {
 	tasks, err := c.KeptTasks(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	red := NewRedactor(Known{})
+	red := NewRedactor(known)
 	var out []Candidate
 	for _, r := range results {
 		i := slices.IndexFunc(tasks, func(t Task) bool { return t.ID == r.Task })
@@ -131,12 +122,12 @@ func (c *Contributor) TaskCandidates(ctx context.Context, g GymInfo, results []T
 		if j < 0 {
 			return nil, fmt.Errorf("task %s: its set %q is not in the gym's manifest", t.ID, t.Set)
 		}
+		r.Answer, r.Reason = red.Text(r.Answer), red.Text(r.Reason)
 		items, err := t.Items(g.Manifest.Tasks[j], r)
 		if err != nil {
 			return nil, err
 		}
 		for _, it := range items {
-			it = red.Item(it)
 			raw := it.Encode()
 			out = append(out, Candidate{Hash: Hash(raw), Format: it.Format, Item: raw, Task: t.ID})
 		}

@@ -89,7 +89,7 @@ type testGym struct {
 	stop     func()
 }
 
-func startGym(t *testing.T, cfg NodeConfig) *testGym {
+func startGym(t testing.TB, cfg NodeConfig) *testGym {
 	t.Helper()
 	g := &testGym{dir: t.TempDir(), cfg: cfg}
 	g.cfg.Dir = g.dir
@@ -98,7 +98,7 @@ func startGym(t *testing.T, cfg NodeConfig) *testGym {
 	return g
 }
 
-func (g *testGym) start(t *testing.T, httpAddr string) {
+func (g *testGym) start(t testing.TB, httpAddr string) {
 	t.Helper()
 	n, err := OpenNode(context.Background(), g.cfg)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,8 +16,6 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // the gym's own database
 	"golang.org/x/mod/sumdb/tlog"
-
-	"github.com/cairnlabs/cairn/memory"
 )
 
 // NodeConfig sets up a gym node.
@@ -176,6 +173,11 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Gyms made before items kept their licence: those rows read as ''.
+	if err := addColumn(ctx, db, "items", "license", "TEXT NOT NULL DEFAULT ''"); err != nil {
+		db.Close()
+		return nil, err
+	}
 	n := &Node{cfg: cfg, key: key, id: id, db: db, log: cfg.Logger}
 	if n.logSigner, err = newNoteSigner(LogOrigin(id), key); err != nil {
 		db.Close()
@@ -190,19 +192,6 @@ func OpenNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	return n, nil
-}
-
-func openSQLite(ctx context.Context, path, schema string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", memory.SQLiteDSN(path))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	os.Chmod(path, 0o600)
-	return db, nil
 }
 
 // loadOrCreateKey reads an Ed25519 seed, or makes one (mode 0600).
@@ -337,8 +326,8 @@ func (n *Node) Contribute(ctx context.Context, s Signed) (Answer, error) {
 				}
 			}
 			if res.Status == "" {
-				r, err := tx.ExecContext(ctx, "INSERT INTO items (hash, format, raw, contributor, envelope, received) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
-					res.Hash, it.Format, []byte(raw), env.Contributor, env.ID, now.UnixMilli())
+				r, err := tx.ExecContext(ctx, "INSERT INTO items (hash, format, raw, contributor, envelope, received, license) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
+					res.Hash, it.Format, []byte(raw), env.Contributor, env.ID, now.UnixMilli(), env.License)
 				if err != nil {
 					return err
 				}
@@ -541,89 +530,4 @@ func (n *Node) Contributors(ctx context.Context) ([]ContributorStats, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-// StoredItem is an accepted item as the gym keeps it, with its
-// provenance.
-type StoredItem struct {
-	Hash        string
-	Raw         []byte
-	Contributor PublicKey
-	// LogIndex is its leaf in the transparency log.
-	LogIndex int64
-	Received time.Time
-	// Score is its contributor's score (ScoredItems only).
-	Score float64
-}
-
-// Items lists the live (not revoked, not rejected) items of a format (""
-// for all), in the order they arrived.
-func (n *Node) Items(ctx context.Context, f Format) ([]StoredItem, error) {
-	rows, err := n.db.QueryContext(ctx, `SELECT i.hash, i.raw, i.contributor, COALESCE(l.n, -1), i.received FROM items i LEFT JOIN log_leaves l ON l.item = i.hash
-		WHERE i.revoked IS NULL AND i.hash NOT IN (SELECT hash FROM rejections) AND (? = '' OR i.format = ?) ORDER BY i.received, i.hash`, f, f)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []StoredItem
-	for rows.Next() {
-		var s StoredItem
-		var at int64
-		if err := rows.Scan(&s.Hash, &s.Raw, &s.Contributor, &s.LogIndex, &at); err != nil {
-			return nil, err
-		}
-		s.Received = time.UnixMilli(at).UTC()
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-// ScoredItems are the live items of a format whose contributor's score is
-// at least minScore, each with that score.
-func (n *Node) ScoredItems(ctx context.Context, f Format, minScore float64) ([]StoredItem, error) {
-	items, err := n.Items(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	scores := map[PublicKey]float64{}
-	out := items[:0]
-	for _, it := range items {
-		s, ok := scores[it.Contributor]
-		if !ok {
-			r, err := n.Record(ctx, it.Contributor)
-			if err != nil {
-				return nil, err
-			}
-			s, scores[it.Contributor] = r.Score, r.Score
-		}
-		if it.Score = s; s >= minScore {
-			out = append(out, it)
-		}
-	}
-	return out, nil
-}
-
-// Export writes the live items of a format as TRL JSONL; it returns how
-// many rows it wrote.
-func (n *Node) Export(ctx context.Context, f Format, w io.Writer) (int, error) {
-	return n.ExportScored(ctx, f, 0, w)
-}
-
-// ExportScored is Export of the items whose contributor scores at least
-// minScore.
-func (n *Node) ExportScored(ctx context.Context, f Format, minScore float64, w io.Writer) (int, error) {
-	stored, err := n.ScoredItems(ctx, f, minScore)
-	if err != nil {
-		return 0, err
-	}
-	items := make([]Item, 0, len(stored))
-	for _, s := range stored {
-		it, err := DecodeItem(s.Raw)
-		if err != nil {
-			n.log.Warn("skipping an unreadable stored item", "hash", s.Hash, "err", err)
-			continue
-		}
-		items = append(items, it)
-	}
-	return len(items), WriteJSONL(w, items)
 }

@@ -12,7 +12,8 @@ import (
 
 // TestExportParquet: the accepted items leave as Parquet in TRL's
 // columns with provenance, read back row by row with the Parquet
-// library; rejected items stay out; the dataset card says how to load it.
+// library; rejected and revoked items stay out; the dataset card says
+// how to load it.
 func TestExportParquet(t *testing.T) {
 	ctx := testCtx(t)
 	gym := startGym(t, NodeConfig{Name: "pq-gym", License: testLicense})
@@ -26,20 +27,27 @@ func TestExportParquet(t *testing.T) {
 	if err := gym.Reject(ctx, cands[0].Hash, "test rejection"); err != nil {
 		t.Fatal(err)
 	}
+	// Alice withdraws another: it stays out too.
+	if _, err := alice.Revoke(ctx, ga, []string{cands[len(cands)-1].Hash}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := alice.Send(ctx, false); err != nil || r.Delivered != 1 {
+		t.Fatalf("revocation: %+v, %v", r, err)
+	}
 	dir := t.TempDir()
 	rep, err := gym.ExportParquet(ctx, dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Rows[SFT]+rep.Rows[DPO]+rep.Rows[KTO] != len(cands)-1 {
-		t.Fatalf("rows %v, want %d (one rejected)", rep.Rows, len(cands)-1)
+	if rep.Rows[SFT]+rep.Rows[DPO]+rep.Rows[KTO] != len(cands)-2 || rep.License != testLicense {
+		t.Fatalf("rows %v under %q, want %d (one rejected, one revoked) under %s", rep.Rows, rep.License, len(cands)-2, testLicense)
 	}
 	index := map[string]int64{}
 	for _, it := range rec.Items {
 		index[it.Hash] = *it.LogIndex
 	}
 	want := map[string]Item{}
-	for _, c := range cands[1:] {
+	for _, c := range cands[1 : len(cands)-1] {
 		it, _ := DecodeItem(c.Item)
 		want[c.Hash] = it
 	}

@@ -68,17 +68,66 @@ func record(ctx context.Context, q querier, who PublicKey, l Limits) (Record, er
 
 // Record is a key's standing now, peer agreement included.
 func (n *Node) Record(ctx context.Context, who PublicKey) (Record, error) {
-	r, err := record(ctx, n.db, who, n.cfg.Limits)
+	sc, err := n.scorer(ctx)
 	if err != nil {
-		return r, err
+		return Record{}, err
 	}
+	return sc.record(ctx, who)
+}
+
+// Records is the standing of every key that has items, from one reading
+// of peer agreement (a Record call for each would read it each time).
+func (n *Node) Records(ctx context.Context) (map[PublicKey]Record, error) {
+	sc, err := n.scorer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sc.all(ctx)
+}
+
+// scorer gives keys' records from one reading of peer agreement, which
+// takes every shared task's results: an export scores all its keys with
+// one, not one a key.
+type scorer struct {
+	n     *Node
+	peers map[PublicKey][2]int
+	done  map[PublicKey]Record
+}
+
+func (n *Node) scorer(ctx context.Context) (*scorer, error) {
 	peers, err := n.peerAgreement(ctx)
 	if err != nil {
+		return nil, err
+	}
+	return &scorer{n: n, peers: peers, done: map[PublicKey]Record{}}, nil
+}
+
+// all scores every key that has items.
+func (s *scorer) all(ctx context.Context) (map[PublicKey]Record, error) {
+	keys, err := queryStrings(ctx, s.n.db, "SELECT DISTINCT contributor FROM items")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if _, err := s.record(ctx, PublicKey(k)); err != nil {
+			return nil, err
+		}
+	}
+	return s.done, nil
+}
+
+func (s *scorer) record(ctx context.Context, who PublicKey) (Record, error) {
+	if r, ok := s.done[who]; ok {
+		return r, nil
+	}
+	r, err := record(ctx, s.n.db, who, s.n.cfg.Limits)
+	if err != nil {
 		return r, err
 	}
-	p := peers[who]
+	p := s.peers[who]
 	r.PeerAgree, r.PeerTotal = p[0], p[1]
-	r.finish(n.cfg.Limits)
+	r.finish(s.n.cfg.Limits)
+	s.done[who] = r
 	return r, nil
 }
 

@@ -24,7 +24,7 @@ func takeTasks(t *testing.T, c *Contributor, g GymInfo, set string, choose func(
 	for _, task := range tasks {
 		rs = append(rs, TaskResult{Task: task.ID, Choice: intp(choose(task)), Reason: "because"})
 	}
-	cands, err := c.TaskCandidates(ctx, g, rs)
+	cands, err := c.TaskCandidates(ctx, g, rs, Known{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package memory
 
-import "net/url"
+import (
+	"net/url"
+	"path/filepath"
+	"strings"
+)
 
 // sqliteOptions is the one connection policy of every SQLite database Cairn
 // keeps (the vault, a backup node's records, gym.db with its per-gym keys):
@@ -17,6 +21,20 @@ const sqliteOptions = "_journal_mode=WAL&_busy_timeout=15000&_secure_delete=on&_
 // SQLiteDSN is the connection string for the SQLite database at path,
 // with Cairn's connection policy, for mattn/go-sqlite3.
 func SQLiteDSN(path string) string {
-	u := url.URL{Scheme: "file", Path: path, RawQuery: sqliteOptions}
+	u := url.URL{Scheme: "file", Path: uriPath(path), RawQuery: sqliteOptions}
 	return u.String()
+}
+
+// uriPath is path as the path of a file: URI. SQLite wants forward
+// slashes there, and a Windows drive letter after a slash
+// (file:///C:/Users/...); a path written with backslashes would otherwise
+// be read as an authority ("invalid uri authority") or a file name with
+// backslashes in it.
+func uriPath(path string) string {
+	vol := filepath.VolumeName(path)
+	p := filepath.ToSlash(path)
+	if vol != "" && !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
 }

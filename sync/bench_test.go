@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 	}
 	code := m.Run()
+	closeInferOllama()
 	for _, dir := range templateDirs {
 		os.RemoveAll(dir)
 	}

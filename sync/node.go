@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	gosync "sync"
 	"time"
 
@@ -100,6 +101,7 @@ type Node struct {
 	changed  chan struct{} // closed when the store or the trusted set changed
 	lastSeen map[peer.ID]time.Time
 	subs     map[chan Event]struct{}
+	share    *url.URL // the local Ollama, while its models are shared
 }
 
 // PeerStatus is what sync status shows of one peer.
@@ -262,6 +264,7 @@ func (n *Node) start() error {
 	h.SetStreamHandler(ProtocolSync, n.handleSync)
 	h.SetStreamHandler(ProtocolPair, n.handlePair)
 	h.SetStreamHandler(ProtocolPairCode, n.handlePairCode)
+	h.SetStreamHandler(ProtocolInfer, n.handleInfer)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			if n.closeIfRemoved(c) {
@@ -439,17 +442,7 @@ func (n *Node) dialMembers() {
 		if m.Peer == n.id.ID || linked(h, m.Peer) {
 			continue
 		}
-		ai := peer.AddrInfo{ID: m.Peer}
-		for _, s := range n.st.addrs(m.Peer.String()) {
-			if a, err := ma.NewMultiaddr(s); err == nil {
-				ai.Addrs = append(ai.Addrs, a)
-			}
-		}
-		for _, r := range n.relays {
-			if a, err := ma.NewMultiaddr("/p2p/" + r.ID.String() + "/p2p-circuit"); err == nil && r.ID != m.Peer {
-				ai.Addrs = append(ai.Addrs, r.Addrs[0].Encapsulate(a))
-			}
-		}
+		ai := n.memberAddrs(m.Peer)
 		if len(ai.Addrs) == 0 && len(h.Peerstore().Addrs(m.Peer)) == 0 {
 			continue
 		}

@@ -34,7 +34,7 @@ func NewRelay(key crypto.PrivKey, listen []string) (host.Host, error) {
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ForceReachabilityPublic(),
-		libp2p.EnableRelayService(relayv2.WithResources(relayv2.DefaultResources())),
+		libp2p.EnableRelayService(relayv2.WithResources(relayResources())),
 		libp2p.EnableNATService(),
 		libp2p.DisableMetrics(),
 	)
@@ -42,4 +42,14 @@ func NewRelay(key crypto.PrivKey, listen []string) (host.Host, error) {
 		return nil, fmt.Errorf("start the relay on %v: %w", listen, err)
 	}
 	return h, nil
+}
+
+// relayResources are libp2p's defaults but for what one relayed connection
+// may carry: libp2p's 128 KiB and 2 minutes cut a long reply of another
+// device's model (or a catch-up of many records) in the middle. An hour and
+// 1 GiB, then the devices dial again.
+func relayResources() relayv2.Resources {
+	r := relayv2.DefaultResources()
+	r.Limit = &relayv2.RelayLimit{Duration: time.Hour, Data: 1 << 30}
+	return r
 }

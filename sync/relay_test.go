@@ -24,21 +24,41 @@ func TestSyncThroughRelay(t *testing.T) {
 	defer r.Close()
 	relayAddr := r.Addrs()[0].String() + "/p2p/" + r.ID().String()
 
-	a, b := newDevice(t, "a"), newDevice(t, "b")
+	var viaRelay atomic.Bool
+	a, b := relayedPair(t, relayAddr, func(a, b *device) {
+		b.cfg.Events = func(e Event) {
+			if e.Type != "sync.connected" || b.node == nil {
+				return
+			}
+			for _, c := range b.node.Host().Network().ConnsToPeer(a.node.ID()) {
+				if strings.Contains(c.RemoteMultiaddr().String(), "p2p-circuit") {
+					viaRelay.Store(true)
+				}
+			}
+		}
+	})
+	a.add("sent through the relay")
+	eventually(t, "b gets a's write through the relay", func() bool { return slices.Contains(texts(t, b.vault), "sent through the relay") })
+	if !viaRelay.Load() {
+		t.Fatal("b reached a, but not through the relay")
+	}
+}
+
+// relayedPair pairs a and b, then has them forget each other's addresses:
+// only the relay (a reservation made by hand on loopback: autorelay drops
+// loopback relay addresses, which are no use on a real network) joins them.
+// beforeB, when set, configures b before it starts again.
+func relayedPair(t testing.TB, relayAddr string, beforeB func(a, b *device)) (a, b *device) {
+	a, b = newDevice(t, "desk"), newDevice(t, "laptop")
 	pair(t, a, b)
 	a.stop()
 	b.stop()
-	// Forget where each other is: only the relay is left.
 	for _, d := range []*device{a, b} {
-		d.node = nil
 		st, _ := loadState(d.dir + "/sync")
 		st.update(func(s *stateFile) { clear(s.Addrs) })
 	}
 	a.cfg.Relays, a.cfg.ForcePrivate = []string{relayAddr}, true
 	a.start()
-	// autorelay drops loopback relay addresses (they are no use on a real
-	// network), so the reservation is made by hand: the relay address is
-	// forced.
 	ri, _ := peer.AddrInfoFromString(relayAddr)
 	if err := a.node.Host().Connect(context.Background(), *ri); err != nil {
 		t.Fatal(err)
@@ -46,25 +66,13 @@ func TestSyncThroughRelay(t *testing.T) {
 	if _, err := client.Reserve(context.Background(), a.node.Host(), *ri); err != nil {
 		t.Fatalf("reserve a slot on the relay: %v", err)
 	}
-	var viaRelay atomic.Bool
 	b.cfg.Relays = []string{relayAddr}
-	b.cfg.Events = func(e Event) {
-		if e.Type != "sync.connected" || b.node == nil {
-			return
-		}
-		for _, c := range b.node.Host().Network().ConnsToPeer(a.node.ID()) {
-			if strings.Contains(c.RemoteMultiaddr().String(), "p2p-circuit") {
-				viaRelay.Store(true)
-			}
-		}
+	if beforeB != nil {
+		beforeB(a, b)
 	}
 	b.start()
 	if err := b.node.AddPeerAddr(relayAddr + "/p2p-circuit/p2p/" + a.node.ID().String()); err != nil {
 		t.Fatal(err)
 	}
-	a.add("sent through the relay")
-	eventually(t, "b gets a's write through the relay", func() bool { return slices.Contains(texts(t, b.vault), "sent through the relay") })
-	if !viaRelay.Load() {
-		t.Fatal("b reached a, but not through the relay")
-	}
+	return a, b
 }

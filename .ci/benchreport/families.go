@@ -59,13 +59,25 @@ var describe = map[string]string{
 	"SyncEditBytes": "Bytes on the wire, both ways and all framing (Noise, yamux, sync frames, acks), for " +
 		"one edit of a 200-character memory between two connected devices with 768-dimension " +
 		"embeddings configured (embeddings never travel).",
+	"InferThroughDevice": "A streamed chat (tiny model, 128 tokens) with another device's Ollama over " +
+		"`/cairn/infer/1.0.0` on loopback (**paired**: a direct libp2p connection; **relay**: through a " +
+		"circuit relay v2), each against the same Ollama called directly, alternately in the same run: " +
+		"`added-ms` is the time to the first token added by the path, `tokens/s-ratio` its tokens/s over the " +
+		"direct call's (targets: at most 5 ms added, ratio at least 0.95).",
 	"SyncThroughput": "Replicating 10,000 memories (records stored and indexed on arrival) against the " +
 		"same bytes over one raw libp2p stream in the same run: `sync/raw` is the ratio.",
 	"Import100k": "Importing 100,000 records of Cairn JSONL (20k memories, 2k conversations of 39 messages) " +
 		"into a fresh vault, 500 records a transaction: MB/s of JSONL, records/s and the Go heap's peak.",
 	"Export100k": "Exporting the same 100,000 records to JSONL and to an age-encrypted bundle: MB/s of " +
 		"output, records/s and the heap's peak (flat: the vault is read a page at a time).",
-	"GymAccept": "A gym node taking envelopes of 50 SFT items: signature, schema, duplicate check and storage.",
+	"GymLoad": "50 contributors, each with its own key, sending envelopes of 20 SFT items to one gym node at once over loopback " +
+		"**http** and **libp2p** (a fresh identity and Noise handshake a send): accepted `items/s`, `log-appends/s` (leaves the " +
+		"transparency log grew by) and `checkpoints/s` (signed tree heads, one a receipt).",
+	"GymExportParquet": "A gym's Parquet export (Hugging Face layout, TRL columns, provenance, scores) of N accepted SFT items from " +
+		"1,000 contributor keys with shared task results to score: seconds, rows/s and the process's peak RSS during the export (`MB-peak-rss`).",
+	"GymScores": "Scoring every key of a gym (1,000 keys, 10,000 items, 10,000 shared task results): **one-pass** reads peer agreement once " +
+		"for all keys, as exports do; **per-key** calls `Record` a key, reading it each time (timed on 20 keys, given for 1,000).",
+	"GymAccept": "A gym node taking envelopes of 50 SFT items, each of its own words: signature, schema, duplicate and near-duplicate (MinHash) checks, storage and the transparency log's append, one transaction an envelope.",
 	"Redact":    "Redacting a 3 KB text with emails, phones, URLs, IPs, card numbers and known names.",
 	"UIBundle":  "The web UI as shipped (frontend/dist): bytes, raw and gzipped.",
 	"UIColdStart": "A fresh Chromium context opening the UI served by `cairn serve --ui`: first paint " +

@@ -54,6 +54,10 @@ func classify(err error) *apiError {
 		return errorf(http.StatusBadRequest, "no_model", "no model chosen: send \"model\", or set a default model (the app's Settings, or `cairn models use NAME`)")
 	case errors.Is(err, agent.ErrRegistryUnreachable):
 		return errorf(http.StatusBadGateway, "registry_unreachable", err.Error())
+	case errors.Is(err, agent.ErrNotShared):
+		return errorf(http.StatusForbidden, "not_shared", err.Error())
+	case errors.Is(err, agent.ErrDeviceOffline):
+		return errorf(http.StatusServiceUnavailable, "device_offline", err.Error())
 	case errors.Is(err, agent.ErrUnavailable):
 		return errorf(http.StatusBadGateway, "backend_unavailable", err.Error())
 	case errors.Is(err, agent.ErrPromptTooLong):

@@ -18,21 +18,7 @@ import (
 // gym then holds, byte for byte, the items the review showed.
 func TestGymReviewAndApproveOverTheAPI(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	gc, err := gym.OpenContributor(ctx, gym.ContributorConfig{Path: filepath.Join(t.TempDir(), "gym.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gc.Close()
-	f.srv.Config.Handler = New(Config{Vault: f.vault, Tokens: f.tokens, Gym: gc}).Handler()
-
-	node, err := gym.OpenNode(ctx, gym.NodeConfig{Dir: t.TempDir(), Name: "api-gym", License: "CC0-1.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	gymSrv := httptest.NewServer(node.HTTPHandler())
-	defer gymSrv.Close()
+	f, node, gymSrv := newGymFixture(t, "api-gym")
 
 	conv, _ := f.vault.CreateConversation(ctx, memory.NewConversation{})
 	q, _ := f.vault.AddMessage(ctx, memory.NewMessage{ConversationID: conv.ID, Role: memory.RoleUser, Content: "My number is +1 415 555 0100, call me"})
@@ -91,4 +77,26 @@ func TestGymReviewAndApproveOverTheAPI(t *testing.T) {
 	if r := f.do("GET", "/api/v1/gym/gyms/"+g.ID+"/review", chat, nil); r.status != 403 {
 		t.Fatalf("review with a chat token: %+v", r)
 	}
+}
+
+// newGymFixture is a fixture whose server has gym support, and a real gym
+// node (licence CC0-1.0) on a loopback HTTP server, both closed when the
+// test ends.
+func newGymFixture(t *testing.T, name string) (*fixture, *gym.Node, *httptest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	f := newFixture(t)
+	gc, err := gym.OpenContributor(ctx, gym.ContributorConfig{Path: filepath.Join(t.TempDir(), "gym.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { gc.Close() })
+	f.srv.Config.Handler = New(Config{Vault: f.vault, Tokens: f.tokens, Gym: gc}).Handler()
+	node, err := gym.OpenNode(ctx, gym.NodeConfig{Dir: t.TempDir(), Name: name, License: "CC0-1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(node.HTTPHandler())
+	t.Cleanup(func() { srv.Close(); node.Close() })
+	return f, node, srv
 }

@@ -35,7 +35,7 @@ var operations = map[string]operation{
 	"POST /api/v1/messages/{id}/regenerate": {summary: "Answer the message before this reply again, as a new branch", body: "model, stream", stream: true},
 	"POST /api/v1/messages/{id}/feedback":   {summary: "Rate a reply (1 or -1), comment on it, give the answer you wanted, or mark it preferred among its regenerations; kept in the vault", body: "rating, comment, correction, preferred"},
 	"GET /api/v1/messages/{id}/feedback":    {summary: "Feedback on a reply, oldest first"},
-	"GET /api/v1/models":                    {summary: "Models of every backend; the other backends that did not answer are listed under unreachable"},
+	"GET /api/v1/models":                    {summary: "Models of every backend, and of your other paired devices as DEVICE/MODEL (device, offline: out of reach, as last seen); the other backends that did not answer are listed under unreachable"},
 	"POST /api/v1/models/pull":              {summary: "Download a model into Ollama; progress as Server-Sent Events (admin)", body: "name, insecure", stream: true},
 	"GET /api/v1/events":                    {summary: "Server-Sent Events for every change in the vault (memory, conversation, message, …); Last-Event-ID resumes", stream: true},
 	"GET /api/v1/openapi.json":              {summary: "This document"},

@@ -27,6 +27,7 @@ func (s *Server) routesV1() {
 	s.routesRecall()
 	s.routesGym()
 	s.routesFeedback()
+	s.routesGymTasks()
 	s.routesApp()
 	s.routesKeyring()
 	s.routesData()

@@ -41,6 +41,9 @@ type Settings struct {
 	// MaxReplyTokens caps a reply; 0 is the default, a quarter of the
 	// model's context window.
 	MaxReplyTokens int `json:"max_reply_tokens"`
+	// ShareModels offers this device's models to the person's other
+	// paired devices.
+	ShareModels bool `json:"share_models"`
 }
 
 // SettingsPatch changes the fields that are set.
@@ -50,6 +53,7 @@ type SettingsPatch struct {
 	Extraction      *bool   `json:"extraction"`
 	IdleLockMinutes *int    `json:"idle_lock_minutes"`
 	MaxReplyTokens  *int    `json:"max_reply_tokens"`
+	ShareModels     *bool   `json:"share_models"`
 }
 
 // VaultRequest creates a vault.
@@ -90,8 +94,8 @@ func init() {
 	for k, v := range map[string]operation{
 		"GET /api/v1/app":            {summary: "What the UI needs first: whether a vault exists and is locked, the data folder, the idle lock"},
 		"POST /api/v1/vault":         {summary: "Create the vault on the first run (admin); answers the recovery key, shown once", body: "passphrase, keyring"},
-		"GET /api/v1/settings":       {summary: "Settings: chat and embedding model, extraction, idle lock, reply cap"},
-		"PATCH /api/v1/settings":     {summary: "Change settings (admin)", body: "model, embedding_model, extraction, idle_lock_minutes, max_reply_tokens"},
+		"GET /api/v1/settings":       {summary: "Settings: chat and embedding model, extraction, idle lock, reply cap, sharing this device's models"},
+		"PATCH /api/v1/settings":     {summary: "Change settings (admin)", body: "model, embedding_model, extraction, idle_lock_minutes, max_reply_tokens, share_models"},
 		"GET /api/v1/token":          {summary: "The default API token, to copy into scripts (admin)"},
 		"POST /api/v1/token/rotate":  {summary: "Replace the default API token; the old one stops working at once (admin)"},
 		"GET /api/v1/models/running": {summary: "Models Ollama has loaded: size, VRAM used (0: on the CPU), context length"},

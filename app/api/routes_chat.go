@@ -241,11 +241,12 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := apitype.ModelList{Models: []agent.ModelInfo{}}
+	var firstErr error
 	for i, b := range s.cfg.Backends.All() {
 		models, err := b.Models(r.Context())
 		if err != nil {
 			if i == 0 {
-				return err
+				firstErr = err // the other devices' models may still be there
 			}
 			out.Unreachable = append(out.Unreachable, apitype.BackendError{Backend: b.Name(), Error: err.Error()})
 			continue
@@ -256,6 +257,9 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
 			}
 			out.Models = append(out.Models, m)
 		}
+	}
+	if len(out.Models) == 0 && firstErr != nil {
+		return firstErr
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -70,6 +70,12 @@ var scopeTable = map[string]string{
 	"POST /v1/chat/completions":             ScopeChat,
 	"POST /v1/embeddings":                   ScopeChat,
 	"PUT /api/v1/keyring":                   ScopeAdmin,
+
+	// The Tasks view's routes.
+	"GET /api/v1/gym/gyms/{id}/tasks":         ScopeAdmin,
+	"POST /api/v1/gym/gyms/{id}/tasks":        ScopeAdmin,
+	"POST /api/v1/gym/gyms/{id}/tasks/review": ScopeAdmin,
+	"POST /api/v1/gym/gyms/{id}/tasks/submit": ScopeAdmin,
 }
 
 // TestEveryRouteWithEveryScope sends every route with a token of each

@@ -108,7 +108,7 @@ func egressSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := func(method, path, body string) map[string]any {
+	send := func(method, path, body string) (*http.Response, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest(method, apiURL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
@@ -118,6 +118,11 @@ func egressSession(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	call := func(method, path, body string) map[string]any {
+		t.Helper()
+		resp, b := send(method, path, body)
 		if resp.StatusCode >= 300 {
 			t.Fatalf("%s %s: %s %s\n%s", method, path, resp.Status, b, serveErr.String())
 		}
@@ -151,6 +156,12 @@ func egressSession(t *testing.T) {
 	for _, args := range [][]string{{"gym", "verify", "some-gym"}, {"gym", "tasks", "some-gym", "--json"}, {"gym", "witness", "some-gym", "--key", filepath.Join(t.TempDir(), "w.key"), "--name", "w.example/me"}} {
 		if r := cairn(t, home, env, args...); r.code == 0 || !strings.Contains(r.stderr, "no such gym") {
 			t.Fatalf("%v with no gym: %+v", args, r)
+		}
+	}
+	// So do the Tasks view's routes.
+	for _, path := range []string{"/api/v1/gym/gyms/some-gym/tasks", "/api/v1/gym/gyms/some-gym/tasks/review"} {
+		if resp, b := send("POST", path, `{"set": "s", "results": [{"task": "t", "answer": "a"}]}`); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("POST %s with no gym: %s %s", path, resp.Status, b)
 		}
 	}
 	// Whatever would run in the background has a moment to show itself.

@@ -119,8 +119,8 @@ func (c *cli) gymExport() *cobra.Command {
 	var contributors bool
 	var minScore float64
 	cmd := &cobra.Command{
-		Use:   "export --dir DIR --format sft|dpo|kto --out FILE.jsonl",
-		Short: "Write a gym node's accepted, unrevoked items as TRL JSONL",
+		Use:   "export --dir DIR --format sft|dpo|kto|parquet --out FILE.jsonl|DIR",
+		Short: "Write a gym node's accepted, unrevoked, unrejected items as TRL JSONL, or all of them as Parquet shards with a dataset card",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			n, err := openGymNode(cmd.Context(), dir)
@@ -137,15 +137,32 @@ func (c *cli) gymExport() *cobra.Command {
 					gym.ContributorStats
 					Record gym.Record `json:"record"`
 				}
+				records, err := n.Records(cmd.Context())
+				if err != nil {
+					return err
+				}
 				out := []scored{}
 				for _, s := range stats {
-					r, err := n.Record(cmd.Context(), s.Key)
-					if err != nil {
-						return err
+					r, ok := records[s.Key]
+					if !ok { // a key with no items left
+						if r, err = n.Record(cmd.Context(), s.Key); err != nil {
+							return err
+						}
 					}
 					out = append(out, scored{s, r})
 				}
 				return c.printJSON(out)
+			}
+			if format == "parquet" {
+				if out == "" || out == "-" {
+					return usageError{fmt.Errorf("--out DIR is needed: the folder for the Parquet shards and the dataset card")}
+				}
+				rep, err := n.ExportParquet(cmd.Context(), out, minScore)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.Stderr, "Wrote %d Parquet files and a dataset card (README.md) to %s: rows %v.\n", len(rep.Files), out, rep.Rows)
+				return nil
 			}
 			f, err := gym.ParseFormat(format)
 			if err != nil {
@@ -158,8 +175,8 @@ func (c *cli) gymExport() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the gym's folder")
-	cmd.Flags().StringVar(&format, "format", "sft", "sft, dpo or kto")
-	cmd.Flags().StringVar(&out, "out", "", "the JSONL file to write (- for standard output)")
+	cmd.Flags().StringVar(&format, "format", "sft", "sft, dpo or kto (JSONL), or parquet (every format, rating and label too, in the Hugging Face datasets layout)")
+	cmd.Flags().StringVar(&out, "out", "", "the JSONL file to write (- for standard output), or with parquet the folder")
 	cmd.Flags().BoolVar(&contributors, "contributors", false, "print each contributor key's acceptance and record instead")
 	cmd.Flags().Float64Var(&minScore, "min-score", 0, "only items whose contributor's score (0-1, see FORMATS.md) is at least this")
 	return cmd

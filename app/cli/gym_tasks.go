@@ -63,7 +63,7 @@ and "reason" | "scores" | "labels"}) prints the items they make, and with
 						return err
 					}
 				}
-				cands, err := gc.TaskCandidates(ctx, g, rs)
+				cands, err := gc.TaskCandidates(ctx, g, rs, gym.Known{})
 				if err != nil {
 					return usageError{err}
 				}

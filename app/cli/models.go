@@ -77,13 +77,16 @@ func (c *cli) modelsCommand() *cobra.Command {
 				if !receives {
 					memNote = "  (remote: no memory sent)"
 				}
+				if m.Device != "" {
+					memNote = "  on your device " + m.Device + ", " + map[bool]string{false: "online", true: "OFFLINE"}[m.Offline]
+				}
 				fmt.Fprintf(c.Stdout, "%s %-36s %9s  %-8s %s%s\n", mark, name, humanBytes(m.Size), m.Params, ctxNote, memNote)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
-	cmd.AddCommand(c.modelsUse(), c.modelsEmbedding())
+	cmd.AddCommand(c.modelsUse(), c.modelsEmbedding(), c.modelsShare())
 	return cmd
 }
 

@@ -21,6 +21,7 @@ import (
 func (c *cli) addSyncFlags(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&c.Sync.Listen, "p2p-listen", nil, "sync listen multiaddrs once sync is on (default: every interface, random port, TCP and QUIC)")
 	cmd.Flags().StringSliceVar(&c.Sync.Relays, "p2p-relay", nil, "circuit relay v2 servers to be reached through (multiaddr ending in /p2p/ID; see cairn relay)")
+	cmd.Flags().StringVar(&c.Sync.Name, "device-name", "", "the name your other devices know this one by when it pairs, and prefix its models with (default: the host name)")
 }
 
 func (c *cli) syncCommand() *cobra.Command {

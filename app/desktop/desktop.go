@@ -14,12 +14,10 @@ import (
 	goruntime "runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/godbus/dbus/v5"
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/menu"
 	"github.com/wailsapp/wails/v2/pkg/menu/keys"
@@ -155,29 +153,6 @@ func (c *window) instanceID() string {
 	return "cairn.desktop." + hex.EncodeToString(sum[:6])
 }
 
-// focusRunningWindow asks the window already open on this data folder to
-// come to the front, the way Wails' single-instance lock does, and reports
-// whether one answered. It runs before this process claims the home, so a
-// second launch hands over instead of failing on the owner lock.
-func (c *window) focusRunningWindow() bool {
-	if !owner.SessionBusLikely() {
-		return false
-	}
-	conn, err := dbus.SessionBus()
-	if err != nil {
-		return false
-	}
-	id := "wails_app_" + strings.NewReplacer("-", "_", ".", "_").Replace(c.instanceID())
-	name, path := "org."+id+".SingleInstance", dbus.ObjectPath("/org/"+id+"/SingleInstance")
-	var has bool
-	if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has); err != nil || !has {
-		return false
-	}
-	wd, _ := os.Getwd()
-	msg, _ := json.Marshal(options.SecondInstanceData{Args: os.Args[1:], WorkingDirectory: wd})
-	return conn.Object(name, path).Call(name+".SendMessage", 0, string(msg)).Err == nil
-}
-
 // desktopMenu is the window's menu bar. wctx returns Wails' context once
 // the window has started (menu items cannot be used before).
 func (c *window) desktopMenu(wctx func() context.Context, handler http.Handler) *menu.Menu {
@@ -294,23 +269,6 @@ func (c *window) saveWindowState(wctx context.Context) {
 	}
 }
 
-// NoDisplayReason says why this process cannot open a window ("" when it
-// can): no display server, or an SSH session, where a window would open on
-// a screen the person may not see (or crawl over X forwarding).
-func NoDisplayReason() string {
-	switch {
-	case os.Getenv("CAIRN_WINDOW") == "1":
-		return ""
-	case os.Getenv("SSH_CONNECTION") != "" || os.Getenv("SSH_TTY") != "":
-		return "this is an SSH session"
-	case os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "":
-		return "there is no display (no DISPLAY or WAYLAND_DISPLAY)"
-	}
-	return ""
-}
-
-func HasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
-
 // returnFreeMemory gives the Go heap's spare pages back to the system while
 // the window is open. Unlocking stretches the passphrase with Argon2id
 // (64 MiB at a time), and Go would keep that much heap for minutes after;
@@ -344,6 +302,9 @@ func returnFreeMemory(stop <-chan struct{}) {
 // (no socket, so no token there). With no vault yet the page creates one.
 func Open(ctx context.Context, env *owner.Env) error {
 	c := &window{env}
+	if err := RuntimeMissing(); err != nil {
+		return err
+	}
 	if c.focusRunningWindow() {
 		fmt.Fprintln(c.Stderr, "Cairn is already open on "+c.HomeDir+": brought its window to the front.")
 		return nil

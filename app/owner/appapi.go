@@ -10,6 +10,7 @@ import (
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/memory"
+	cairnsync "github.com/cairnlabs/cairn/sync"
 )
 
 // uiApp is what the API asks of the app for the UI (api.App): settings.json,
@@ -26,6 +27,8 @@ type uiApp struct {
 	// created is called with the session made on the first run, so the
 	// owner closes it when it stops.
 	created func(*Session)
+	// node is the sync node, once it runs: sharing models is applied to it.
+	node *cairnsync.Node
 }
 
 func (a *uiApp) DataDir() string { return a.c.Home().Dir }
@@ -49,7 +52,7 @@ func (a *uiApp) Settings() (api.Settings, error) {
 }
 
 func uiSettings(s Settings) api.Settings {
-	out := api.Settings{Model: s.Model, EmbeddingModel: s.EmbeddingModel, Extraction: s.ExtractionOn(), IdleLockMinutes: s.IdleLock(), NumCtx: s.NumCtx, MaxReplyTokens: s.MaxReplyTokens}
+	out := api.Settings{Model: s.Model, EmbeddingModel: s.EmbeddingModel, Extraction: s.ExtractionOn(), IdleLockMinutes: s.IdleLock(), NumCtx: s.NumCtx, MaxReplyTokens: s.MaxReplyTokens, ShareModels: s.ShareModels}
 	if out.EmbeddingModel == "" {
 		out.EmbeddingModel = agent.DefaultEmbeddingModel
 	}
@@ -86,12 +89,18 @@ func (a *uiApp) SaveSettings(ctx context.Context, p api.SettingsPatch) (api.Sett
 	if p.MaxReplyTokens != nil {
 		s.MaxReplyTokens = *p.MaxReplyTokens
 	}
+	if p.ShareModels != nil {
+		s.ShareModels = *p.ShareModels
+	}
 	if err := h.SaveSettings(s); err != nil {
 		return api.Settings{}, err
 	}
 	a.mu.Lock()
-	sess := a.sess
+	sess, node := a.sess, a.node
 	a.mu.Unlock()
+	if sess != nil && p.ShareModels != nil {
+		applyShare(s.ShareModels, sess.Ollama, node)
+	}
 	if sess != nil && p.MaxReplyTokens != nil {
 		sess.Agent.SetReplyCap(s.MaxReplyTokens) // the next reply has it
 	}
@@ -101,7 +110,7 @@ func (a *uiApp) SaveSettings(ctx context.Context, p api.SettingsPatch) (api.Sett
 	if sess != nil && s.EmbeddingModel != oldEmbed && !sess.Vault.Locked() {
 		var emb memory.Embedder
 		if s.EmbeddingModel != "off" {
-			sess.Embedder = agent.NewEmbedder(sess.Ollama, cmpOr(s.EmbeddingModel, agent.DefaultEmbeddingModel))
+			sess.Embedder = agent.NewEmbedderVia(sess.Backends, cmpOr(s.EmbeddingModel, agent.DefaultEmbeddingModel))
 			emb = sess.Embedder
 		}
 		if err := sess.Vault.SetEmbedder(ctx, emb); err != nil {
@@ -132,7 +141,7 @@ func (a *uiApp) CreateVault(ctx context.Context, req api.VaultRequest) (api.Vaul
 	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
 	var emb memory.Embedder
 	if s.EmbeddingModel != "off" {
-		r.Embedder = agent.NewEmbedder(ollama, s.EmbeddingModel)
+		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
 		emb = r.Embedder
 	}
 	// The vault outlives this request.
@@ -176,6 +185,7 @@ func (a *uiApp) CreateVault(ctx context.Context, req api.VaultRequest) (api.Vaul
 	} else {
 		r.SyncNode = node
 		out.Next.Sync = node
+		a.attachSync(r, node)
 	}
 	return out, nil
 }

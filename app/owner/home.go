@@ -13,20 +13,18 @@ type Home struct {
 	Dir string
 }
 
-// DefaultHomeDir is $CAIRN_HOME, else $XDG_DATA_HOME/cairn, else
-// ~/.local/share/cairn.
+// DefaultHomeDir is $CAIRN_HOME, else the platform's data folder
+// (platformHomeDir: ~/.local/share/cairn on Linux, %LOCALAPPDATA%\Cairn on
+// Windows).
 func DefaultHomeDir() (string, error) {
 	if d := os.Getenv("CAIRN_HOME"); d != "" {
 		return d, nil
 	}
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "cairn"), nil
-	}
-	h, err := os.UserHomeDir()
+	d, err := platformHomeDir()
 	if err != nil {
 		return "", errors.New("cannot tell where to keep the vault: set CAIRN_HOME or pass --home")
 	}
-	return filepath.Join(h, ".local", "share", "cairn"), nil
+	return d, nil
 }
 
 // VaultPath is the vault's SQLite file.

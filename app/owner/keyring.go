@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -32,8 +30,8 @@ var _ api.KeyStore = OSKeyring{}
 
 // Available checks that a keyring answers, without prompting for long.
 func (k OSKeyring) Available(ctx context.Context) error {
-	if !SessionBusLikely() {
-		return errors.New("no D-Bus session bus, so no Secret Service keyring here")
+	if err := keyringReachable(); err != nil {
+		return err
 	}
 	_, err := k.Get(ctx, "probe")
 	if errors.Is(err, api.ErrNotInKeyring) {
@@ -97,21 +95,6 @@ func withKeyringTimeout(ctx context.Context, fn func() (string, error)) (string,
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-}
-
-// SessionBusLikely reports whether a D-Bus session bus is there to ask,
-// so that nothing starts one (godbus would try dbus-launch) on a machine
-// without.
-func SessionBusLikely() bool {
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
-		return true
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		if _, err := os.Stat(filepath.Join(d, "bus")); err == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // UnlockFromKeyring opens a locked vault with the device key in the OS

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/cairnlabs/cairn/agent"
@@ -53,7 +52,7 @@ func (h Home) claimOwner() (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLockFile(f); err != nil {
 		f.Close()
 		if o, rerr := h.RunningOwner(); rerr == nil {
 			return nil, fmt.Errorf("%w: cairn (pid %d) serves %s at %s since %s: stop it first, or use another --home", ErrOwned, o.PID, h.Dir, o.URL, o.Started.Local().Format(time.DateTime))
@@ -62,7 +61,7 @@ func (h Home) claimOwner() (release func(), err error) {
 	}
 	return func() {
 		os.Remove(h.OwnerPath())
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		unlockFile(f)
 		f.Close()
 	}, nil
 }
@@ -74,10 +73,10 @@ func (h Home) OwnerAlive() bool {
 		return false
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLockFile(f); err != nil {
 		return true
 	}
-	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	unlockFile(f)
 	return false
 }
 
@@ -186,6 +185,7 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 		} else {
 			cfg.Sync = node
 			undo.add(func(context.Context) { node.Close() })
+			uiapp.attachSync(sess, node)
 		}
 	}
 	if ui {
@@ -239,7 +239,7 @@ func (c *Env) OpenLocked(ctx context.Context) (*Session, error) {
 	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
 	var emb memory.Embedder
 	if s.EmbeddingModel != "off" {
-		r.Embedder = agent.NewEmbedder(ollama, s.EmbeddingModel)
+		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
 		emb = r.Embedder
 	}
 	if r.Vault, err = memory.Open(ctx, memory.Config{Path: c.Home().VaultPath(), Embedder: emb, Logger: slog.Default()}); err != nil {

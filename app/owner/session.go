@@ -45,7 +45,7 @@ func (c *Env) OpenRuntime(ctx context.Context) (*Session, error) {
 	}
 	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
 	if s.EmbeddingModel != "off" {
-		r.Embedder = agent.NewEmbedder(ollama, s.EmbeddingModel)
+		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
 	}
 	var emb memory.Embedder
 	if r.Embedder != nil {

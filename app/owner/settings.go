@@ -40,6 +40,9 @@ type Settings struct {
 	// IdleLockMinutes locks the vault after that long without use in the
 	// UI; nil means 15, 0 never.
 	IdleLockMinutes *int `json:"idle_lock_minutes,omitempty"`
+	// ShareModels offers this device's Ollama models to the person's
+	// other paired devices (off by default).
+	ShareModels bool `json:"share_models,omitempty"`
 }
 
 // BackendSettings configure one OpenAI-compatible backend.

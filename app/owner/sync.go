@@ -14,12 +14,16 @@ import (
 type SyncFlags struct {
 	Listen []string
 	Relays []string
+	Name   string // what the other devices call this one (--device-name)
 }
 
 // StartSync starts the owner's sync node. Until the device is paired (or
 // sync is turned on) it opens no socket.
 func (c *Env) StartSync(ctx context.Context, v *memory.Vault) (*cairnsync.Node, error) {
-	name, _ := os.Hostname()
+	name := c.Sync.Name
+	if name == "" {
+		name, _ = os.Hostname()
+	}
 	return cairnsync.New(ctx, cairnsync.Config{
 		Dir: filepath.Join(c.Home().Dir, "sync"), Store: v, Keys: v, Role: cairnsync.RoleDevice, Name: name,
 		Listen: c.Sync.Listen, Relays: c.Sync.Relays, Logger: slog.Default(),

@@ -102,7 +102,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// home (libp2p on loopback only).
 	// A real gym on loopback HTTP takes what the Gyms page approves.
 	srv.stop()
-	gymURL, gymLog := startGym(t, ctx, bin)
+	gymURL, gymLog := startGym(t, ctx, bin, filepath.Join(t.TempDir(), "gym"))
 	srv2 := startUIArgs(t, ctx, bin, home, []string{"CAIRN_PASSPHRASE=correct horse battery staple"}, "--p2p-listen", "/ip4/127.0.0.1/tcp/0")
 	node = exec.CommandContext(ctx, "node", "e2e/pages.mjs")
 	node.Dir = filepath.Join(root, "frontend")
@@ -114,11 +114,12 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 }
 
-// startGym runs `cairn gym serve` on loopback HTTP (no libp2p) until the
-// test ends and returns its URL and log.
-func startGym(t testing.TB, ctx context.Context, bin string) (string, *lockedBuffer) {
+// startGym runs `cairn gym serve` over dir on loopback HTTP (no libp2p),
+// with more arguments if given, until the test ends and returns its URL
+// and log.
+func startGym(t testing.TB, ctx context.Context, bin, dir string, args ...string) (string, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(bin, "gym", "serve", "--dir", filepath.Join(t.TempDir(), "gym"), "--name", "Test gym", "--license", "CC-BY-4.0", "--http", "127.0.0.1:0", "--p2p=")
+	cmd := exec.Command(bin, append([]string{"gym", "serve", "--dir", dir, "--name", "Test gym", "--license", "CC-BY-4.0", "--http", "127.0.0.1:0", "--p2p="}, args...)...)
 	cmd.Env = cleanEnv()
 	errb := &lockedBuffer{}
 	cmd.Stderr = errb
@@ -176,6 +177,7 @@ func buildCairn(t testing.TB, ctx context.Context, root string) string {
 
 type uiServer struct {
 	url, login string
+	pid        int
 	log        *lockedBuffer
 	// stop ends the server now (it also ends when the test does).
 	stop func()
@@ -199,7 +201,7 @@ func startUIArgs(t testing.TB, ctx context.Context, bin, home string, env []stri
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
 		for _, f := range strings.Fields(errb.String()) {
 			if u, _, ok := strings.Cut(f, "/login?code="); ok {
-				return uiServer{url: u, login: f, log: errb, stop: stop}
+				return uiServer{url: u, login: f, pid: serve.Process.Pid, log: errb, stop: stop}
 			}
 		}
 		select {

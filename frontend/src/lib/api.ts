@@ -90,6 +90,8 @@ export interface Settings {
   num_ctx?: Record<string, number>;
   /** 0: a quarter of the context window */
   max_reply_tokens: number;
+  /** this device's models are offered to the person's other paired devices */
+  share_models: boolean;
 }
 
 export interface ModelInfo {
@@ -100,6 +102,10 @@ export interface ModelInfo {
   parameters?: string;
   trained_context?: number;
   capabilities?: string[];
+  /** the other device of the person's that runs it ("DEVICE/MODEL") */
+  device?: string;
+  /** that device is out of reach: what it offered when last seen */
+  offline?: boolean;
 }
 
 export interface RunningModel {
@@ -258,6 +264,42 @@ export interface GymManifest {
   license: string;
   peer_id: string;
   url?: string;
+  /** the task sets anyone may take */
+  tasks?: GymTaskSet[] | null;
+}
+export type GymTaskKind = "answer" | "compare" | "rate" | "label";
+export interface GymTaskSet {
+  id: string;
+  kind: GymTaskKind;
+  title: string;
+  instructions?: string;
+  rubric?: string[] | null;
+  scale?: number;
+  labels?: string[] | null;
+}
+export interface GymTask {
+  id: string;
+  set: string;
+  kind: GymTaskKind;
+  prompt: string;
+  reference?: string;
+  answers?: string[] | null;
+}
+/** GymTaskResult is a person's work on one task; choice is 0-based. */
+export interface GymTaskResult {
+  task: string;
+  answer?: string;
+  choice?: number;
+  reason?: string;
+  scores?: Record<string, number>;
+  labels?: string[];
+}
+export interface GymTasks {
+  gym: string;
+  name: string;
+  license: string;
+  sets: GymTaskSet[];
+  tasks: GymTask[];
 }
 export interface GymInfo {
   id: string;
@@ -581,4 +623,9 @@ export const api = {
   gymRevoke: (id: string, items: string[]) => call<{ revocation: string; sent: GymSendReport }>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/revoke`, { items }),
   gymOutbox: () => call<{ outbox: GymOutboxEntry[] | null }>("GET", "/api/v1/gym/outbox").then((r) => r.outbox ?? []),
   gymSend: () => call<GymSendReport>("POST", "/api/v1/gym/outbox/send"),
+  gymTasks: (id: string) => call<GymTasks>("GET", `/api/v1/gym/gyms/${encodeURIComponent(id)}/tasks`),
+  gymFetchTasks: (id: string, set: string, n: number) => call<GymTasks>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/tasks`, { set, n }),
+  gymTaskReview: (id: string, results: GymTaskResult[]) => call<GymReview>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/tasks/review`, { results }),
+  gymTaskSubmit: (id: string, b: { results: GymTaskResult[]; approve: string[]; accept_license: string }) =>
+    call<{ approved: number; sent?: GymSendReport }>("POST", `/api/v1/gym/gyms/${encodeURIComponent(id)}/tasks/submit`, b),
 };

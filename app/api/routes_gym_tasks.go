@@ -1,0 +1,155 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/cairnlabs/cairn/gym"
+)
+
+// routesGymTasks registers the gym task routes the Tasks view uses: the
+// tasks kept from a gym, fetching a batch, the review of what results
+// would send (exact bytes) and their submission, which goes through the
+// same licence gate, signature and outbox as feedback. Admin only, as
+// every gym route: they send the person's work away.
+func (s *Server) routesGymTasks() {
+	s.handle("GET /api/v1/gym/gyms/{id}/tasks", ScopeAdmin, 0, s.gymTasks)
+	s.handle("POST /api/v1/gym/gyms/{id}/tasks", ScopeAdmin, smallBody, s.fetchGymTasks)
+	s.handle("POST /api/v1/gym/gyms/{id}/tasks/review", ScopeAdmin, smallBody, s.reviewGymTasks)
+	s.handle("POST /api/v1/gym/gyms/{id}/tasks/submit", ScopeAdmin, smallBody, s.submitGymTasks)
+}
+
+var gymTaskOperations = map[string]operation{
+	"GET /api/v1/gym/gyms/{id}/tasks":         {summary: "The gym's task sets (from its manifest) and the tasks fetched from it and not done yet; contacts nobody (admin)"},
+	"POST /api/v1/gym/gyms/{id}/tasks":        {summary: "Fetch a signed batch of up to n tasks of a set from the gym (only the set is sent) and keep them; returns the tasks not done yet (admin)", body: "set, n"},
+	"POST /api/v1/gym/gyms/{id}/tasks/review": {summary: "The items results would give (results: task, answer | choice (0-based) and reason | scores | labels), redacted, each with its hash and exact bytes as they would be signed and sent; sends nothing (admin)", body: "results"},
+	"POST /api/v1/gym/gyms/{id}/tasks/submit": {summary: "Approve the items of results by hash under the gym's licence (accept_license must name it): signed into the outbox, their tasks marked done, and sent unless send is false (admin)", body: "results, approve, accept_license, send"},
+}
+
+func init() {
+	for k, v := range gymTaskOperations {
+		operations[k] = v
+	}
+}
+
+func (s *Server) writeGymTasks(w http.ResponseWriter, r *http.Request, gc *gym.Contributor, g gym.GymInfo) error {
+	tasks, err := gc.KeptTasks(r.Context(), g)
+	if err != nil {
+		return err
+	}
+	sets := g.Manifest.Tasks
+	if sets == nil {
+		sets = []gym.TaskSet{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"gym": g.ID, "name": g.Manifest.Name, "license": g.Manifest.License, "sets": sets, "tasks": tasks})
+	return nil
+}
+
+func (s *Server) gymTasks(w http.ResponseWriter, r *http.Request) error {
+	gc, g, err := s.gymByPath(r)
+	if err != nil {
+		return err
+	}
+	return s.writeGymTasks(w, r, gc, g)
+}
+
+func (s *Server) fetchGymTasks(w http.ResponseWriter, r *http.Request) error {
+	gc, g, err := s.gymByPath(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Set string `json:"set"`
+		N   int    `json:"n"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Set == "" {
+		if len(g.Manifest.Tasks) == 0 {
+			return errorf(http.StatusNotFound, "not_found", "gym "+g.Manifest.Name+" publishes no tasks")
+		}
+		in.Set = g.Manifest.Tasks[0].ID
+	}
+	if in.N <= 0 {
+		in.N = 5
+	}
+	if _, err := gc.FetchTasks(r.Context(), g, in.Set, in.N); err != nil {
+		return errorf(http.StatusBadGateway, "gym_unreachable", err.Error())
+	}
+	return s.writeGymTasks(w, r, gc, g)
+}
+
+type taskResultsIn struct {
+	Results       []gym.TaskResult `json:"results"`
+	Approve       []string         `json:"approve"`
+	AcceptLicense string           `json:"accept_license"`
+	Send          *bool            `json:"send"`
+}
+
+// taskCandidates reads the results sent and rebuilds the items they give:
+// what review shows is what submit signs, byte for byte, since both come
+// from here.
+func (s *Server) taskCandidates(r *http.Request) (*gym.Contributor, gym.GymInfo, taskResultsIn, []gym.Candidate, error) {
+	var in taskResultsIn
+	gc, g, err := s.gymByPath(r)
+	if err != nil {
+		return nil, g, in, nil, err
+	}
+	if err := readJSON(r, &in); err != nil {
+		return nil, g, in, nil, err
+	}
+	if len(in.Results) == 0 {
+		return nil, g, in, nil, errorf(http.StatusBadRequest, "invalid", "results is missing: send {\"results\": [{\"task\": ID, \"answer\": …}]}")
+	}
+	known, err := gym.KnownFromVault(r.Context(), s.cfg.Vault)
+	if err != nil {
+		return nil, g, in, nil, err
+	}
+	cands, err := gc.TaskCandidates(r.Context(), g, in.Results, known)
+	if err != nil {
+		return nil, g, in, nil, errorf(http.StatusBadRequest, "invalid", err.Error())
+	}
+	return gc, g, in, cands, nil
+}
+
+func (s *Server) reviewGymTasks(w http.ResponseWriter, r *http.Request) error {
+	_, g, _, cands, err := s.taskCandidates(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"gym": g.ID, "name": g.Manifest.Name, "license": g.Manifest.License, "items": cands})
+	return nil
+}
+
+func (s *Server) submitGymTasks(w http.ResponseWriter, r *http.Request) error {
+	gc, g, in, cands, err := s.taskCandidates(r)
+	if err != nil {
+		return err
+	}
+	if len(in.Approve) == 0 {
+		return errorf(http.StatusBadRequest, "invalid", "approve is missing: the hashes of the reviewed items to send (POST …/tasks/review lists them)")
+	}
+	var approved []gym.Candidate
+	for _, h := range in.Approve {
+		i := slices.IndexFunc(cands, func(c gym.Candidate) bool { return c.Hash == h })
+		if i < 0 {
+			return errorf(http.StatusNotFound, "not_found", "item "+h+" is not one these results give: review them again (POST …/tasks/review)")
+		}
+		approved = append(approved, cands[i])
+	}
+	envelopes, err := gc.SubmitTasks(r.Context(), g, approved, in.AcceptLicense)
+	if err != nil {
+		return gymError(err)
+	}
+	out := map[string]any{"envelopes": envelopes, "approved": len(approved)}
+	if in.Send == nil || *in.Send {
+		rep, err := gc.Send(r.Context(), true)
+		if err != nil {
+			return err
+		}
+		out["sent"] = rep
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

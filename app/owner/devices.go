@@ -1,0 +1,93 @@
+package owner
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/cairnlabs/cairn/agent"
+	cairnsync "github.com/cairnlabs/cairn/sync"
+)
+
+// deviceBackends gives the agent a backend for each of the person's other
+// devices (members of the sync node's trusted set), so that their models
+// are "DEVICE/MODEL" wherever a model is named.
+type deviceBackends struct {
+	node *cairnsync.Node
+
+	mu     sync.Mutex
+	byPeer map[peer.ID]*agent.Device
+}
+
+func newDeviceBackends(node *cairnsync.Node) *deviceBackends {
+	return &deviceBackends{node: node, byPeer: map[peer.ID]*agent.Device{}}
+}
+
+// Backends implements agent.BackendSource. A device keeps its backend (and
+// the models it last offered) while its name stays the same.
+func (d *deviceBackends) Backends() []agent.Backend {
+	members := d.node.Members()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	taken := map[string]bool{"ollama": true}
+	var out []agent.Backend
+	for _, m := range members {
+		if m.Peer == d.node.ID() || m.Role != cairnsync.RoleDevice {
+			continue
+		}
+		name := deviceName(m, taken)
+		taken[name] = true
+		b, ok := d.byPeer[m.Peer]
+		if !ok || b.Name() != name {
+			b = agent.NewDevice(name, d.node.InferTransport(m.Peer))
+			d.byPeer[m.Peer] = b
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// deviceName is how models of member m are prefixed: its name, made fit
+// for "NAME/MODEL", or with its peer id's end when another device (or
+// "ollama") has the name.
+func deviceName(m cairnsync.Member, taken map[string]bool) string {
+	name := strings.Map(func(r rune) rune {
+		if r == '/' || r == ' ' || r == '\t' {
+			return '-'
+		}
+		return r
+	}, strings.TrimSpace(m.Name))
+	if name == "" || taken[name] {
+		id := m.Peer.String()
+		name = cmpOr(name, "device") + "-" + id[len(id)-6:]
+	}
+	return name
+}
+
+// attachSync gives the session's agent the other devices' models and,
+// when the settings say so, offers this device's models to them.
+func (a *uiApp) attachSync(sess *Session, node *cairnsync.Node) {
+	if sess == nil || node == nil {
+		return
+	}
+	sess.Backends.SetDevices(newDeviceBackends(node))
+	a.mu.Lock()
+	a.node = node
+	a.mu.Unlock()
+	applyShare(sess.Settings.ShareModels, sess.Ollama, node)
+}
+
+// applyShare turns the offer of this device's Ollama on or off.
+func applyShare(on bool, ollama *agent.Ollama, node *cairnsync.Node) {
+	if node == nil {
+		return
+	}
+	if on && ollama != nil {
+		node.ShareModels(ollama.URL())
+		slog.Info("this device's models are offered to your other devices")
+		return
+	}
+	node.ShareModels(nil)
+}
