@@ -176,7 +176,10 @@ type TurnRequest struct {
 	// message of the conversation. Giving an earlier user message's parent
 	// edits that message: the new one starts a branch.
 	ParentID string
-	Text     string
+	// Root makes the message a new first message of the conversation (with
+	// ParentID ""): editing the first message starts a branch at the root.
+	Root bool
+	Text string
 	// Model overrides the default model for this turn.
 	Model string
 
@@ -286,9 +289,13 @@ func (a *Agent) Chat(ctx context.Context, req TurnRequest, onDelta func(string))
 		}
 	}
 	parent := req.ParentID
-	if parent == "" {
+	switch {
+	case req.Root && parent != "":
+		return nil, fmt.Errorf("%w: a turn is either a new first message (root) or follows parent %s, not both", memory.ErrInvalid, parent)
+	case req.Root:
+	case parent == "":
 		parent = head(msgs)
-	} else if !hasMessage(msgs, parent) {
+	case !hasMessage(msgs, parent):
 		return nil, fmt.Errorf("%w: message %s is not in conversation %s", memory.ErrNotFound, parent, cmp.Or(conv.ID, "(new)"))
 	}
 	if len(req.ToolResults) > 0 {

@@ -178,6 +178,28 @@ func TestBranches(t *testing.T) {
 	if _, err := a.Chat(ctx, TurnRequest{ConversationID: t1.Conversation.ID, ParentID: "nope", Text: "x"}, nil); !errors.Is(err, memory.ErrNotFound) {
 		t.Fatalf("unknown parent: %v", err)
 	}
+	// Edit the first question: a new first message, a sibling of the old
+	// one at the root, whose prompt holds nothing of the old thread.
+	f, err := a.Chat(ctx, TurnRequest{ConversationID: t1.Conversation.ID, Root: true, Text: "first question, edited"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.User.ParentID != "" || f.Conversation.ID != t1.Conversation.ID {
+		t.Fatalf("edited first message: parent %q in %s", f.User.ParentID, f.Conversation.ID)
+	}
+	last = b.seen()[len(b.seen())-1]
+	for _, m := range last.Messages {
+		if m.Content == "first question" || m.Content == t1.Reply.Content {
+			t.Fatalf("the edited first message's prompt holds the old thread: %q", m.Content)
+		}
+	}
+	msgs, _ = v.Messages(ctx, t1.Conversation.ID)
+	if th := Thread(msgs, f.Reply.ID); len(th) != 2 || th[0].Content != "first question, edited" {
+		t.Fatalf("the edited first branch: %+v", th)
+	}
+	if _, err := a.Chat(ctx, TurnRequest{ConversationID: t1.Conversation.ID, Root: true, ParentID: t1.Reply.ID, Text: "x"}, nil); !errors.Is(err, memory.ErrInvalid) {
+		t.Fatalf("root and a parent at once: %v", err)
+	}
 }
 
 func TestBackgroundWaitsForTheReply(t *testing.T) {

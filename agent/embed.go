@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/cairnlabs/cairn/memory"
 )
 
 // DefaultEmbeddingModel embeds memories unless the person picks another.
@@ -51,7 +53,7 @@ func (e *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, erro
 	}
 	vecs, err := b.Embed(ctx, model, texts)
 	if errors.Is(err, ErrModelNotFound) {
-		return nil, fmt.Errorf("embedding model %s is not on %s: `cairn pull %s` turns semantic search on (keyword search works meanwhile): %w", model, b.Name(), model, err)
+		return nil, fmt.Errorf("embedding model %s is not on %s: `cairn pull %s` turns semantic search on (keyword search works meanwhile): %w (%w)", model, b.Name(), model, err, memory.ErrEmbeddingModelMissing)
 	}
 	return vecs, err
 }

@@ -53,6 +53,11 @@ const (
 // model configured.
 var ErrNoEmbedder = fmt.Errorf("vector search needs an embedding model: configure one, or search by keyword")
 
+// ErrEmbeddingModelMissing is what an Embedder wraps when its model is not
+// on the backend (not pulled yet): a state the search status reports, not
+// a failure to warn about at every search.
+var ErrEmbeddingModelMissing = errors.New("the embedding model is not pulled")
+
 // Search finds memories. Hybrid search fuses the keyword and vector rankings
 // by reciprocal rank fusion, then adds a small boost for recent and pinned
 // memories. When embedding the query fails, hybrid search falls back to
@@ -115,7 +120,7 @@ func (v *Vault) Search(ctx context.Context, q Query) ([]Result, error) {
 		}
 		// Said once per cause (the search status keeps saying it), not at
 		// every search; with embedding off there is nothing to say.
-		if ctx.Err() == nil && !errors.Is(vecErr, ErrNoEmbedder) && v.embedderFailed(vecErr) {
+		if ctx.Err() == nil && !errors.Is(vecErr, ErrNoEmbedder) && v.embedderFailed(vecErr) && !errors.Is(vecErr, ErrEmbeddingModelMissing) {
 			v.log.Warn("vector search unavailable, using keywords only for a while", "err", vecErr)
 		} else {
 			v.log.Debug("vector search unavailable, using keywords only", "err", vecErr)

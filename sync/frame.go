@@ -14,7 +14,7 @@ import (
 	"github.com/cairnlabs/cairn/memory"
 )
 
-// Frames on /cairn/sync/1.0.0 and /cairn/pair/1.0.0 are
+// Frames on /cairn/sync/1.0.0, /cairn/pair/1.0.0 and /cairn/pair-code/1.0.0 are
 //
 //	length (uvarint, of type+body) | type (1 byte) | body
 //
@@ -27,6 +27,7 @@ const (
 	frameMembership = 5 // JSON Membership
 	framePair       = 6 // JSON pairing message
 	frameError      = 7 // UTF-8 text: why the peer stops
+	framePake       = 8 // a short code's SPAKE2 message (shortcode.go)
 )
 
 // maxFrame bounds one frame: a batch holds at most one record over

@@ -23,8 +23,8 @@ import (
 const helperEnv = "CAIRN_SYNC_HELPER"
 
 // TestHelperNode is not a test: it is the node process the namespace tests
-// start. It reads commands on stdin ("enable", "quit") and reports on
-// stdout.
+// start. It reads commands on stdin ("enable", "pair", "join CODE",
+// "members", "quit") and reports on stdout.
 func TestHelperNode(t *testing.T) {
 	if os.Getenv(helperEnv) == "" {
 		t.Skip("helper process for the namespace tests")
@@ -58,8 +58,24 @@ func TestHelperNode(t *testing.T) {
 				fmt.Println("ERROR", err)
 			}
 			fmt.Println("ENABLED")
+		case "pair":
+			if c, err := n.Pair(ctx); err != nil {
+				fmt.Println("ERROR", err)
+			} else {
+				fmt.Println("SHORT", c.Short)
+			}
+		case "members":
+			fmt.Println("MEMBERS", len(n.Members()))
 		case "quit":
 			return
+		default:
+			if code, ok := strings.CutPrefix(in.Text(), "join "); ok {
+				if err := n.Join(ctx, code); err != nil {
+					fmt.Println("JOINERR", err)
+				} else {
+					fmt.Println("JOINED")
+				}
+			}
 		}
 	}
 }
@@ -193,8 +209,10 @@ func run(t *testing.T, args ...string) {
 	}
 }
 
-func TestMDNSFindsPeerAcrossVethPair(t *testing.T) {
-	needRoot(t)
+// vethPair makes two network namespaces joined by a veth pair, with
+// multicast (mDNS) on, and starts a helper node in each.
+func vethPair(t *testing.T) (a, b *helper) {
+	t.Helper()
 	tag := fmt.Sprintf("%d", os.Getpid()%100000)
 	nsA, nsB := "cairnA"+tag, "cairnB"+tag
 	run(t, "ip", "netns", "add", nsA)
@@ -209,12 +227,41 @@ func TestMDNSFindsPeerAcrossVethPair(t *testing.T) {
 		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
 		run(t, "ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", dev)
 	}
-	a := startHelper(t, "ip", "netns", "exec", nsA)
-	b := startHelper(t, "ip", "netns", "exec", nsB)
+	return startHelper(t, "ip", "netns", "exec", nsA), startHelper(t, "ip", "netns", "exec", nsB)
+}
+
+func TestMDNSFindsPeerAcrossVethPair(t *testing.T) {
+	needRoot(t)
+	a, b := vethPair(t)
 	for _, h := range []*helper{a, b} {
 		io.WriteString(h.stdin, "enable\n")
 		h.expect(t, "ENABLED")
 	}
 	a.expect(t, "FOUND "+b.id)
 	b.expect(t, "FOUND "+a.id)
+}
+
+// TestShortCodeFoundByMDNSAcrossVethPair is two machines on one LAN: the
+// joining one is given only the short code (no address) and finds the
+// inviting one by mDNS. A wrong code first fails cleanly.
+func TestShortCodeFoundByMDNSAcrossVethPair(t *testing.T) {
+	needRoot(t)
+	a, b := vethPair(t)
+	io.WriteString(a.stdin, "pair\n")
+	code := strings.TrimPrefix(a.expect(t, "SHORT "), "SHORT ")
+	wrong := []byte(code)
+	wrong[7] = shortAlphabet[(strings.IndexByte(shortAlphabet, wrong[7])+1)%len(shortAlphabet)]
+	io.WriteString(b.stdin, "join "+string(wrong)+"\n")
+	if l := b.expect(t, "JOIN"); !strings.Contains(l, ErrWrongShortCode.Error()) {
+		t.Fatalf("a wrong short code over mDNS: %q, want %q", l, ErrWrongShortCode)
+	}
+	io.WriteString(b.stdin, "join "+FormatShortCode(strings.ToLower(code))+"\n")
+	b.seen = nil
+	if l := b.expect(t, "JOIN"); l != "JOINED" {
+		t.Fatalf("the right short code over mDNS: %q", l)
+	}
+	io.WriteString(a.stdin, "members\n")
+	if l := a.expect(t, "MEMBERS"); l != "MEMBERS 2" {
+		t.Fatalf("the inviting device after the join: %q", l)
+	}
 }

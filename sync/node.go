@@ -263,6 +263,7 @@ func (n *Node) start() error {
 	n.host = h
 	h.SetStreamHandler(ProtocolSync, n.handleSync)
 	h.SetStreamHandler(ProtocolPair, n.handlePair)
+	h.SetStreamHandler(ProtocolPairCode, n.handlePairCode)
 	h.SetStreamHandler(ProtocolInfer, n.handleInfer)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
@@ -289,8 +290,11 @@ func (n *Node) start() error {
 func (n *Node) Close() error {
 	n.cancel()
 	n.mu.Lock()
-	h, md := n.host, n.mdns
+	h, md, inv := n.host, n.mdns, n.invite
 	n.mu.Unlock()
+	if inv != nil {
+		n.closeInvite(inv)
+	}
 	if md != nil {
 		md.Close()
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	ma "github.com/multiformats/go-multiaddr"
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -53,8 +54,10 @@ func (e codeError) Is(target error) bool { return target == ErrNoInvite }
 
 type invite struct {
 	secret   []byte
+	short    string // the short code (shortcode.go)
 	expires  time.Time
 	attempts int
+	announce mdns.Service // the short code's LAN announcement, while open
 	used     bool
 }
 
@@ -92,10 +95,13 @@ var refusals = []error{ErrWrongSecret, ErrCodeUsed, ErrCodeExpired, ErrCodeLocke
 
 // Code is what a device shows to be paired with: peer id, addresses and a
 // one-time secret, as text (also fit for a QR code's alphanumeric mode).
+// Short is the same invitation as a short code to read aloud, good on the
+// same network (shortcode.go); it is not part of String.
 type Code struct {
 	Peer    peer.ID
 	Addrs   []ma.Multiaddr
 	Secret  []byte
+	Short   string
 	Expires time.Time
 }
 
@@ -199,12 +205,17 @@ func (n *Node) Pair(ctx context.Context) (Code, error) {
 	}
 	secret := make([]byte, secretLen)
 	rand.Read(secret)
-	inv := &invite{secret: secret, expires: time.Now().Add(PairingTTL)}
+	inv := &invite{secret: secret, short: newShortCode(), expires: time.Now().Add(PairingTTL)}
 	n.mu.Lock()
+	old := n.invite
 	n.invite = inv
 	h := n.host
 	n.mu.Unlock()
-	c := Code{Peer: h.ID(), Secret: secret, Expires: inv.expires}
+	if old != nil {
+		n.closeInvite(old)
+	}
+	n.announceShortCode(h, inv)
+	c := Code{Peer: h.ID(), Secret: secret, Short: inv.short, Expires: inv.expires}
 	for _, a := range h.Addrs() {
 		if len(c.Addrs) < 8 {
 			c.Addrs = append(c.Addrs, a)
@@ -231,13 +242,26 @@ func (n *Node) handlePair(s network.Stream) {
 		s.Reset()
 		return
 	}
-	macKey, sealKey := pairKeys(inv.secret, n.id.ID, p)
+	n.admitJoin(s, inv, inv.secret, p, body, true)
+}
+
+// admitJoin checks a join message (its MAC under secret, the long code's
+// or the one a short code's PAKE made) and admits the device. countWrong
+// counts a wrong MAC as a try (the short code's PAKE counted it already).
+func (n *Node) admitJoin(s network.Stream, inv *invite, secret []byte, p peer.ID, body []byte, countWrong bool) {
+	macKey, sealKey := pairKeys(secret, n.id.ID, p)
 	mac, raw := body[:32], body[32:]
 	if !hmac.Equal(mac, tag(macKey, "join", raw)) {
 		n.mu.Lock()
-		inv.attempts++ // at PairingAttempts the code is no longer live
+		if countWrong {
+			inv.attempts++
+		}
+		tries, dead := inv.attempts, inv.attempts >= PairingAttempts
 		n.mu.Unlock()
-		n.emit(Event{Type: "sync.pair_failed", Peer: p.String(), Detail: fmt.Sprintf("wrong secret (%d of %d tries)", inv.attempts, PairingAttempts)})
+		if dead {
+			n.closeInvite(inv)
+		}
+		n.emit(Event{Type: "sync.pair_failed", Peer: p.String(), Detail: fmt.Sprintf("wrong code (%d of %d tries)", tries, PairingAttempts)})
 		writeFrame(s, frameError, []byte(ErrWrongSecret.Error()))
 		return
 	}
@@ -247,7 +271,11 @@ func (n *Node) handlePair(s network.Stream) {
 		return
 	}
 	n.mu.Lock()
-	if now := time.Now(); n.invite != inv || !inv.live(now) { // a new code replaced it, or another join took it meanwhile
+	now := time.Now()
+	// The short code's PAKE counted this attempt already: its last try is
+	// still one to answer.
+	lastShortTry := !countWrong && inv.attempts == PairingAttempts && !inv.used && now.Before(inv.expires)
+	if n.invite != inv || !(inv.live(now) || lastShortTry) { // a new code replaced it, or another join took it meanwhile
 		why := ErrNoInvite
 		if n.invite == inv {
 			why = inv.refusal(now)
@@ -258,6 +286,7 @@ func (n *Node) handlePair(s network.Stream) {
 	}
 	inv.used = true
 	n.mu.Unlock()
+	n.closeInvite(inv)
 	reply, err := n.admit(p, jm, sealKey)
 	if err != nil {
 		n.log.Warn("pairing failed", "err", err)
@@ -323,23 +352,18 @@ func (n *Node) membersCopy() *Membership {
 // the inviter sends the trusted set and (to a device, not a backup node)
 // the vault's keys sealed under a key derived from the secret.
 func (n *Node) Join(ctx context.Context, code string) error {
+	if short, ok := NormalizeShortCode(code); ok {
+		return n.JoinShort(ctx, short, nil)
+	}
 	c, err := ParseCode(code)
 	if err != nil {
 		return err
 	}
-	if n.cfg.Keys != nil {
-		if _, _, err := n.cfg.Keys.Keyring(); err != nil {
-			return fmt.Errorf("unlock this device's vault before joining: %w", err)
-		}
+	if err := n.readyToJoin(); err != nil {
+		return err
 	}
-	n.mu.Lock()
-	n.joining = c.Peer
-	n.mu.Unlock()
-	defer func() {
-		n.mu.Lock()
-		n.joining = ""
-		n.mu.Unlock()
-	}()
+	n.setJoining(c.Peer)
+	defer n.setJoining("")
 	if err := n.start(); err != nil {
 		return err
 	}
@@ -357,7 +381,45 @@ func (n *Node) Join(ctx context.Context, code string) error {
 	if d, ok := ctx.Deadline(); ok {
 		s.SetDeadline(d)
 	}
-	macKey, sealKey := pairKeys(c.Secret, c.Peer, n.id.ID)
+	if err := n.joinExchange(ctx, s, bufio.NewReader(s), c.Peer, c.Secret); err != nil {
+		return err
+	}
+	n.joined(c.Peer, c.Addrs)
+	return nil
+}
+
+func (n *Node) readyToJoin() error {
+	if n.cfg.Keys != nil {
+		if _, _, err := n.cfg.Keys.Keyring(); err != nil {
+			return fmt.Errorf("unlock this device's vault before joining: %w", err)
+		}
+	}
+	return nil
+}
+
+// setJoining lets the gater admit the device being joined ("" for none).
+func (n *Node) setJoining(p peer.ID) {
+	n.mu.Lock()
+	n.joining = p
+	n.mu.Unlock()
+}
+
+// refusal is the error an inviting device's error frame stands for.
+func refusal(body []byte) error {
+	for _, e := range refusals {
+		if string(body) == e.Error() {
+			return e
+		}
+	}
+	return fmt.Errorf("the inviting device refused: %s", body)
+}
+
+// joinExchange is the joining side of the pairing exchange under secret:
+// prove it, get the trusted set and (a device) the vault's keys. What is
+// already in this vault stays: the keys are added to its key ring, and
+// sync then merges the two vaults' records.
+func (n *Node) joinExchange(ctx context.Context, s network.Stream, br *bufio.Reader, inviter peer.ID, secret []byte) error {
+	macKey, sealKey := pairKeys(secret, inviter, n.id.ID)
 	jm := joinMsg{Role: n.cfg.Role, Device: n.cfg.Store.DeviceID(), Name: n.cfg.Name}
 	if n.cfg.Role == RoleDevice {
 		jm.Kex = n.id.KexPublic()
@@ -365,23 +427,18 @@ func (n *Node) Join(ctx context.Context, code string) error {
 	raw, _ := json.Marshal(jm)
 	mac := tag(macKey, "join", raw)
 	if err := writeFrame(s, framePair, append(append([]byte{}, mac...), raw...)); err != nil {
-		return fmt.Errorf("pair with %s: %w", c.Peer, err)
+		return fmt.Errorf("pair with %s: %w", inviter, err)
 	}
-	typ, body, err := readFrame(bufio.NewReader(s), maxJSONFrame)
+	typ, body, err := readFrame(br, maxJSONFrame)
 	if err != nil {
-		return fmt.Errorf("pair with %s: %w", c.Peer, err)
+		return fmt.Errorf("pair with %s: %w", inviter, err)
 	}
 	if typ == frameError {
-		for _, e := range refusals {
-			if string(body) == e.Error() {
-				return e
-			}
-		}
-		return fmt.Errorf("the inviting device refused: %s", body)
+		return refusal(body)
 	}
 	var reply pairReply
 	if typ != framePair || json.Unmarshal(body, &reply) != nil || reply.Membership == nil {
-		return fmt.Errorf("pair with %s: %w", c.Peer, protocolf("malformed pairing reply"))
+		return fmt.Errorf("pair with %s: %w", inviter, protocolf("malformed pairing reply"))
 	}
 	mj, _ := json.Marshal(reply.Membership)
 	if !hmac.Equal(reply.Mac, tag(macKey, "invite", mac, mj, reply.Keyring)) {
@@ -409,18 +466,19 @@ func (n *Node) Join(ctx context.Context, code string) error {
 			return err
 		}
 	}
-	if err := n.mergeMembership(reply.Membership); err != nil {
-		return err
-	}
+	return n.mergeMembership(reply.Membership)
+}
+
+// joined records the inviting device's addresses and starts syncing.
+func (n *Node) joined(inviter peer.ID, at []ma.Multiaddr) {
 	var addrs []string
-	for _, a := range c.Addrs {
+	for _, a := range at {
 		addrs = append(addrs, a.String())
 	}
-	n.st.update(func(st *stateFile) { st.Enabled = true; st.Addrs[c.Peer.String()] = addrs })
-	n.emit(Event{Type: "sync.paired", Peer: c.Peer.String()})
-	n.onConnected(c.Peer)
+	n.st.update(func(st *stateFile) { st.Enabled = true; st.Addrs[inviter.String()] = addrs })
+	n.emit(Event{Type: "sync.paired", Peer: inviter.String()})
+	n.onConnected(inviter)
 	n.Notify()
-	return nil
 }
 
 // Remove takes a device out of the trusted set: every peer that learns of

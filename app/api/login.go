@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,6 +39,9 @@ const (
 	// sessionFragment names the page secret in the login redirect's
 	// fragment (frontend/src/lib/api.ts reads it).
 	sessionFragment = "cairn-session"
+	// loginUsedFragment tells the sign-in page that the link it came
+	// from was used, expired or wrong.
+	loginUsedFragment = "cairn-login=used"
 )
 
 // browserSession is a live session, kept under the hash of its cookie.
@@ -133,6 +137,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.browser.mu.Unlock()
 	if cookie == "" {
 		s.slowDown()
+		if strings.Contains(r.Header.Get("Accept"), "text/html") {
+			// A person opened it: the sign-in page says what happened.
+			http.Redirect(w, r, "/#"+loginUsedFragment, http.StatusSeeOther)
+			return
+		}
 		writeError(w, errorf(http.StatusUnauthorized, "bad_login", "this login link is used, expired or wrong: restart `cairn serve --ui` for a new one, or use the token (`cairn token`)"))
 		return
 	}

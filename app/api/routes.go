@@ -26,6 +26,7 @@ func (s *Server) routesV1() {
 	s.routesChat()
 	s.routesRecall()
 	s.routesGym()
+	s.routesFeedback()
 	s.routesGymTasks()
 	s.routesApp()
 	s.routesKeyring()

@@ -137,6 +137,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		ConversationID string `json:"conversation_id"`
 		ParentID       string `json:"parent_id"`
+		Root           bool   `json:"root"`
 		Text           string `json:"text"`
 		Model          string `json:"model"`
 		Stream         bool   `json:"stream"`
@@ -144,7 +145,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	req := agent.TurnRequest{ConversationID: in.ConversationID, ParentID: in.ParentID, Text: in.Text, Model: in.Model, Limits: limitsFor(r.Context())}
+	req := agent.TurnRequest{ConversationID: in.ConversationID, ParentID: in.ParentID, Root: in.Root, Text: in.Text, Model: in.Model, Limits: limitsFor(r.Context())}
 	return s.runTurn(w, r, in.Stream, func(onDelta func(string)) (*agent.Turn, error) {
 		return s.cfg.Agent.Chat(r.Context(), req, onDelta)
 	})

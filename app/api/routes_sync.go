@@ -25,8 +25,8 @@ type Syncer interface {
 func init() {
 	for k, op := range map[string]operation{
 		"GET /api/v1/sync":                   {summary: "Sync status: on or off, this device's peer id and addresses, trusted devices, each peer's progress, key epoch (admin)"},
-		"POST /api/v1/sync/pair":             {summary: "Open a pairing code (peer id, addresses, one-time secret; show it as text or QR) good for 10 minutes and 5 tries; pairing completes in the background (admin)"},
-		"POST /api/v1/sync/join":             {summary: "Pair with the device that showed code: this device joins its vault (admin)", body: "code"},
+		"POST /api/v1/sync/pair":             {summary: "Open a pairing code (peer id, addresses, one-time secret; show it as text or QR) and the same invitation as a short code to read aloud (found by mDNS on the same network), good for 10 minutes and 5 tries; pairing completes in the background (admin)"},
+		"POST /api/v1/sync/join":             {summary: "Pair with the device that showed code (the long code, or the short one on the same network): this device joins its vault, and the memories already here are kept and merged (admin)", body: "code"},
 		"POST /api/v1/sync/enable":           {summary: "Turn sync on without pairing: listen and announce on the LAN (admin)"},
 		"GET /api/v1/sync/devices":           {summary: "The trusted devices (admin)"},
 		"DELETE /api/v1/sync/devices/{peer}": {summary: "Remove a device (peer id or name): every peer stops talking to it and the vault key rotates (admin)"},
@@ -68,7 +68,11 @@ func (s *Server) syncStatus(w http.ResponseWriter, r *http.Request) error {
 type PairBody struct {
 	// Code is what the other device types or scans (cairn sync join CODE);
 	// it is upper-case base32, fit for a QR code's alphanumeric mode.
-	Code      string    `json:"code"`
+	Code string `json:"code"`
+	// Short is the same invitation as a short code to read aloud
+	// (7K3M-9QXA), for a device on the same network: it finds this one by
+	// mDNS. Across networks the long code is the way.
+	Short     string    `json:"short"`
 	Peer      string    `json:"peer"`
 	Addrs     []string  `json:"addrs"`
 	ExpiresAt time.Time `json:"expires_at"`
@@ -83,7 +87,7 @@ func (s *Server) syncPair(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := PairBody{Code: c.String(), Peer: c.Peer.String(), ExpiresAt: c.Expires.UTC()}
+	out := PairBody{Code: c.String(), Short: sync.FormatShortCode(c.Short), Peer: c.Peer.String(), ExpiresAt: c.Expires.UTC()}
 	for _, a := range c.Addrs {
 		out.Addrs = append(out.Addrs, a.String())
 	}
@@ -103,8 +107,11 @@ func (s *Server) syncJoin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := sy.Join(r.Context(), in.Code); err != nil {
-		if errors.Is(err, sync.ErrWrongSecret) || errors.Is(err, sync.ErrNoInvite) {
+		if errors.Is(err, sync.ErrWrongSecret) || errors.Is(err, sync.ErrNoInvite) || errors.Is(err, sync.ErrWrongShortCode) {
 			return errorf(http.StatusForbidden, "pairing_refused", err.Error())
+		}
+		if errors.Is(err, sync.ErrNoShortCodePeer) {
+			return errorf(http.StatusNotFound, "no_device_found", err.Error())
 		}
 		return errorf(http.StatusBadGateway, "pairing_failed", err.Error())
 	}

@@ -23,6 +23,7 @@ var scopeTable = map[string]string{
 	"GET /api/v1/conversations/{id}":        ScopeChat,
 	"GET /api/v1/events":                    ScopeMemoryRead,
 	"GET /api/v1/gym/dataset":               ScopeAdmin,
+	"GET /api/v1/feedback":                  ScopeChat,
 	"GET /api/v1/gym/gyms":                  ScopeAdmin,
 	"GET /api/v1/gym/gyms/{id}/receipts":    ScopeAdmin,
 	"GET /api/v1/gym/gyms/{id}/review":      ScopeAdmin,

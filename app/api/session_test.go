@@ -191,3 +191,31 @@ func TestSessionsEnd(t *testing.T) {
 		t.Fatalf("a session used within the idle limit: %d", code)
 	}
 }
+
+// TestReusedLoginLinkShowsTheSignInPage: a person who opens a login link a
+// second time lands on the sign-in page, which says why (the fragment
+// tells it), not on a page of raw JSON; a script still gets the JSON error.
+func TestReusedLoginLinkShowsTheSignInPage(t *testing.T) {
+	f := newSessionFixture(t)
+	link := f.s.LoginURL(f.url)
+	browserLogin(t, link)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", link, nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/#"+loginUsedFragment || len(resp.Cookies()) != 0 {
+		t.Fatalf("a reused link in a browser: %d to %q, cookies %v; want the sign-in page", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
+	}
+	resp, err = noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a reused link from a script: %d, want 401", resp.StatusCode)
+	}
+}

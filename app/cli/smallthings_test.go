@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cairnlabs/cairn/agent/ollamatest"
+	"github.com/cairnlabs/cairn/app/owner"
 )
 
 // TestVersionFlag: `cairn --version` answers as `cairn version` does.
@@ -75,4 +76,26 @@ func TestShortIDsInHumanOutput(t *testing.T) {
 		t.Fatalf("unknown prefix: %+v", r)
 	}
 	ok(t, cairn(t, home, withPass, "conversations", "delete", short), "delete by short id")
+}
+
+// TestChatWithTheEmbeddingModelMissingPrintsNoWarning: with the default
+// embedding model not pulled (search is by keyword until it is), a chat
+// prints the reply and no WARN line, each time.
+func TestChatWithTheEmbeddingModelMissingPrintsNoWarning(t *testing.T) {
+	home := newHome(t)
+	off := false
+	if err := (owner.Home{Dir: home}).SaveSettings(owner.Settings{EmbeddingModel: "nomic-embed-text", Extraction: &off, MaxReplyTokens: 16}); err != nil {
+		t.Fatal(err)
+	}
+	env := withOllama(ollama.Host)
+	ok(t, cairn(t, home, env, "memory", "add", "Lives by the sea"), "memory add")
+	for i := range 2 {
+		r := cairn(t, home, env, "chat", "--model", ollamatest.Tiny, "Where do I live?")
+		if r.code != 0 || strings.TrimSpace(r.stdout) == "" {
+			t.Fatalf("chat %d: code %d, %q %q", i+1, r.code, r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stderr, "WARN") || strings.Contains(r.stderr, "nomic-embed-text") {
+			t.Fatalf("chat %d warned about the missing embedding model: %q", i+1, r.stderr)
+		}
+	}
 }

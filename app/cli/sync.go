@@ -105,7 +105,9 @@ func (c *cli) syncPair() *cobra.Command {
 		Short: "Show a one-time code for another device to join this vault",
 		Long: `Prints a code (peer id, addresses, a one-time secret) and returns; the
 pairing completes in the background when the other device runs
-` + "`cairn sync join CODE`" + `. The code works once, for 10 minutes and 5 tries.`,
+` + "`cairn sync join CODE`" + `. The code works once, for 10 minutes and 5 tries.
+On the same network a short code (like 7K3M-9QXA, printed too) is enough:
+the other device finds this one by mDNS. Across networks use the long code.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out api.PairBody
@@ -120,8 +122,12 @@ pairing completes in the background when the other device runs
 				}
 				fmt.Fprint(c.Stderr, q.ToSmallString(false))
 			}
-			fmt.Fprintf(c.Stderr, "On the other device: cairn sync join %s\nThe code works once, until %s. `cairn sync devices` shows when the device is in.\n",
-				out.Code, out.ExpiresAt.Local().Format(time.TimeOnly))
+			fmt.Fprintf(c.Stderr, "On the other device: cairn sync join %s\n", out.Code)
+			if out.Short != "" {
+				fmt.Fprintf(c.Stderr, "On the same network, the short code is enough: cairn sync join %s\n", out.Short)
+			}
+			fmt.Fprintf(c.Stderr, "The code works once, until %s. `cairn sync devices` shows when the device is in.\n",
+				out.ExpiresAt.Local().Format(time.TimeOnly))
 			return nil
 		},
 	}
@@ -133,18 +139,22 @@ func (c *cli) syncJoin() *cobra.Command {
 	return &cobra.Command{
 		Use:   "join CODE",
 		Short: "Join the vault of the device that showed CODE",
-		Long: `This device adopts the other device's vault keys; what it already holds is
-sealed again under them and synced, nothing is lost.`,
+		Long: `CODE is the long code ` + "`cairn sync pair`" + ` printed, or its short code
+(7K3M-9QXA) when both devices are on the same network. This device adopts
+the other device's vault keys; the memories it already holds are kept and
+merged with the other device's, nothing is lost.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := cairnsync.ParseCode(args[0]); err != nil {
-				return usageError{err}
+			if _, short := cairnsync.NormalizeShortCode(args[0]); !short {
+				if _, err := cairnsync.ParseCode(args[0]); err != nil {
+					return usageError{fmt.Errorf("%w, or the short code (like 7K3M-9QXA) on the same network", err)}
+				}
 			}
 			var st cairnsync.Status
 			if err := c.syncCall(cmd.Context(), "POST", "/api/v1/sync/join", map[string]string{"code": args[0]}, &st); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.Stdout, "Paired. This vault now syncs with %d other device(s).\n", len(st.Members)-1)
+			fmt.Fprintf(c.Stdout, "Paired. This vault now syncs with %s; the memories already here are kept and merged with theirs.\n", countOf(len(st.Members)-1, "other device"))
 			return nil
 		},
 	}

@@ -96,6 +96,8 @@ func (c *window) run(ctx context.Context, handler http.Handler) error {
 		WindowStartState: start,
 		BackgroundColour: &options.RGBA{R: 250, G: 250, B: 249, A: 255},
 		Menu:             c.desktopMenu(wctx, handler),
+		// The page saves the files it makes through the system's dialog.
+		Bind: []any{newDesktop(wctx)},
 		AssetServer: &assetserver.Options{
 			Assets:  c.Assets,
 			Handler: handler,

@@ -69,6 +69,26 @@ func TestWindowStreamsAReply(t *testing.T) {
 	xdo(t, x, "key", "--window", win, "Return")
 	waitVault(t, api, "unlocked")
 	shoot(t, x, filepath.Join(shots, "1-recovery-key.png"))
+	// "Download as a file" in the window: the system's save dialog asks
+	// where (a browser would download it), and the file lands there. The
+	// focus starts on "I have saved my recovery key": back over Print.
+	time.Sleep(time.Second)
+	keyFile := filepath.Join(t.TempDir(), "my-recovery-key.txt")
+	xdo(t, x, "key", "--window", win, "shift+Tab", "shift+Tab", "Return")
+	dialog := waitWindow(t, x, "^Save cairn-recovery-key.txt$")
+	time.Sleep(time.Second)
+	shoot(t, x, filepath.Join(shots, "1b-save-dialog.png"))
+	xdo(t, x, "windowfocus", "--sync", dialog)
+	xdo(t, x, "key", "ctrl+a")
+	xdo(t, x, "type", "--delay", "20", keyFile)
+	xdo(t, x, "key", "Return")
+	waitFile(t, keyFile, "Cairn recovery key")
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the saved recovery key file: %v %v, want mode 0600", fi.Mode(), err)
+	}
+	// Back to the page: Print, then the tick box.
+	xdo(t, x, "windowfocus", "--sync", win)
+	xdo(t, x, "key", "--window", win, "Tab", "Tab")
 	// The recovery key screen: tick "I have saved my recovery key", go on.
 	time.Sleep(time.Second)
 	xdo(t, x, "key", "--window", win, "space")
@@ -351,6 +371,31 @@ func windows(t *testing.T, display string) []string {
 	cmd.Env = append(os.Environ(), "DISPLAY="+display)
 	out, _ := cmd.Output()
 	return strings.Fields(string(out))
+}
+
+// waitWindow waits for a visible window whose title matches the pattern.
+func waitWindow(t *testing.T, display, title string) string {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", title)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		out, _ := cmd.Output()
+		if ids := strings.Fields(string(out)); len(ids) > 0 {
+			return ids[len(ids)-1]
+		}
+	}
+	t.Fatalf("no window titled %s within 30 s", title)
+	return ""
+}
+
+// waitFile waits for path to exist holding want.
+func waitFile(t *testing.T, path, want string) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), want) {
+			return
+		}
+	}
+	b, err := os.ReadFile(path)
+	t.Fatalf("%s does not hold %q within 30 s: %q, %v", path, want, b, err)
 }
 
 // findWindow waits for the app's window titled "Cairn".

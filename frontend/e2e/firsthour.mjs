@@ -84,6 +84,9 @@ try {
   await page.getByLabel("Show the passphrase").check();
   check((await page.getByLabel("Passphrase", { exact: true }).getAttribute("type")) === "text", "Show reveals the passphrase");
   await page.getByLabel("Show the passphrase").uncheck();
+  await page.getByLabel("Repeat passphrase").fill(pass + "x");
+  await page.getByText("The two passphrases differ.").waitFor();
+  check((await page.getByText(/passphrases differ|do not match/).count()) === 1, "a mismatch is said once");
   await page.getByLabel("Repeat passphrase").fill(pass);
   await page.getByRole("button", { name: "Create vault" }).click();
   await page.getByLabel("I have saved my recovery key").waitFor();
@@ -124,6 +127,7 @@ try {
   const origin = new URL(loginURL).origin;
   const shown = (await page.getByLabel("API address").textContent())?.trim();
   check(shown === origin, `Settings shows ${shown}, the server is at ${origin}`);
+  check((await page.getByText(/next time Cairn starts/i).count()) === 0, "no setting waits for a restart: each applies live");
   await shot("settings-address");
 
   step("an empty memory search says so, and why");
@@ -170,6 +174,49 @@ try {
   await reply.locator(".tag.warn", { hasText: "stopped at the length limit" }).waitFor();
   await shot("reply-length-limit");
 
+  step("rate the reply; My feedback lists it, says which datasets it went into, and downloads them");
+  await reply.getByRole("button", { name: "Good answer" }).click();
+  await reply.locator('button[aria-label="Good answer"][aria-pressed="true"]').waitFor();
+  await page.getByRole("button", { name: "Settings", exact: true }).click();
+  await page.getByRole("button", { name: "My feedback", exact: true }).click();
+  await page.locator('main[data-section="feedback"]').waitFor();
+  const rated = page.getByLabel("Your ratings").locator("li");
+  await rated.first().waitFor();
+  check((await rated.count()) === 1, `My feedback lists the one rating (${await rated.count()})`);
+  check((await rated.first().textContent()).includes("Good"), "the rating shows as good");
+  check((await rated.first().locator("[data-datasets]").getAttribute("data-datasets")) === "sft,kto", "one thumbs-up is an SFT and a KTO example, and the view says so");
+  await page.getByText("a thumbs-up is an SFT example").waitFor();
+  check(await page.getByRole("button", { name: "Download DPO (0)" }).isDisabled(), "an empty dataset is not offered");
+  for (const f of ["SFT", "KTO"]) {
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: `Download ${f} (1)` }).click()]);
+    const dlPath = join(shots, `my-${f.toLowerCase()}.jsonl`);
+    await dl.saveAs(dlPath);
+    const lines = readFileSync(dlPath, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    check(lines.length === 1 && (f === "SFT" ? Array.isArray(lines[0].messages) : lines[0].label === true), `the ${f} download is the dataset (${JSON.stringify(lines[0]).slice(0, 80)})`);
+    check(dl.suggestedFilename() === `cairn-${f.toLowerCase()}.jsonl`, `the ${f} file is named ${dl.suggestedFilename()}`);
+  }
+  await page.getByRole("status").filter({ hasText: "Downloaded cairn-kto.jsonl" }).waitFor();
+  await shot("my-feedback");
+  // The rating links to its conversation.
+  await rated.first().locator("button").click();
+  await screen("chat");
+  await page.locator('article[data-role="assistant"]').first().waitFor();
+
+  step("the first message can be edited (a new branch at the root); the loaded model shows after the reply");
+  const first = page.locator('article[data-role="user"]').first();
+  await first.getByRole("button", { name: "Edit message" }).click();
+  await page.getByLabel("Edited message").fill("Write a short poem about hills.");
+  await page.getByRole("button", { name: "Save and send" }).click();
+  await page.locator('article[data-role="user"]').first().getByLabel("Version 2 of 2").waitFor();
+  await page.locator('article[data-role="assistant"][data-streaming="true"]').waitFor({ state: "detached", timeout: 120_000 });
+  check((await page.locator('article[data-role="user"]').first().textContent()).includes("Write a short poem about hills."), "the edited first message is shown");
+  check((await page.getByText("The first message cannot be edited").count()) === 0, "no refusal to edit the first message");
+  await page.getByLabel("Loaded models").filter({ hasText: model }).waitFor();
+  check(!(await page.getByLabel("Loaded models").textContent()).includes("no model loaded"), "right after a reply, the model shows as loaded");
+  await shot("first-message-edited");
+  await page.getByRole("button", { name: "Settings", exact: true }).click();
+  await page.getByRole("button", { name: "General", exact: true }).click();
+
   step("a pull with no registry says so, and the bar goes away");
   await page.getByRole("button", { name: "Settings", exact: true }).click();
   await screen("settings");
@@ -208,7 +255,7 @@ try {
   await screen("settings");
   await page.getByLabel("MCP snippet").waitFor();
   await fits("settings-general");
-  for (const [tab, ready] of [["Export and import", 'main[data-section="data"]'], ["Sync", 'main[data-section="sync"]'], ["Gyms", 'main[data-section="gym"]']]) {
+  for (const [tab, ready] of [["Export and import", 'main[data-section="data"]'], ["Sync", 'main[data-section="sync"]'], ["Gyms", 'main[data-section="gym"]'], ["My feedback", 'main[data-section="feedback"]']]) {
     await page.getByRole("button", { name: tab, exact: true }).click();
     await page.locator(ready).waitFor();
     await page.waitForLoadState("networkidle");
@@ -235,11 +282,14 @@ try {
   await page.getByLabel("Passphrase", { exact: true }).fill("a brand new passphrase");
   await page.keyboard.press("Enter");
   await screen("chat");
-  // A browser that is not signed in sees the sign-in page.
+  // A browser that opens the used login link again sees the sign-in page,
+  // which says why (not raw JSON).
   const other = await browser.newContext({ viewport: phone });
   const signin = await other.newPage();
-  await signin.goto(new URL(loginURL).origin + "/");
+  await signin.goto(loginURL);
   await signin.locator('main[data-screen="signin"]').waitFor();
+  await signin.getByRole("alert").filter({ hasText: "That sign-in link was used already" }).waitFor();
+  check(!(await signin.content()).includes('"bad_login"'), "no raw JSON for a reused link");
   const sw = await signin.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(sw <= 1, `the sign-in page fits 390 px (${sw} px sideways)`);
   await signin.screenshot({ path: join(shots, `fh-${String(++n).padStart(2, "0")}-phone-signin-light.png`) });

@@ -57,12 +57,15 @@ try {
   check((await page.getByLabel("Devices").count()) === 0 && (await page.getByText("No other devices yet.").count()) === 1, "no devices yet");
   await shot("off");
 
-  step("Pair shows a code, its QR and how long it is good for");
+  step("Pair shows a short code to read aloud, the long code, its QR and how long it is good for");
   await page.getByRole("button", { name: "Pair a device" }).click();
   const code = page.getByLabel("Pair code");
   await code.waitFor();
   const text = ((await code.textContent()) ?? "").trim();
   check(/^CAIRN1-[A-Z2-7]{16,}$/.test(text), `a pairing code is shown (${text})`);
+  const short = ((await page.getByLabel("Short pairing code").textContent()) ?? "").trim();
+  check(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/.test(short), `a short code to read aloud is shown (${short})`);
+  await page.getByText("Not on the same network? Scan the QR code").waitFor();
   await page.getByRole("img", { name: "QR code of the pairing code" }).waitFor();
   const left = (await page.getByLabel("Code expires in").textContent()) ?? "";
   check(/Good for (9|10):\d\d/.test(left), `the code's countdown shows (${left})`);
@@ -70,9 +73,10 @@ try {
   await shot("pair-code");
 
   step("a wrong code to join is refused with a clear message");
-  await page.getByLabel("Pairing code from the other device").fill("NOTACODE");
+  await page.getByLabel("Pairing code from the other device").fill("NOT-A-PAIRING-CODE");
   await page.getByRole("button", { name: "Join", exact: true }).click();
   await page.getByRole("alert").filter({ hasText: "not a cairn pairing code" }).waitFor();
+  await page.getByText("the memories already on this device are kept and merged").waitFor();
   await shot("join-refused");
 
   const gymURL = process.env.CAIRN_GYM_URL;

@@ -146,6 +146,24 @@ export interface Feedback {
   rating: number;
 }
 
+export type DatasetFormat = "sft" | "dpo" | "kto";
+
+/** MyFeedbackEntry is one of the person's ratings (GET /api/v1/feedback). */
+export interface MyFeedbackEntry extends Feedback {
+  conversation_id: string;
+  conversation_title?: string;
+  comment?: string;
+  correction?: string;
+  preferred?: boolean;
+  created_at: string;
+  /** the start of the rated reply */
+  reply: string;
+  /** the reply was stopped part way: kept, but in no dataset */
+  incomplete?: boolean;
+  /** the datasets this feedback went into */
+  datasets: DatasetFormat[];
+}
+
 // Portable memory (export and import).
 export type ExportFormat = "bundle" | "jsonl" | "markdown";
 export interface ExportRequest {
@@ -224,6 +242,8 @@ export interface SyncStatus {
 }
 export interface PairCode {
   code: string;
+  /** the same invitation as a short code, for a device on the same network */
+  short?: string;
   peer: string;
   addrs: string[] | null;
   expires_at: string;
@@ -497,7 +517,7 @@ export const api = {
   searchMessages: (q: string, limit = 8) =>
     call<{ messages: FoundMessage[] }>("GET", `/api/v1/messages/search?q=${encodeURIComponent(q)}&limit=${limit}`).then((r) => r.messages),
 
-  chat: (req: { conversation_id?: string; parent_id?: string; text: string; model?: string }, signal?: AbortSignal) =>
+  chat: (req: { conversation_id?: string; parent_id?: string; root?: boolean; text: string; model?: string }, signal?: AbortSignal) =>
     chatEvents(stream("/api/v1/chat", { ...req, stream: true }, signal)),
   regenerate: (replyId: string, model: string | undefined, signal?: AbortSignal) =>
     chatEvents(stream(`/api/v1/messages/${encodeURIComponent(replyId)}/regenerate`, { model: model ?? "", stream: true }, signal)),
@@ -583,6 +603,14 @@ export const api = {
       }
       await new Promise((res) => setTimeout(res, 3000));
     }
+  },
+
+  myFeedback: () => call<{ feedback: MyFeedbackEntry[]; datasets: Record<DatasetFormat, number> }>("GET", "/api/v1/feedback"),
+  /** dataset fetches the person's own dataset as TRL JSONL. */
+  async dataset(format: DatasetFormat, signal?: AbortSignal): Promise<{ blob: Blob; name: string }> {
+    const r = await fetch("/api/v1/gym/dataset" + q({ format }), { headers: headers(false), signal, credentials: "same-origin" });
+    if (!r.ok) return fail(r);
+    return { blob: await r.blob(), name: filenameOf(r.headers.get("Content-Disposition"), `cairn-${format}.jsonl`) };
   },
 
   gyms: () => call<{ gyms: GymInfo[] | null }>("GET", "/api/v1/gym/gyms").then((r) => r.gyms ?? []),

@@ -3,7 +3,7 @@ import type { AppState } from "./api";
 
 export type Screen = "loading" | "signin" | "create" | "recovery" | "models" | "unlock" | "main" | "error";
 export type View = "chat" | "memory" | "tasks" | "settings";
-export type SettingsTab = "general" | "data" | "sync" | "gym";
+export type SettingsTab = "general" | "data" | "sync" | "gym" | "feedback";
 
 export const ui = $state({
   screen: "loading" as Screen,
