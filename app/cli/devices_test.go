@@ -191,9 +191,8 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 	// and stores nothing.
 	cairn(t, desk, nil, "models", "share", "on")
 	deskCmd.Process.Signal(syscall.SIGTERM)
-	for syscall.Kill(deskCmd.Process.Pid, 0) == nil {
-		time.Sleep(20 * time.Millisecond) // until it has exited (startServe's Wait reaps it)
-	}
+	deskExited, _ := serveExited.Load(deskCmd)
+	<-deskExited.(<-chan struct{})
 	if m, ok := deskTiny(t, laptop, laptopURL); !ok || !m.Offline {
 		t.Fatalf("with desk off, the laptop lists desk/tiny as %+v (listed: %v)", m, ok)
 	}
