@@ -60,31 +60,31 @@ func writePassages(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, 
 	if err := json.Unmarshal(payload, &m); err != nil {
 		return nil // indexText decoded it; never here
 	}
-	key := keys.messageIndex
-	own := words(text)
+	bt := keys.messageTokens
+	own := bt.list(text)
 	var context []string
 	parentRID := int64(0)
 	if m.ParentID != "" {
 		// A tool result or system turn is not searched, and gets no row.
 		if prid, p, ok := openMessageIn(ctx, tx, keys, m.ParentID); ok && indexable(&p) != "" {
 			parentRID = prid
-			context = append(context, tail(words(indexable(&p)), parentTerms)...)
+			context = append(context, tail(bt.list(indexable(&p)), parentTerms)...)
 			if p.ParentID != "" {
 				if _, g, ok := openMessageIn(ctx, tx, keys, p.ParentID); ok {
-					context = append(context, tail(words(indexable(&g)), grandparentTerms)...)
+					context = append(context, tail(bt.list(indexable(&g)), grandparentTerms)...)
 				}
 			}
 		}
 	}
-	ctxTokens := strings.Join(blindTokens(key, context), " ")
+	ctxTokens := strings.Join(context, " ")
 	for part, chunk := range passagesOf(own) {
-		if err := insertPassage(ctx, tx, rid, part, strings.Join(blindTokens(key, chunk), " "), ctxTokens); err != nil {
+		if err := insertPassage(ctx, tx, rid, part, strings.Join(chunk, " "), ctxTokens); err != nil {
 			return err
 		}
 	}
 	if parentRID != 0 {
 		after := own[:min(len(own), childTerms)]
-		if err := insertPassage(ctx, tx, parentRID, -1, "", strings.Join(blindTokens(key, after), " ")); err != nil {
+		if err := insertPassage(ctx, tx, parentRID, -1, "", strings.Join(after, " ")); err != nil {
 			return err
 		}
 	}

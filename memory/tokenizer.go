@@ -34,7 +34,13 @@ func newBlindTokenizer(key []byte) *blindTokenizer {
 // tokens is the text's blind tokens in order, joined by spaces: the form
 // the FTS5 table takes.
 func (bt *blindTokenizer) tokens(text string) string {
-	var b strings.Builder
+	return strings.Join(bt.list(text), " ")
+}
+
+// list is the text's blind tokens in order, as blindTokens(key,
+// words(text)) gives them: what the passage index cuts into passages.
+func (bt *blindTokenizer) list(text string) []string {
+	var out []string
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
 	eachWord(foldText(text), func(w string, cjk bool) {
@@ -48,15 +54,11 @@ func (bt *blindTokenizer) tokens(text string) string {
 			}
 			bt.m[strings.Clone(w)] = t
 		}
-		if t == "" {
-			return
+		if t != "" {
+			out = append(out, t)
 		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(t)
 	})
-	return b.String()
+	return out
 }
 
 func (bt *blindTokenizer) tokenLocked(term string) string {
