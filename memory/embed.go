@@ -25,6 +25,11 @@ type Embedder interface {
 const (
 	catchUpBatch = 1000
 	embedBatch   = 32
+	// embedStoreWait bounds how long embedMissing holds vectors before
+	// it commits them: a slow embedder (Ollama on a CPU) commits what it
+	// made every embedStoreWait, so new vectors reach search soon and a
+	// failure loses little.
+	embedStoreWait = 500 * time.Millisecond
 	// embedInline bounds how many missing embeddings a search or write
 	// computes before returning; Refresh does the rest.
 	embedInline = 64
@@ -32,6 +37,12 @@ const (
 	// embedder failed, so a stopped Ollama does not slow every search.
 	embedRetryAfter = 30 * time.Second
 )
+
+// embedStoreRows is how many vectors one transaction of embedMissing
+// stores at most: what a fast embedder fills. A variable so that
+// BenchmarkEmbedStore can measure the commit per embedBatch of before
+// beside it.
+var embedStoreRows = 2048
 
 // embedderRef holds the current embedder (nil for none) for an atomic
 // pointer.
