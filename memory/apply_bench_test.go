@@ -20,7 +20,7 @@ const applyBatch = 500
 
 // applyFeed makes records that came from another device, as sync (sealed)
 // and import (plain) bring them: memories of 12 to 40 words and chat
-// messages of 20 to 200, drawn from a Zipf-distributed vocabulary of real
+// messages of 20 to 200 in conversations of about 20, drawn from a Zipf-distributed vocabulary of real
 // looking words, so that stemming and the blind index see what they see
 // in use.
 type applyFeed struct {
@@ -29,6 +29,10 @@ type applyFeed struct {
 	vocab []string
 	clock Clock
 	n     int
+	// lastConv and lastMsg chain each message to the one before it in its
+	// conversation, as a chat does: the passage index reads the two turns
+	// before a message for its context.
+	lastConv, lastMsg string
 }
 
 func newApplyFeed(seed uint64) *applyFeed {
@@ -67,7 +71,12 @@ func (f *applyFeed) next(kind Kind) PlainRecord {
 		if f.n%2 == 0 {
 			role = RoleAssistant
 		}
-		raw, _ = json.Marshal(&messagePayload{ConversationID: fmt.Sprintf("apply-conv-%05d", f.n/40), CreatedAt: now, Role: role, Content: f.text(20, 200)})
+		conv, parent := fmt.Sprintf("apply-conv-%05d", f.n/40), ""
+		if conv == f.lastConv {
+			parent = f.lastMsg
+		}
+		f.lastConv, f.lastMsg = conv, id
+		raw, _ = json.Marshal(&messagePayload{ConversationID: conv, CreatedAt: now, ParentID: parent, Role: role, Content: f.text(20, 200)})
 	}
 	return PlainRecord{ID: id, Kind: kind, Clock: f.clock, Origin: "apply-peer", Schema: schemas[kind], Payload: raw}
 }

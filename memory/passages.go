@@ -60,18 +60,18 @@ func writePassages(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, 
 	if err := json.Unmarshal(payload, &m); err != nil {
 		return nil // indexText decoded it; never here
 	}
-	bt := keys.messageTokens
-	own := bt.list(text)
+	own := keys.messageTokens.list(text)
+	rememberTurn(ctx, tx, keys, rid, r, m.ParentID, own)
 	var context []string
 	parentRID := int64(0)
 	if m.ParentID != "" {
 		// A tool result or system turn is not searched, and gets no row.
-		if prid, p, ok := openMessageIn(ctx, tx, keys, m.ParentID); ok && indexable(&p) != "" {
+		if prid, p, ok := openTurn(ctx, tx, keys, m.ParentID); ok && len(p.tokens) > 0 {
 			parentRID = prid
-			context = append(context, tail(bt.list(indexable(&p)), parentTerms)...)
-			if p.ParentID != "" {
-				if _, g, ok := openMessageIn(ctx, tx, keys, p.ParentID); ok {
-					context = append(context, tail(bt.list(indexable(&g)), grandparentTerms)...)
+			context = append(context, tail(p.tokens, parentTerms)...)
+			if p.parentID != "" {
+				if _, g, ok := openTurn(ctx, tx, keys, p.parentID); ok {
+					context = append(context, tail(g.tokens, grandparentTerms)...)
 				}
 			}
 		}

@@ -86,6 +86,7 @@ type vaultKeys struct {
 	// memoryTokens and messageTokens remember the tokens of words seen
 	// (tokenizer.go), dropped with the keys at Lock.
 	memoryTokens, messageTokens *blindTokenizer
+	turns                       *turnCache    // recent messages' tokens (passageturns.go)
 	queries                     *queryVectors // recent query embeddings (querycache.go)
 	vectors                     *sealer
 	ring                        *keyring // the record keys of every epoch (sync_keys.go)
@@ -99,6 +100,7 @@ func newVaultKeys(vaultKey []byte, ring *keyring) *vaultKeys {
 		messageIndex:  messageIndex,
 		memoryTokens:  newBlindTokenizer(index),
 		messageTokens: newBlindTokenizer(messageIndex),
+		turns:         newTurnCache(),
 		queries:       &queryVectors{},
 		// Embeddings never leave the device: they stay under the local key
 		// and its first epoch whatever the record epoch.
