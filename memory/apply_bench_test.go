@@ -114,7 +114,7 @@ func processCPU() time.Duration {
 // applies (ApplyBatch), path=plain what import applies (ApplyPlain, which
 // seals each record first).
 func BenchmarkApply(b *testing.B) {
-	sizes := []int{100_000}
+	sizes := []int{10_000, 100_000} // two sizes, for the apply-rate plot
 	if testing.Short() {
 		sizes = []int{10_000}
 	}

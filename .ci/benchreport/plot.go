@@ -28,6 +28,8 @@ var plots = []plotSpec{
 		family: "Search", key: "n", metrics: []string{"p50-ms"}, xLabel: "memories in the vault"},
 	{file: "unlock.svg", title: "Unlock and index time against vault size",
 		family: "Unlock", key: "n", metrics: []string{"p50-ms"}, xLabel: "memories in the vault"},
+	{file: "apply-rate.svg", title: "Apply rate against vault size",
+		family: "Apply", key: "n", metrics: []string{"records/s"}, xLabel: "records in the vault"},
 	{file: "sync-convergence.svg", title: "Sync convergence time against record count",
 		family: "SyncConverge", key: "records", metrics: []string{"s", "ms", "s/op", "ms/op", "p50-ms"}, xLabel: "records changed"},
 }
