@@ -52,13 +52,17 @@ func indexMessage(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r
 
 // writePassages adds the passage rows of a message version.
 func writePassages(ctx context.Context, tx *sql.Tx, keys *vaultKeys, rid int64, r *Record, payload []byte) error {
-	text := indexText(r, payload)
-	if text == "" {
+	// What indexText(r, payload) gives, decoding the payload once.
+	if r.Deleted || r.Schema() > schemas[r.Kind] {
 		return nil
 	}
 	var m messagePayload
-	if err := json.Unmarshal(payload, &m); err != nil {
-		return nil // indexText decoded it; never here
+	if json.Unmarshal(payload, &m) != nil {
+		return nil
+	}
+	text := indexable(&m)
+	if text == "" {
+		return nil
 	}
 	own := keys.messageTokens.list(text)
 	rememberTurn(ctx, tx, keys, rid, r, m.ParentID, own)

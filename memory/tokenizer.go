@@ -40,7 +40,7 @@ func (bt *blindTokenizer) tokens(text string) string {
 // list is the text's blind tokens in order, as blindTokens(key,
 // words(text)) gives them: what the passage index cuts into passages.
 func (bt *blindTokenizer) list(text string) []string {
-	var out []string
+	out := make([]string, 0, len(text)/8) // about one token per word
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
 	eachWord(foldText(text), func(w string, cjk bool) {
