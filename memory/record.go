@@ -262,13 +262,11 @@ func nextSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return seq, err
 }
 
+// insertRecord stores a new record with the next change number (nextSeq's,
+// taken in the same statement: one statement fewer a record applied).
 func insertRecord(ctx context.Context, tx *sql.Tx, r *Record) (int64, error) {
-	seq, err := nextSeq(ctx, tx)
-	if err != nil {
-		return 0, err
-	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO records(id, kind, clock, origin, deleted, seq, sealed) VALUES(?, ?, ?, ?, ?, ?, ?)",
-		r.ID, r.Kind, r.Clock, r.Origin, r.Deleted, seq, nullBlob(r.Sealed))
+	res, err := tx.ExecContext(ctx, "INSERT INTO records(id, kind, clock, origin, deleted, seq, sealed) VALUES(?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM records), ?)",
+		r.ID, r.Kind, r.Clock, r.Origin, r.Deleted, nullBlob(r.Sealed))
 	if err != nil {
 		return 0, err
 	}

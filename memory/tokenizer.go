@@ -34,13 +34,26 @@ func newBlindTokenizer(key []byte) *blindTokenizer {
 // tokens is the text's blind tokens in order, joined by spaces: the form
 // the FTS5 table takes.
 func (bt *blindTokenizer) tokens(text string) string {
-	return strings.Join(bt.list(text), " ")
+	var b strings.Builder
+	bt.each(text, func(t string) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(t)
+	})
+	return b.String()
 }
 
 // list is the text's blind tokens in order, as blindTokens(key,
 // words(text)) gives them: what the passage index cuts into passages.
 func (bt *blindTokenizer) list(text string) []string {
 	out := make([]string, 0, len(text)/8) // about one token per word
+	bt.each(text, func(t string) { out = append(out, t) })
+	return out
+}
+
+// each calls fn with each of the text's blind tokens in order.
+func (bt *blindTokenizer) each(text string, fn func(token string)) {
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
 	eachWord(foldText(text), func(w string, cjk bool) {
@@ -55,10 +68,9 @@ func (bt *blindTokenizer) list(text string) []string {
 			bt.m[strings.Clone(w)] = t
 		}
 		if t != "" {
-			out = append(out, t)
+			fn(t)
 		}
 	})
-	return out
 }
 
 func (bt *blindTokenizer) tokenLocked(term string) string {
