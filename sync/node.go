@@ -303,7 +303,7 @@ func (n *Node) Close() error {
 		err = h.Close()
 	}
 	n.wg.Wait()
-	return err
+	return errors.Join(err, n.st.close())
 }
 
 func (n *Node) member(p peer.ID) (Member, bool) {

@@ -248,10 +248,8 @@ func (n *Node) applyBatch(ctx context.Context, p peer.ID, b batch) error {
 			changed++
 		}
 	}
-	if b.upto > n.st.cursor(p.String()) {
-		if err := n.st.update(func(s *stateFile) { s.Cursors[p.String()] = b.upto }); err != nil {
-			return err
-		}
+	if err := n.st.advance(p.String(), b.upto); err != nil {
+		return err
 	}
 	n.mu.Lock()
 	st := n.status(p)
