@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -97,15 +96,6 @@ func (f *applyFeed) sealedBatch(keys *vaultKeys, kind Kind, n int) []Record {
 	return out
 }
 
-// processCPU is the CPU time this process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkApply is the apply path that sync, import and local writes
 // share: records of another device merged into a vault that already holds
 // n (half memories, half messages), applyBatch to a transaction and each
@@ -145,7 +135,7 @@ func BenchmarkApply(b *testing.B) {
 							plain = feed.plainBatch(kind, applyBatch)
 						}
 						b.StartTimer()
-						cpu0 := processCPU()
+						cpu0 := memtest.ProcessCPU()
 						if path == "sealed" {
 							outs, err := v.ApplyBatch(ctx, sealed)
 							if err != nil || outs[len(outs)-1] != Inserted {
@@ -157,7 +147,7 @@ func BenchmarkApply(b *testing.B) {
 								b.Fatalf("apply: %v %+v", err, res[len(res)-1])
 							}
 						}
-						cpu += processCPU() - cpu0
+						cpu += memtest.ProcessCPU() - cpu0
 						applied += applyBatch
 					}
 					b.ReportMetric(float64(applied)/b.Elapsed().Seconds(), "records/s")

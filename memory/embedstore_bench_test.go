@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/cairnlabs/cairn/memory/memtest"
 )
 
 // poolEmbedder returns one of a fixed pool of unit vectors for each text
@@ -79,12 +81,12 @@ func BenchmarkEmbedStore(b *testing.B) {
 					b.StopTimer()
 					arrive(chunk)
 					b.StartTimer()
-					t0, cpu0 := time.Now(), processCPU()
+					t0, cpu0 := time.Now(), memtest.ProcessCPU()
 					if err := v.Refresh(ctx); err != nil {
 						b.Fatal(err)
 					}
 					elapsed += time.Since(t0)
-					cpu += processCPU() - cpu0
+					cpu += memtest.ProcessCPU() - cpu0
 					stored += chunk
 				}
 				if st, err := v.EmbeddingStatus(ctx); err != nil || st.Embedded != st.Total {

@@ -49,7 +49,8 @@ var describe = map[string]string{
 		"**rows=2048** the batching now, same run. `s/100k` is the time 100,000 would take (target: under 3 s).",
 	"ImportChatGPT": "A ChatGPT export of 100,000 messages (2,500 conversations of 40, texts of 20 to 200 " +
 		"Zipf-distributed words, each message replying to the one before) imported into a fresh vault as " +
-		"`cairn import` runs it: parsing, sealing, the passage index, fsync'd batches (target: under 5 s).",
+		"`cairn import` runs it: parsing, sealing, the passage index, fsync'd batches (target: under 5 s); " +
+		"`cpu-s/import` is the process's CPU time for it.",
 	"Add": "Adding one memory (sealed, indexed, embedded, committed with fsync) to a vault of N.",
 	"Messages": "Chat history in a vault of 10,000 messages (100 conversations): listing conversations " +
 		"(cold: the first listing after unlock, which opens every message), reading one conversation, " +
@@ -64,7 +65,8 @@ var describe = map[string]string{
 	"SyncConverge": "A newly paired device with an empty vault catching up with N memories on loopback " +
 		"(libp2p: TCP, Noise, yamux), from pairing to the last record stored and indexed; `sync/raw` " +
 		"is its throughput against the same bytes over one raw libp2p stream in the same run " +
-		"(targets: 10k under 1 s, 100k under 8 s).",
+		"(targets: 10k under 1 s, 100k under 8 s). `cpu-s` is the process's CPU time a catch-up (both " +
+		"devices run in it): on a shared machine the wall clock follows the load, the CPU time the code.",
 	"SyncEditBytes": "Bytes on the wire, both ways and all framing (Noise, yamux, sync frames, acks), for " +
 		"one edit of a 200-character memory between two connected devices with 768-dimension " +
 		"embeddings configured (embeddings never travel).",

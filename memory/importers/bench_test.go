@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/cairnlabs/cairn/memory"
+	"github.com/cairnlabs/cairn/memory/memtest"
 )
 
 // chatGPTExport writes a ChatGPT conversations.json of convs conversations
@@ -91,11 +93,14 @@ func BenchmarkImportChatGPT(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(st.Size())
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		v := newVault(b)
 		b.StartTimer()
+		cpu0 := memtest.ProcessCPU()
 		sum, _, err := ImportFile(context.Background(), v, path, FileOptions{})
+		cpu += memtest.ProcessCPU() - cpu0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -105,4 +110,5 @@ func BenchmarkImportChatGPT(b *testing.B) {
 	}
 	b.ReportMetric(float64(convs*turns)*float64(b.N)/b.Elapsed().Seconds(), "messages/s")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/import")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/import")
 }
