@@ -45,21 +45,28 @@ const (
 // benchSizes are the vault sizes to measure: -short keeps to the smallest,
 // and CAIRN_BENCH_SIZES (comma-separated) picks others.
 func benchSizes() []int {
-	if s := os.Getenv("CAIRN_BENCH_SIZES"); s != "" {
-		var out []int
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				panic(fmt.Sprintf("CAIRN_BENCH_SIZES=%q: want sizes like 10000,100000", s))
-			}
-			out = append(out, n)
-		}
-		return out
-	}
 	if testing.Short() {
-		return []int{10_000}
+		return sizesFrom("CAIRN_BENCH_SIZES", 10_000)
 	}
-	return []int{10_000, 100_000, 1_000_000}
+	return sizesFrom("CAIRN_BENCH_SIZES", 10_000, 100_000, 1_000_000)
+}
+
+// sizesFrom is the comma-separated sizes in the environment variable env,
+// or def when it is unset.
+func sizesFrom(env string, def ...int) []int {
+	s := os.Getenv(env)
+	if s == "" {
+		return def
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			panic(fmt.Sprintf("%s=%q: want sizes like 10000,100000", env, s))
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // recallQueries is how many queries recall@10 is measured over: exact

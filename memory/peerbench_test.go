@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,21 +58,10 @@ func BenchmarkPeers(b *testing.B) {
 // beside the other benchmarks and has its own target, make bench-peers-1m,
 // which sets CAIRN_BENCH_PEER_SIZES.
 func peerSizes() []int {
-	if s := os.Getenv("CAIRN_BENCH_PEER_SIZES"); s != "" {
-		var out []int
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				panic(fmt.Sprintf("CAIRN_BENCH_PEER_SIZES=%q: want sizes like 10000,100000", s))
-			}
-			out = append(out, n)
-		}
-		return out
-	}
 	if testing.Short() {
-		return []int{10_000}
+		return sizesFrom("CAIRN_BENCH_PEER_SIZES", 10_000)
 	}
-	return []int{10_000, 100_000}
+	return sizesFrom("CAIRN_BENCH_PEER_SIZES", 10_000, 100_000)
 }
 
 // peerKeepUpTo is the largest size whose peers stay built across the runs
