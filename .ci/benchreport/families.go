@@ -22,7 +22,7 @@ var describe = map[string]string{
 		"dimensions), in the same process and run, one core, top 10 (memory/peerbench_test.go): **cairn** is the " +
 		"vault's vector search as BenchmarkSearch runs it (decrypting the results included); **sqlite-vec** v0.1.6 " +
 		"through its cgo Go bindings, vec0 tables of float, int8 (`vec_quantize_int8 'unit'`) and bit " +
-		"(`vec_quantize_binary`) vectors, and **bit-rescore** (the bit table's 1,000 nearest reordered by " +
+		"(`vec_quantize_binary`) vectors, and **bit-rescore** (the bit table's 8 × k nearest reordered by " +
 		"`vec_distance_cosine` over a float32 table), in a SQLite file, inserted in transactions of 5,000; " +
 		"**chromem-go** v0.7.0 in memory; floors: **exact-float32** (every float32 vector scored in Go) and " +
 		"**plain-int8-read** (a read of the int8 copy at memory speed, finding nothing). Recall@10 against exact " +
