@@ -26,7 +26,7 @@ var describe = map[string]string{
 		"`vec_distance_cosine` over a float32 table), in a SQLite file, inserted in transactions of 5,000; " +
 		"**chromem-go** v0.7.0 in memory; floors: **exact-float32** (every float32 vector scored in Go) and " +
 		"**plain-int8-read** (a read of the int8 copy at memory speed, finding nothing). Recall@10 against exact " +
-		"search on 20 queries of each set (see Recall). `MB`: the file for sqlite-vec, the Go heap grown for " +
+		"search on 10 queries of each set (see Recall). `MB`: the file for sqlite-vec, the Go heap grown for " +
 		"chromem-go, the in-memory index for cairn (its sealed vectors are in the vault file), the vectors for the " +
 		"floors. Cairn's build rate is BenchmarkApply's and BenchmarkUnlock's, not repeated here. The 1M tier is " +
 		"`make bench-peers-1m`.",
