@@ -9,6 +9,7 @@
 #   make test-desktop     the real-window test alone (Xvfb, xdotool, screenshots)
 #   make test-tools       Ollama and a registry for the tests -> bin/test-tools
 #   make bench            benchmarks on one core -> docs/BENCHMARKS.md, docs/bench/
+#   make bench-peers-1m   the vector peers at 1M memories, added to docs/BENCHMARKS.md
 #   make fuzz             each fuzz target for FUZZTIME (default 60s)
 #
 # Every Go target depends on the frontend: main.go embeds frontend/dist, which
@@ -29,6 +30,9 @@ APT_TEST_PACKAGES += tcpdump iproute2 util-linux
 # The desktop window test (Xvfb, xdotool, screenshots) and the keyring test
 # (a private D-Bus with GNOME Keyring).
 APT_TEST_PACKAGES += xvfb x11-utils xdotool imagemagick dbus gnome-keyring libsecret-tools
+# memory's peer benchmark compiles sqlite-vec's cgo bindings, which include
+# sqlite3.h (they link against the SQLite that mattn/go-sqlite3 bundles).
+APT_TEST_PACKAGES += libsqlite3-dev
 
 # The Windows build (build-windows, test-windows): MinGW-w64 cross-compiles
 # the cgo parts (SQLite, the int8 kernel) and windres the icon and version
@@ -51,7 +55,7 @@ export CGO_ENABLED := 1
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
 .PHONY: build build-headless run frontend vet lint fmt-check test test-desktop bench fuzz clean \
-	deps-apt deps-apt-test test-tools help bench-desktop build-windows test-windows
+	deps-apt deps-apt-test test-tools help bench-desktop bench-peers-1m build-windows test-windows
 
 help:
 	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
@@ -227,7 +231,11 @@ fuzz: frontend
 # 1M items (CAIRN_BENCH_GYM_ITEMS picks another size). A measurement that is not a Go benchmark
 # (the desktop app's memory, say) is a target named in BENCH_EXTRA that writes
 # lines in `go test -bench` form to $(BENCH_DIR)/NAME.txt: the report reads
-# every file there.
+# every file there. BenchmarkPeers (memory/peerbench_test.go) measures
+# sqlite-vec, chromem-go and exact floors beside Cairn at 10k and 100k; its
+# 1M tier (about 10 GB of peers, built one at a time, and tens of minutes)
+# is `make bench-peers-1m`, run after `make bench`: it adds its figures to
+# $(BENCH_DIR) and writes the report again.
 BENCH_DIR = bin/bench
 BENCH_COUNT ?= 3
 BENCH_EXTRA ?= bench-desktop
@@ -238,6 +246,12 @@ bench: frontend test-tools
 	@echo "bench: $(BENCH_COUNT) runs of the benchmarks in $(BENCH_PKGS)"
 	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -count $(BENCH_COUNT) -cpu 1 -timeout 60m -tags $(TAGS) $(BENCH_PKGS) | tee $(BENCH_DIR)/go.txt"
 	@for t in $(BENCH_EXTRA); do $(MAKE) --no-print-directory $$t || exit 1; done
+	$(GO) run ./.ci/benchreport -in "$$(ls $(BENCH_DIR)/*.txt | paste -sd, -)" -out docs/BENCHMARKS.md -plots docs/bench \
+		-ollama "$${CAIRN_TEST_OLLAMA:-$(TEST_TOOLS)/ollama}"
+
+bench-peers-1m: frontend
+	@mkdir -p $(BENCH_DIR)
+	bash -o pipefail -c "CAIRN_BENCH_SIZES=1000000 CAIRN_BENCH_PEER_SIZES=1000000 $(GO) test -run '^$$' -bench '^BenchmarkPeers$$' -count 1 -cpu 1 -timeout 120m -tags $(TAGS) ./memory | tee $(BENCH_DIR)/peers-1m.txt"
 	$(GO) run ./.ci/benchreport -in "$$(ls $(BENCH_DIR)/*.txt | paste -sd, -)" -out docs/BENCHMARKS.md -plots docs/bench \
 		-ollama "$${CAIRN_TEST_OLLAMA:-$(TEST_TOOLS)/ollama}"
 

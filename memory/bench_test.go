@@ -49,6 +49,18 @@ func BenchmarkSearch(b *testing.B) {
 				b.ReportMetric(bv.sizeMB(), "vault-MB")
 			})
 		}
+		// Vector search for the hard recall sets' queries, where the
+		// sign-bit pass widens or gives way to a whole scan.
+		for _, set := range []string{setBetween, setRandom} {
+			qs := bv.c.recallSet(set)
+			b.Run(fmt.Sprintf("vector-%s/n=%d", set, n), func(b *testing.B) {
+				latencies(b, func(i int) {
+					if _, err := bv.v.Search(context.Background(), Query{Text: qs[i%len(qs)].text, Mode: Vector, Limit: 10}); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
+		}
 	}
 }
 
@@ -80,6 +92,10 @@ func BenchmarkVectorScan(b *testing.B) {
 		b.Run(fmt.Sprintf("nearest/n=%d", n), func(b *testing.B) {
 			latencies(b, func(i int) { x.nearest(bv.c.qvecs[i%len(bv.c.qvecs)], 50) })
 		})
+		random := bv.c.recallSet(setRandom)
+		b.Run(fmt.Sprintf("nearest-random/n=%d", n), func(b *testing.B) {
+			latencies(b, func(i int) { x.nearest(random[i%len(random)].vec, 50) })
+		})
 	}
 }
 
@@ -103,36 +119,62 @@ func BenchmarkTextScan(b *testing.B) {
 
 // BenchmarkRecall measures recall@10 of the vault's vector search (int8 scan,
 // above 20,000 vectors after a sign-bit pass, then exact rescoring) against
-// exact float32 search, over recallQueries(n) queries whose exact answers
-// were found while the vault was built.
+// exact float32 search, for each recall set (near, between clusters, random
+// directions) of recallQueries(n) queries whose exact answers were found
+// while the vault was built.
 func BenchmarkRecall(b *testing.B) {
 	for _, n := range benchSizes() {
 		bv := loadedVault(b, n)
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			var hit, total int
-			for b.Loop() {
-				hit, total = 0, 0
-				for qi, exact := range bv.c.exact {
-					res, err := bv.v.Search(context.Background(), Query{Text: fmt.Sprintf("vector query %d", qi), Mode: Vector, Limit: 10})
-					if err != nil {
-						b.Fatal(err)
-					}
-					got := map[string]bool{}
-					for _, r := range res {
-						got[r.Text] = true
-					}
-					for _, row := range exact {
-						total++
-						if got[bv.c.texts[row]] {
-							hit++
-						}
-					}
+		for _, set := range recallSets {
+			b.Run(fmt.Sprintf("%s/n=%d", set, n), func(b *testing.B) {
+				var r float64
+				for b.Loop() {
+					r = cairnRecall(b, bv, set)
 				}
-			}
-			b.ReportMetric(float64(hit)/float64(total), "recall@10")
-			b.ReportMetric(float64(len(bv.c.exact)), "queries")
-		})
+				b.ReportMetric(r, "recall@10")
+				b.ReportMetric(float64(recallQueries(n)), "queries")
+			})
+		}
 	}
+}
+
+// cairnRecall is the share of the exact top 10 that the vault's vector
+// search returns, over the corpus's queries of one recall set.
+func cairnRecall(b *testing.B, bv *benchVault, set string) float64 {
+	return recallOf(bv.c, set, func(q recallQuery) []string {
+		res, err := bv.v.Search(context.Background(), Query{Text: q.text, Mode: Vector, Limit: 10})
+		if err != nil {
+			b.Fatal(err)
+		}
+		texts := make([]string, len(res))
+		for i, r := range res {
+			texts[i] = r.Text
+		}
+		return texts
+	})
+}
+
+// recallOf is the share of the exact top 10 found by search over the
+// queries of one recall set. Answers are compared by text, as a person
+// would see them: a memory whose text another one repeats counts either.
+func recallOf(c *corpus, set string, search func(recallQuery) []string) float64 {
+	var hit, total int
+	for _, q := range c.recall {
+		if q.set != set {
+			continue
+		}
+		got := map[string]bool{}
+		for _, text := range search(q) {
+			got[text] = true
+		}
+		for _, row := range q.exact {
+			total++
+			if got[c.texts[row]] {
+				hit++
+			}
+		}
+	}
+	return float64(hit) / float64(max(total, 1))
 }
 
 // BenchmarkUnlock is unlocking (Argon2id with the default parameters) and

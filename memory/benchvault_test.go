@@ -45,21 +45,28 @@ const (
 // benchSizes are the vault sizes to measure: -short keeps to the smallest,
 // and CAIRN_BENCH_SIZES (comma-separated) picks others.
 func benchSizes() []int {
-	if s := os.Getenv("CAIRN_BENCH_SIZES"); s != "" {
-		var out []int
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				panic(fmt.Sprintf("CAIRN_BENCH_SIZES=%q: want sizes like 10000,100000", s))
-			}
-			out = append(out, n)
-		}
-		return out
-	}
 	if testing.Short() {
-		return []int{10_000}
+		return sizesFrom("CAIRN_BENCH_SIZES", 10_000)
 	}
-	return []int{10_000, 100_000, 1_000_000}
+	return sizesFrom("CAIRN_BENCH_SIZES", 10_000, 100_000, 1_000_000)
+}
+
+// sizesFrom is the comma-separated sizes in the environment variable env,
+// or def when it is unset.
+func sizesFrom(env string, def ...int) []int {
+	s := os.Getenv(env)
+	if s == "" {
+		return def
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			panic(fmt.Sprintf("%s=%q: want sizes like 10000,100000", env, s))
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // recallQueries is how many queries recall@10 is measured over: exact
@@ -76,10 +83,43 @@ type corpus struct {
 	seed    uint64
 	chunk   int // rows generated and written together
 	centres [][]float32
-	texts   []string    // row i's memory text
-	queries []string    // keyword queries
-	qvecs   [][]float32 // query vectors
-	exact   [][]int     // exact top 10 rows for qvecs[i], i < recallQueries(n)
+	texts   []string      // row i's memory text
+	queries []string      // keyword queries
+	qvecs   [][]float32   // query vectors
+	recall  []recallQuery // queries whose exact answers the build finds
+}
+
+// Recall is measured on three sets of query vectors: near ones (a stored
+// vector's cluster, perturbed like the stored vectors are) and two hard
+// ones, where a sign-bit prefilter is most likely to miss: points between
+// two clusters, and fresh random directions (near no cluster, so the exact
+// top 10 are won by small margins).
+const (
+	setNear    = "near"
+	setBetween = "between"
+	setRandom  = "random"
+)
+
+var recallSets = []string{setNear, setBetween, setRandom}
+
+// recallQuery is one query vector of a recall set, the text the benchmark
+// embedder maps to it, and its exact top 10 rows (found while the vault was
+// built).
+type recallQuery struct {
+	set, text string
+	vec       []float32
+	exact     []int
+}
+
+// recallSet is the corpus's recall queries of one set.
+func (c *corpus) recallSet(set string) []recallQuery {
+	var out []recallQuery
+	for _, q := range c.recall {
+		if q.set == set {
+			out = append(out, q)
+		}
+	}
+	return out
 }
 
 func newCorpus(n int, seed uint64) *corpus {
@@ -91,6 +131,26 @@ func newCorpus(n int, seed uint64) *corpus {
 	for range benchQueries {
 		c.queries = append(c.queries, fmt.Sprintf("w%d w%d", 20+rng.IntN(2000), 20+rng.IntN(2000)))
 		c.qvecs = append(c.qvecs, around(rng, c.centres[rng.IntN(len(c.centres))], 0.6))
+	}
+	// The hard sets draw from their own generator, so the corpus and the
+	// near queries stay what they were.
+	hard := rand.New(rand.NewPCG(seed, seed+2))
+	nq := min(recallQueries(n), len(c.qvecs))
+	for i := range nq {
+		c.recall = append(c.recall, recallQuery{set: setNear, text: fmt.Sprintf("vector query %d", i), vec: c.qvecs[i]})
+	}
+	for i := range nq {
+		a, b := c.centres[hard.IntN(len(c.centres))], c.centres[hard.IntN(len(c.centres))]
+		mid := make([]float32, benchDim)
+		for d := range mid {
+			mid[d] = (a[d] + b[d]) / 2
+		}
+		c.recall = append(c.recall, recallQuery{set: setBetween, text: fmt.Sprintf("between query %d", i), vec: around(hard, mid, 0.6)})
+	}
+	for i := range nq {
+		v := gaussian(hard, benchDim, 1)
+		normalize(v)
+		c.recall = append(c.recall, recallQuery{set: setRandom, text: fmt.Sprintf("random query %d", i), vec: v})
 	}
 	return c
 }
@@ -200,7 +260,9 @@ func buildBenchVault(ctx context.Context, path string, c *corpus) (*benchVault, 
 	emb := &tableEmbedder{vecs: map[string][]float32{}}
 	for i, q := range c.queries {
 		emb.vecs[q] = c.qvecs[i]
-		emb.vecs[fmt.Sprintf("vector query %d", i)] = c.qvecs[i]
+	}
+	for _, q := range c.recall {
+		emb.vecs[q.text] = q.vec
 	}
 	cfg := Config{Path: path, Embedder: emb, KDF: DefaultKDF}
 	v, _, err := Create(ctx, cfg, testPass)
@@ -276,8 +338,7 @@ func bulkLoad(ctx context.Context, v *Vault, c *corpus, model string) error {
 			}
 		}()
 	}
-	nq := min(recallQueries(c.n), len(c.qvecs))
-	top := make([][]scored, nq)
+	top := make([][]scored, len(c.recall))
 	var clock Clock
 	seq := int64(0)
 	for i := range chunks {
@@ -295,10 +356,10 @@ func bulkLoad(ctx context.Context, v *Vault, c *corpus, model string) error {
 			top[q] = mergeTop(top[q], ch.top[q], 10)
 		}
 	}
-	c.exact = make([][]int, nq)
 	for q, t := range top {
+		c.recall[q].exact = c.recall[q].exact[:0]
 		for _, s := range t {
-			c.exact[q] = append(c.exact[q], s.row)
+			c.recall[q].exact = append(c.recall[q].exact, s.row)
 		}
 	}
 	return nil
@@ -307,28 +368,12 @@ func bulkLoad(ctx context.Context, v *Vault, c *corpus, model string) error {
 // genChunk makes rows [i*c.chunk, ...) of the corpus: text, vector,
 // sealed record, blind tokens and sealed embeddings.
 func genChunk(c *corpus, keys *vaultKeys, tokens *tokenCache, model string, i int) *benchChunk {
-	rng := rand.New(rand.NewPCG(c.seed, uint64(i)+1<<32))
-	zipf := rand.NewZipf(rng, 1.1, 1, benchVocab)
-	start := i * c.chunk
-	end := min(start+c.chunk, c.n)
-	nq := min(recallQueries(c.n), len(c.qvecs))
-	ch := &benchChunk{start: start, top: make([][]scored, nq)}
+	ch := &benchChunk{start: i * c.chunk, top: make([][]scored, len(c.recall))}
 	now := time.Now().UTC()
-	var sb strings.Builder
-	for row := start; row < end; row++ {
-		sb.Reset()
-		for w := range 12 + rng.IntN(20) {
-			if w > 0 {
-				sb.WriteByte(' ')
-			}
-			sb.WriteByte('w')
-			sb.WriteString(strconv.FormatUint(zipf.Uint64(), 10))
-		}
-		text := sb.String()
+	c.eachRow(i, func(row int, text string, vec []float32) {
 		c.texts[row] = text
-		vec := around(rng, c.centres[rng.IntN(len(c.centres))], 0.6)
-		for q := range nq {
-			ch.top[q] = pushTop(ch.top[q], scored{row, dot4(c.qvecs[q], vec)}, 10)
+		for q, rq := range c.recall {
+			ch.top[q] = pushTop(ch.top[q], scored{row, dot4(rq.vec, vec)}, 10)
 		}
 		id := uuid.Must(uuid.NewV7()).String()
 		raw, err := json.Marshal(&itemPayload{Kind: Fact, Text: text, CreatedAt: now, UpdatedAt: now})
@@ -343,8 +388,28 @@ func genChunk(c *corpus, keys *vaultKeys, tokens *tokenCache, model string, i in
 			vecSealed: sealed,
 			quantSeal: quant,
 		})
-	}
+	})
 	return ch
+}
+
+// eachRow calls fn with the text and unit vector of each row of chunk i:
+// seeded by the chunk's index, so the peer benchmarks get the same rows
+// the vault holds without keeping every vector.
+func (c *corpus) eachRow(i int, fn func(row int, text string, vec []float32)) {
+	rng := rand.New(rand.NewPCG(c.seed, uint64(i)+1<<32))
+	zipf := rand.NewZipf(rng, 1.1, 1, benchVocab)
+	var sb strings.Builder
+	for row := i * c.chunk; row < min((i+1)*c.chunk, c.n); row++ {
+		sb.Reset()
+		for w := range 12 + rng.IntN(20) {
+			if w > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteByte('w')
+			sb.WriteString(strconv.FormatUint(zipf.Uint64(), 10))
+		}
+		fn(row, sb.String(), around(rng, c.centres[rng.IntN(len(c.centres))], 0.6))
+	}
 }
 
 // sealEmbedding seals a unit vector as insertEmbedding does: float32 for
@@ -539,10 +604,10 @@ func TestBenchVaultIsAVault(t *testing.T) {
 	if err != nil || len(res) == 0 || res[0].Text != c.texts[123] {
 		t.Fatalf("keyword search for a memory's own text: %v, %v", res, err)
 	}
-	for q, exact := range c.exact {
-		res, err := v.Search(ctx, Query{Text: fmt.Sprintf("vector query %d", q), Mode: Vector, Limit: 10})
-		if err != nil || len(res) == 0 || res[0].Text != c.texts[exact[0]] {
-			t.Fatalf("vector query %d: nearest is not the exact nearest memory (%v)", q, err)
+	for _, q := range c.recall {
+		res, err := v.Search(ctx, Query{Text: q.text, Mode: Vector, Limit: 10})
+		if err != nil || len(res) == 0 || res[0].Text != c.texts[q.exact[0]] {
+			t.Fatalf("%s: nearest is not the exact nearest memory (%v)", q.text, err)
 		}
 	}
 

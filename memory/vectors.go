@@ -35,6 +35,13 @@ const (
 	// wanted, and at least bitsMinCandidates.
 	bitsOversample    = 20
 	bitsMinCandidates = 1000
+	// bitsMargin is how many standard deviations of a Hamming distance the
+	// widened pass allows beyond the bound's centre; bitsWidenings bounds
+	// how often it widens before scanning every row, which it does at once
+	// when the bound takes in a bitsFullScanShare-th of the rows or more.
+	bitsMargin        = 3
+	bitsWidenings     = 3
+	bitsFullScanShare = 4
 )
 
 // scorePool holds scratch score slices, so concurrent queries need not
@@ -152,6 +159,14 @@ type candidate struct {
 
 // nearest returns up to n rows with the highest approximate cosine
 // similarity to the unit vector q, best first.
+//
+// Above bitsThreshold rows the sign-bit pass picks the candidates, and is
+// checked against what it found: the rows a wider pass could add are those
+// whose Hamming distance may still be that of a row as similar as the n-th
+// best so far. For a query near stored vectors that bound lies well inside
+// the first candidates; for one near none (a fresh direction, where every
+// similarity is small and the sign bits say little) it takes in most rows,
+// and the int8 copy is scanned whole.
 func (x *vectorIndex) nearest(q []float32, n int) []candidate {
 	if x.len() == 0 || n <= 0 || len(q) != x.dim {
 		return nil
@@ -161,19 +176,38 @@ func (x *vectorIndex) nearest(q []float32, n int) []candidate {
 	buf := scratch(x.len())
 	defer scorePool.Put(buf)
 	scores := (*buf)[:x.len()]
-
-	var rows []int32 // nil: every row
-	if x.len() > bitsThreshold {
-		qb := make([]uint64, x.words)
-		signBits(qi, qb)
-		scanBits(x.bits, x.words, qb, scores)
-		rows = closest(scores, max(n*bitsOversample, bitsMinCandidates), x.dim)
-		scores = scores[:len(rows)]
-		scoreRows(x.data, x.dim, rows, qi, scores)
-	} else {
+	if x.len() <= bitsThreshold {
 		scanInt8(x.data, x.dim, qi, scores)
+		return x.best(nil, scores, qs, n)
 	}
 
+	dist := scores
+	qb := make([]uint64, x.words)
+	signBits(qi, qb)
+	scanBits(x.bits, x.words, qb, dist)
+	counts := histogram(dist, x.dim)
+	rows := closest(dist, counts, max(n*bitsOversample, bitsMinCandidates))
+	for range bitsWidenings {
+		rowScores := make([]int32, len(rows))
+		scoreRows(x.data, x.dim, rows, qi, rowScores)
+		out := x.best(rows, rowScores, qs, n)
+		within := below(counts, x.hammingBound(out, dist, n))
+		if within <= len(rows) {
+			return out // the candidates hold every row within the bound
+		}
+		if within*bitsFullScanShare >= x.len() {
+			break
+		}
+		rows = closest(dist, counts, within)
+	}
+	// The sign bits cannot narrow this query down: score every row.
+	scanInt8(x.data, x.dim, qi, scores)
+	return x.best(nil, scores, qs, n)
+}
+
+// best returns the n highest of the int8 scores, as cosine estimates, best
+// first; scores[i] is of rows[i], or of row i when rows is nil.
+func (x *vectorIndex) best(rows []int32, scores []int32, qs float32, n int) []candidate {
 	h := make(minHeap, 0, n+1)
 	for i, s := range scores {
 		row := i
@@ -195,6 +229,25 @@ func (x *vectorIndex) nearest(q []float32, n int) []candidate {
 	return out
 }
 
+// hammingBound is the largest Hamming distance at which a row could still
+// be as similar to the query as the n-th best row found: the larger of the
+// distance that similarity implies for directions in general (the angle
+// over pi, a share of the bits) and the largest distance among the rows
+// found, plus bitsMargin standard deviations of a distance of that size.
+// With fewer than n rows found any row may count.
+func (x *vectorIndex) hammingBound(found []candidate, dist []int32, n int) int {
+	if len(found) < n {
+		return x.dim
+	}
+	cos := min(max(float64(found[len(found)-1].score), -1), 1)
+	d := float64(x.dim) * math.Acos(cos) / math.Pi
+	for _, c := range found {
+		d = max(d, float64(dist[x.pos[c.rid]]))
+	}
+	p := d / float64(x.dim)
+	return int(math.Ceil(d + bitsMargin*math.Sqrt(float64(x.dim)*p*(1-p))))
+}
+
 func scratch(n int) *[]int32 {
 	buf, _ := scorePool.Get().(*[]int32)
 	if buf == nil || cap(*buf) < n {
@@ -204,19 +257,33 @@ func scratch(n int) *[]int32 {
 	return buf
 }
 
-// closest returns the indexes of the m smallest distances (at most maxDist),
-// by counting: linear in the rows, with no sort.
-func closest(dist []int32, m, maxDist int) []int32 {
+// histogram counts the rows at each Hamming distance, 0 to dim.
+func histogram(dist []int32, dim int) []int {
+	counts := make([]int, dim+1)
+	for _, d := range dist {
+		counts[min(int(d), dim)]++
+	}
+	return counts
+}
+
+// below is how many rows lie at distance at most d.
+func below(counts []int, d int) int {
+	n := 0
+	for _, c := range counts[:min(d+1, len(counts))] {
+		n += c
+	}
+	return n
+}
+
+// closest returns the indexes of the m smallest distances, in row order,
+// by counting (counts is histogram(dist)): linear in the rows, with no sort.
+func closest(dist []int32, counts []int, m int) []int32 {
 	if m >= len(dist) {
 		all := make([]int32, len(dist))
 		for i := range all {
 			all[i] = int32(i)
 		}
 		return all
-	}
-	counts := make([]int, maxDist+2)
-	for _, d := range dist {
-		counts[min(int(d), maxDist+1)]++
 	}
 	// cut: the distance at which m rows are reached; take all below it and
 	// as many at it as fit.

@@ -14,7 +14,23 @@ var describe = map[string]string{
 	"TextScan": "A plain read of every memory's text held decrypted in memory (what grep over the " +
 		"plaintext would cost, with no index): the floor keyword search is compared with.",
 	"Recall": "Recall@10 of the vault's vector search against exact float32 search over the same seeded " +
-		"corpus (1,000 clusters), over `queries` queries (the 1M tier samples fewer).",
+		"corpus (1,000 clusters), over `queries` queries of each set (the 1M tier samples fewer): **near** " +
+		"queries are perturbed like the stored vectors around a cluster's centre, **between** ones around the " +
+		"midpoint of two centres, **random** ones fresh random directions (near no cluster, so the top 10 win " +
+		"by small margins and sign bits say least).",
+	"Peers": "The vector stores a person could pick instead, on the benchmark vault's own seeded vectors (768 " +
+		"dimensions), in the same process and run, one core, top 10 (memory/peerbench_test.go): **cairn** is the " +
+		"vault's vector search as BenchmarkSearch runs it (decrypting the results included); **sqlite-vec** v0.1.6 " +
+		"through its cgo Go bindings, vec0 tables of float, int8 (`vec_quantize_int8 'unit'`) and bit " +
+		"(`vec_quantize_binary`) vectors, and **bit-rescore** (the bit table's 8 × k nearest reordered by " +
+		"`vec_distance_cosine` over a float32 table), in a SQLite file, inserted in transactions of 5,000; " +
+		"**chromem-go** v0.7.0 in memory; floors: **exact-float32** (every float32 vector scored in Go) and " +
+		"**plain-int8-read** (a read of the int8 copy at memory speed, finding nothing). Recall@10 against exact " +
+		"search on 10 queries of each set (see Recall). `MB`: the file for sqlite-vec, the Go heap grown for " +
+		"chromem-go, the in-memory index for cairn (its sealed vectors are in the vault file), the vectors for the " +
+		"floors. Build rate: vectors stored a second; Cairn's is EmbedAll on 10,000 memories of a fresh vault (each " +
+		"vector sealed as float32 and int8, committed a batch of 32 at a time, indexed). The 1M tier is " +
+		"`make bench-peers-1m`.",
 	"Retrieval": "Keyword search on a synthetic corpus with known answers (memory/retrieval_test.go): " +
 		"personal facts, near misses and everyday notes; each question has one right memory. " +
 		"**inflected** questions reuse the fact's words in another form (lives/live, ran/running, no " +

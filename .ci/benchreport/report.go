@@ -21,6 +21,7 @@ func render(r *results, h header, charts []chart) string {
 	fmt.Fprintf(&b, "- Runs: each benchmark ran %s times on one core (`-cpu 1`). A figure is the median of the runs, "+
 		"with their range and its half-width as a share of the median; p50/p95/p99 are over every operation of a run.\n\n", runCounts(r))
 	b.WriteString(searchSection(r, charts))
+	b.WriteString(peersSection(r))
 	b.WriteString(retrievalSection(r))
 	b.WriteString(chartSection(charts))
 	b.WriteString(allFigures(r))
@@ -68,7 +69,8 @@ func searchSection(r *results, charts []chart) string {
 	b.WriteString("Latency of one search (limit 10) at each vault size, p50 / p95 in ms, medians of the runs. " +
 		"*Read* columns are a plain read of the same bytes in the same run: every int8 vector (the floor for " +
 		"looking at every vector) and every memory's text (what grep over the plaintext would cost); the ratio " +
-		"is search p50 ÷ read p50. Recall@10 is the quantised vector search against exact float32 search.\n\n")
+		"is search p50 ÷ read p50. Recall@10 is the quantised vector search against exact float32 search, for queries " +
+		"near stored vectors / between two clusters / in random directions (the hard ones for a sign-bit prefilter).\n\n")
 	b.WriteString("| memories | keyword | vector | hybrid | read vectors | vector ÷ read | hybrid ÷ read | read texts | keyword ÷ read | recall@10 |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range sizes {
@@ -78,7 +80,7 @@ func searchSection(r *results, charts []chart) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", countLabel(n),
 			p50p95(r, "Search/keyword/"+N), p50p95(r, "Search/vector/"+N), p50p95(r, "Search/hybrid/"+N),
 			readVec, ratio(r, "Search/vector/"+N, "VectorScan/plain/"+N), ratio(r, "Search/hybrid/"+N, "VectorScan/plain/"+N),
-			readText, ratio(r, "Search/keyword/"+N, "TextScan/plain/"+N), cell(r, "Recall/"+N, "recall@10"))
+			readText, ratio(r, "Search/keyword/"+N, "TextScan/plain/"+N), recallCell(r, N))
 	}
 	b.WriteString("\n")
 	for _, c := range charts {
@@ -87,6 +89,19 @@ func searchSection(r *results, charts []chart) string {
 		}
 	}
 	return b.String()
+}
+
+// recallCell is recall@10 on each recall set, "near / between / random",
+// or a run's single recall figure from before the sets.
+func recallCell(r *results, size string) string {
+	if _, ok := r.median("Recall/near/"+size, "recall@10"); !ok {
+		return cell(r, "Recall/"+size, "recall@10")
+	}
+	var out []string
+	for _, set := range recallSets {
+		out = append(out, cell(r, "Recall/"+set+"/"+size, "recall@10"))
+	}
+	return strings.Join(out, " / ")
 }
 
 func cell(r *results, name, unit string) string {
