@@ -51,12 +51,7 @@ var benchWords = strings.Fields(`garden bicycle sister Lisbon coffee piano marat
 // untimed: it ran before Send), "cold" one sent without.
 func BenchmarkChatOverhead(b *testing.B) {
 	ctx := context.Background()
-	ollama := ollamaBackend()
-	emb := NewEmbedder(ollama, ollamatest.Tiny)
-	v, err := chatBenchVault(ctx, emb)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ollama, emb, v := chatBenchSetup(b)
 	rng := rand.New(rand.NewPCG(3, 4))
 	sentence := func(n int) string { return benchSentence(rng, n) }
 	for _, mode := range []string{"hybrid", "keyword"} {
@@ -77,6 +72,17 @@ func BenchmarkChatOverhead(b *testing.B) {
 			})
 		}
 	}
+}
+
+// chatBenchSetup is the real Ollama, its embedder and the shared vault.
+func chatBenchSetup(b *testing.B) (*Ollama, *Embedder, *memory.Vault) {
+	ollama := ollamaBackend()
+	emb := NewEmbedder(ollama, ollamatest.Tiny)
+	v, err := chatBenchVault(context.Background(), emb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ollama, emb, v
 }
 
 func benchSentence(rng *rand.Rand, n int) string {

@@ -18,12 +18,7 @@ import (
 // searches themselves: what a turn waits for beyond the embedding.
 func BenchmarkRecallOverhead(b *testing.B) {
 	ctx := context.Background()
-	ollama := ollamaBackend()
-	emb := NewEmbedder(ollama, ollamatest.Tiny)
-	v, err := chatBenchVault(ctx, emb)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ollama, emb, v := chatBenchSetup(b)
 	questions := chatBenchCorpus().questions
 	for _, mode := range []string{"hybrid", "keyword"} {
 		b.Run("retrieval="+mode, func(b *testing.B) {
