@@ -46,29 +46,43 @@ var benchWords = strings.Fields(`garden bicycle sister Lisbon coffee piano marat
 // search, the query embedded by the real server) and assembling the
 // prompt, against the same request sent to the same Ollama directly.
 // Before each measured request a different prompt runs, so neither side
-// finds its prompt in Ollama's cache.
+// finds its prompt in Ollama's cache. "prepared" is the turn the UI warmed
+// with the draft while the person typed (POST /api/v1/chat/prepare,
+// untimed: it ran before Send), "cold" one sent without.
 func BenchmarkChatOverhead(b *testing.B) {
 	ctx := context.Background()
-	ollama := ollamaBackend()
-	emb := NewEmbedder(ollama, ollamatest.Tiny)
-	v, err := chatBenchVault(ctx, emb)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ollama, emb, v := chatBenchSetup(b)
 	rng := rand.New(rand.NewPCG(3, 4))
 	sentence := func(n int) string { return benchSentence(rng, n) }
 	for _, mode := range []string{"hybrid", "keyword"} {
-		b.Run("retrieval="+mode, func(b *testing.B) {
-			var e memory.Embedder
-			if mode == "hybrid" {
-				e = emb
+		for _, prepared := range []bool{false, true} {
+			name := "retrieval=" + mode + "/cold"
+			if prepared {
+				name = "retrieval=" + mode + "/prepared"
 			}
-			if err := v.SetEmbedder(ctx, e); err != nil {
-				b.Fatal(err)
-			}
-			benchTurns(b, v, ollama, sentence)
-		})
+			b.Run(name, func(b *testing.B) {
+				var e memory.Embedder
+				if mode == "hybrid" {
+					e = emb
+				}
+				if err := v.SetEmbedder(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+				benchTurns(b, v, ollama, sentence, prepared)
+			})
+		}
 	}
+}
+
+// chatBenchSetup is the real Ollama, its embedder and the shared vault.
+func chatBenchSetup(b *testing.B) (*Ollama, *Embedder, *memory.Vault) {
+	ollama := ollamaBackend()
+	emb := NewEmbedder(ollama, ollamatest.Tiny)
+	v, err := chatBenchVault(context.Background(), emb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ollama, emb, v
 }
 
 func benchSentence(rng *rand.Rand, n int) string {
@@ -82,6 +96,10 @@ func benchSentence(rng *rand.Rand, n int) string {
 // chatBench is the vault the chat benchmark retrieves from, built once per
 // test process: adding and embedding 10k memories is most of the
 // benchmark's time, and every -count run can share it. TestMain removes it.
+// chatBenchCorpus is the past conversations in the chat benchmarks'
+// vault, with the questions BenchmarkRecallOverhead asks.
+func chatBenchCorpus() benchCorpus { return generateBench(11, 600, 12) }
+
 var chatBench struct {
 	once sync.Once
 	dir  string
@@ -128,6 +146,12 @@ func buildChatBenchVault(ctx context.Context, path string, emb memory.Embedder) 
 			return nil, err
 		}
 	}
+	// Past conversations, for the passages a turn recalls beside
+	// memories (about 10k messages).
+	if _, _, err := storeCorpus(ctx, v, chatBenchCorpus()); err != nil {
+		v.Close()
+		return nil, err
+	}
 	// Embed them in batches, as after a model change.
 	if err := v.SetEmbedder(ctx, emb); err != nil {
 		v.Close()
@@ -140,7 +164,7 @@ func buildChatBenchVault(ctx context.Context, path string, emb memory.Embedder) 
 	return v, nil
 }
 
-func benchTurns(b *testing.B, v *memory.Vault, ollama *Ollama, sentence func(int) string) {
+func benchTurns(b *testing.B, v *memory.Vault, ollama *Ollama, sentence func(int) string, prepared bool) {
 	ctx := context.Background()
 	tb := &timed{Backend: ollama}
 	a := newAgent(b, v, tb, Config{Model: ollamatest.Tiny, NumPredict: 4, Temperature: &zero, Seed: 7, NoExtraction: true, NoTools: true})
@@ -154,8 +178,14 @@ func benchTurns(b *testing.B, v *memory.Vault, ollama *Ollama, sentence func(int
 	var added, viaCairn, direct []time.Duration
 	for b.Loop() {
 		flush()
+		question := "What do you know about my " + sentence(3) + "?"
+		if prepared {
+			if err := a.Prepare(ctx, PrepareRequest{Text: question}); err != nil {
+				b.Fatal(err)
+			}
+		}
 		start := time.Now()
-		if _, err := a.Chat(ctx, TurnRequest{Text: "What do you know about my " + sentence(3) + "?"}, nil); err != nil {
+		if _, err := a.Chat(ctx, TurnRequest{Text: question}, nil); err != nil {
 			b.Fatal(err)
 		}
 		added = append(added, tb.sent.Sub(start))

@@ -23,13 +23,22 @@ import (
 // session, each message at its session's time, and returns the message id
 // of each evidence key.
 func benchStore(b *testing.B, v *memory.Vault, c benchCorpus) (map[string]string, []benchMessage) {
-	ctx := context.Background()
+	keys, all, err := storeCorpus(context.Background(), v, c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return keys, all
+}
+
+// storeCorpus is benchStore for a caller without a *testing.B (a vault
+// shared by benchmarks).
+func storeCorpus(ctx context.Context, v *memory.Vault, c benchCorpus) (map[string]string, []benchMessage, error) {
 	keys := map[string]string{}
 	var all []benchMessage
 	for _, s := range c.sessions {
 		conv, err := v.CreateConversation(ctx, memory.NewConversation{Title: s.title})
 		if err != nil {
-			b.Fatal(err)
+			return nil, nil, err
 		}
 		var recs []memory.PlainRecord
 		parent := ""
@@ -49,10 +58,10 @@ func benchStore(b *testing.B, v *memory.Vault, c benchCorpus) (map[string]string
 			parent = id
 		}
 		if _, err := v.ApplyPlain(ctx, recs, false); err != nil {
-			b.Fatal(err)
+			return nil, nil, err
 		}
 	}
-	return keys, all
+	return keys, all, nil
 }
 
 type benchMessage struct{ id, text string }

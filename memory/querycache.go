@@ -69,3 +69,27 @@ func (v *Vault) queryVector(ctx context.Context, keys *vaultKeys, text string) (
 	keys.queries.put(model, text, vecs[0])
 	return vecs[0], model, nil
 }
+
+// WarmQuery embeds text as a search query ahead of the search, so that a
+// search for the same text soon after (a chat turn for the draft the UI
+// warmed while the person typed) finds its embedding ready. It does
+// nothing without an embedder, or while a failed one rests (a failure
+// rests it, as a search's does); an empty or oversized text is refused as
+// Search refuses it.
+func (v *Vault) WarmQuery(ctx context.Context, text string) error {
+	keys, err := v.unlockedKeys()
+	if err != nil {
+		return err
+	}
+	q := Query{Text: text}
+	if err := q.normalize(); err != nil {
+		return err
+	}
+	if v.currentEmbedder() == nil || v.embedderResting() {
+		return nil
+	}
+	if _, _, err = v.queryVector(ctx, keys, q.Text); err != nil && ctx.Err() == nil {
+		v.embedderFailed(err)
+	}
+	return err
+}

@@ -76,6 +76,10 @@ type Vault struct {
 
 	passagesMu    sync.Mutex  // one build of the passage index at a time (passages.go)
 	passagesReady atomic.Bool // the passage index holds every message
+
+	// writes is this process's write transactions, committed in groups
+	// (groupcommit.go).
+	writes *writeGroup
 }
 
 // vaultKeys are the subkeys derived from the vault key while unlocked.
@@ -237,7 +241,7 @@ func newVault(cfg Config) (*Vault, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	v := &Vault{db: db, path: cfg.Path, kdf: kdf, log: log}
+	v := &Vault{db: db, path: cfg.Path, kdf: kdf, log: log, writes: newWriteGroup()}
 	v.embedder.Store(&embedderRef{cfg.Embedder})
 	return v, nil
 }
@@ -411,8 +415,18 @@ func (v *Vault) writeMeta(ctx context.Context, kv map[string]any) error {
 }
 
 // withTx runs fn in a write transaction (BEGIN IMMEDIATE, so concurrent
-// writers queue on SQLite's busy timeout instead of failing).
+// writers of other processes queue on SQLite's busy timeout instead of
+// failing). This process's concurrent writers share one commit
+// (groupcommit.go).
 func (v *Vault) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if v.writes == nil { // only in the benchmark of the old way
+		return v.soloTx(ctx, fn)
+	}
+	return v.writes.run(ctx, v, fn)
+}
+
+// soloTx is one writer's transaction of its own.
+func (v *Vault) soloTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := v.db.BeginTx(ctx, nil)
 	if err != nil {
 		return v.explain(err)

@@ -73,7 +73,17 @@ var describe = map[string]string{
 		"and searching messages.",
 	"ChatOverhead": "What Cairn adds before the first token of a reply: storing the message, retrieving " +
 		"memories from a vault of 10,000 and assembling the prompt, against the same request sent to " +
-		"the same Ollama directly (tiny model, so the model's own time is small).",
+		"the same Ollama directly (tiny model, so the model's own time is small). **cold** is a turn sent " +
+		"as typed; **prepared** one the UI warmed with the draft while the person typed " +
+		"(`POST /api/v1/chat/prepare`, untimed: it ran before Send), so its query embedding is ready.",
+	"RecallOverhead": "What recalling past messages adds to a turn's retrieval, in the chat benchmark's vault " +
+		"(10,000 memories, about 8,000 messages): memory-only retrieval against memories plus passages plus " +
+		"the second hop (agent/recall.go, recallhop.go), the same questions in the same run, the query " +
+		"embedding warmed for both; `ratio-p50` is the second over the first.",
+	"ConcurrentWrites": "64 writers add memories for 3 seconds while 8 readers search (keyword), each write " +
+		"committed alone as before (**each**: every waiting writer holds a pooled connection in SQLite's busy " +
+		"handler and pays its own fsync) against this process's writers sharing commits (**group**, " +
+		"memory/groupcommit.go), in one run.",
 	"APILoad": "200 HTTP clients search and add (one add in three) for 30 seconds over loopback " +
 		"against a vault of 10,000 memories: p50/p99 of each kind of request and throughput.",
 	"OpenAIFindHistory": "Finding the conversation an OpenAI-compatible request continues (hit) or " +

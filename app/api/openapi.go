@@ -32,6 +32,7 @@ var operations = map[string]operation{
 	"PATCH /api/v1/conversations/{id}":      {summary: "Rename a conversation (conversations:write)", body: "title"},
 	"DELETE /api/v1/conversations/{id}":     {summary: "Delete a conversation and its messages (conversations:write)"},
 	"POST /api/v1/chat":                     {summary: "Send a message and get the reply (stream: true for Server-Sent Events: delta, done, error); parent_id of an earlier message edits into a new branch; root: true makes a new first message (editing the first one)", body: "conversation_id, parent_id, root, text, model, stream", stream: true},
+	"POST /api/v1/chat/prepare":             {summary: "Ready a turn for a draft while the person types (send it debounced): the model's details and, with memory:read, the draft's query embedding, so the turn sent with that text waits less; stores nothing, answers 204", body: "conversation_id, text, model"},
 	"POST /api/v1/messages/{id}/regenerate": {summary: "Answer the message before this reply again, as a new branch", body: "model, stream", stream: true},
 	"POST /api/v1/messages/{id}/feedback":   {summary: "Rate a reply (1 or -1), comment on it, give the answer you wanted, or mark it preferred among its regenerations; kept in the vault", body: "rating, comment, correction, preferred"},
 	"GET /api/v1/messages/{id}/feedback":    {summary: "Feedback on a reply, oldest first"},

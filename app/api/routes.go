@@ -24,6 +24,7 @@ func (s *Server) routesV1() {
 	s.handle("DELETE /api/v1/memories/{id}", ScopeMemoryWrite, 0, s.deleteMemory)
 	s.handle("GET /api/v1/memories/{id}/revisions", ScopeMemoryRead, 0, s.memoryRevisions)
 	s.routesChat()
+	s.routesPrepare()
 	s.routesRecall()
 	s.routesGym()
 	s.routesFeedback()

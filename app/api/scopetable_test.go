@@ -49,6 +49,7 @@ var scopeTable = map[string]string{
 	"PATCH /api/v1/memories/{id}":           ScopeMemoryWrite,
 	"PATCH /api/v1/settings":                ScopeAdmin,
 	"POST /api/v1/chat":                     ScopeChat,
+	"POST /api/v1/chat/prepare":             ScopeChat,
 	"POST /api/v1/export":                   ScopeAdmin,
 	"POST /api/v1/gym/gyms":                 ScopeAdmin,
 	"POST /api/v1/gym/gyms/{id}/approve":    ScopeAdmin,

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,24 +62,24 @@ func TestWindowStreamsAReply(t *testing.T) {
 
 	// First run: the page creates the vault.
 	waitVault(t, api, "none")
-	waitPainted(t, x, win, filepath.Join(shots, "0-create.png"))
+	created := waitPainted(t, x, win, filepath.Join(shots, "0-create.png"))
 	xdo(t, x, "windowfocus", "--sync", win)
+	waitFocus(t, x, win)
 	typeText(t, x, win, passphrase)
 	xdo(t, x, "key", "--window", win, "Tab")
 	typeText(t, x, win, passphrase)
 	xdo(t, x, "key", "--window", win, "Return")
 	waitVault(t, api, "unlocked")
-	shoot(t, x, filepath.Join(shots, "1-recovery-key.png"))
+	screen := waitSettled(t, x, win, created, filepath.Join(shots, "1-recovery-key.png"))
 	// "Download as a file" in the window: the system's save dialog asks
 	// where (a browser would download it), and the file lands there. The
 	// focus starts on "I have saved my recovery key": back over Print.
-	time.Sleep(time.Second)
 	keyFile := filepath.Join(t.TempDir(), "my-recovery-key.txt")
 	xdo(t, x, "key", "--window", win, "shift+Tab", "shift+Tab", "Return")
 	dialog := waitWindow(t, x, "^Save cairn-recovery-key.txt$")
-	time.Sleep(time.Second)
-	shoot(t, x, filepath.Join(shots, "1b-save-dialog.png"))
 	xdo(t, x, "windowfocus", "--sync", dialog)
+	waitFocus(t, x, dialog)
+	waitSettled(t, x, dialog, nil, filepath.Join(shots, "1b-save-dialog.png"))
 	xdo(t, x, "key", "ctrl+a")
 	xdo(t, x, "type", "--delay", "20", keyFile)
 	xdo(t, x, "key", "Return")
@@ -86,19 +87,20 @@ func TestWindowStreamsAReply(t *testing.T) {
 	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the saved recovery key file: %v %v, want mode 0600", fi.Mode(), err)
 	}
-	// Back to the page: Print, then the tick box.
+	// Back to the page (the dialog gone, the window focused again):
+	// Print, then the tick box.
+	waitGone(t, x, dialog)
 	xdo(t, x, "windowfocus", "--sync", win)
+	waitFocus(t, x, win)
 	xdo(t, x, "key", "--window", win, "Tab", "Tab")
 	// The recovery key screen: tick "I have saved my recovery key", go on.
-	time.Sleep(time.Second)
+	waitSettled(t, x, win, nil, filepath.Join(shots, "1c-ticked.png"))
 	xdo(t, x, "key", "--window", win, "space")
 	xdo(t, x, "key", "--window", win, "Return")
 	// The models screen: a chat model is there; Continue has the focus.
-	time.Sleep(2 * time.Second)
-	shoot(t, x, filepath.Join(shots, "2-models.png"))
+	screen = waitSettled(t, x, win, screen, filepath.Join(shots, "2-models.png"))
 	xdo(t, x, "key", "--window", win, "Return")
-	time.Sleep(2 * time.Second)
-	shoot(t, x, filepath.Join(shots, "3-chat.png"))
+	waitSettled(t, x, win, screen, filepath.Join(shots, "3-chat.png"))
 
 	// Send a message; the composer has the focus. Screenshots a second
 	// apart until the reply is stored (the API says so); those taken while
@@ -415,16 +417,72 @@ func findWindow(t *testing.T, display string, a *runningApp) string {
 }
 
 // waitPainted waits until the page has drawn its screen in the window
-// (and its first field has the focus), keeping the screenshot in path.
-func waitPainted(t *testing.T, display, win, path string) {
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+// and stopped changing (its first field focused), keeping the screenshot
+// in path, and returns it.
+func waitPainted(t *testing.T, display, win, path string) image.Image {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		g := geometry(t, display, win)
 		if ink(t, shoot(t, display, path), g) > 2000 {
-			time.Sleep(time.Second)
-			return
+			return waitSettled(t, display, win, nil, path)
 		}
 	}
 	t.Fatalf("the window shows nothing after 60 s (see %s)", path)
+	return nil
+}
+
+// waitSettled waits until the window shows something other than from
+// (the screen before a key press; nil: anything) and two screenshots in a
+// row agree on it: the page has drawn its new screen and set its focus,
+// so keys go where a person would see them go. It keeps the last
+// screenshot in path and returns it.
+func waitSettled(t *testing.T, display, win string, from image.Image, path string) image.Image {
+	g := geometry(t, display, win)
+	var last image.Image
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
+		img := shoot(t, display, path)
+		if (from == nil || !sameWindow(img, from, g)) && last != nil && sameWindow(img, last, g) {
+			return img
+		}
+		last = img
+	}
+	t.Fatalf("the window did not settle on a new screen within 60 s (see %s)", path)
+	return nil
+}
+
+// sameWindow reports whether two screenshots agree within the window.
+func sameWindow(a, b image.Image, g geom) bool {
+	for y := g.Y; y < g.Y+g.H; y++ {
+		for x := g.X; x < g.X+g.W; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// waitFocus waits until X gives win the keyboard focus.
+func waitFocus(t *testing.T, display, win string) {
+	var got string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got = xdo(t, display, "getwindowfocus"); got == win {
+			return
+		}
+	}
+	t.Fatalf("window %s does not get the focus within 30 s (%s has it)", win, got)
+}
+
+// waitGone waits until window win is no longer shown.
+func waitGone(t *testing.T, display, win string) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", ".")
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		out, _ := cmd.Output()
+		if !slices.Contains(strings.Fields(string(out)), win) {
+			return
+		}
+	}
+	t.Fatalf("window %s is still shown after 30 s", win)
 }
 
 type geom struct{ X, Y, W, H int }

@@ -214,6 +214,8 @@ export const api = {
 
   chat: (req: { conversation_id?: string; parent_id?: string; root?: boolean; text: string; model?: string }, signal?: AbortSignal) =>
     chatEvents(stream("/api/v1/chat", { ...req, stream: true }, signal)),
+  /** prepareChat warms the turn a draft will be (its query embedding), while the person types. */
+  prepareChat: (req: { conversation_id?: string; text: string; model?: string }) => call<void>("POST", "/api/v1/chat/prepare", req),
   regenerate: (replyId: string, model: string | undefined, signal?: AbortSignal) =>
     chatEvents(stream(`/api/v1/messages/${encodeURIComponent(replyId)}/regenerate`, { model: model ?? "", stream: true }, signal)),
   feedback: (messageId: string, rating: 1 | -1) => call<Feedback>("POST", `/api/v1/messages/${encodeURIComponent(messageId)}/feedback`, { rating }),
