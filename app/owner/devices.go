@@ -79,11 +79,11 @@ func (sess *Session) useDevices(node *cairnsync.Node) {
 // ReachDevices lets a command that runs with no owner (`cairn chat`,
 // `cairn models` without `cairn serve`) use the models of the person's
 // other devices as DEVICE/MODEL: it starts this device's sync node for
-// the session's life (Session.Close stops it). An unpaired device's node
-// opens no socket, so nothing changes for it. While the node runs it also
-// syncs, as the owner's would.
+// the session's life (Session.Close stops it). While the node runs it also
+// syncs, as the owner's would. A device never paired has no devices to
+// reach: nothing is started, and nothing is written to its home.
 func (c *Env) ReachDevices(ctx context.Context, sess *Session) error {
-	if sess.SyncNode != nil {
+	if sess.SyncNode != nil || !cairnsync.HasTrustedSet(c.syncDir()) {
 		return nil
 	}
 	node, err := c.StartSync(ctx, sess.Vault)
