@@ -50,26 +50,16 @@ func checkBackgroundThroughDesk(t *testing.T, laptop, laptopURL string, rec *oll
 	t.Helper()
 	ctx := context.Background()
 	model := "desk/" + ollamatest.Tiny
-	if s := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "PATCH", "/api/v1/settings", map[string]any{"extraction": true})); !strings.Contains(s, `"extraction":true`) {
-		t.Fatalf("turn extraction on: %s", s)
-	}
-	first, second := "CANARY-extract-7d2e", "CANARY-summary-93ab"
+	first, second, learnt := "CANARY-summary-7d2e", "CANARY-summary-93ab", "CANARY-extract-5e01"
 	var turn struct{ Conversation struct{ ID string } }
-	body := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "POST", "/api/v1/chat", map[string]any{"text": longText(first, 200), "model": model}))
-	if err := json.Unmarshal([]byte(body), &turn); err != nil || turn.Conversation.ID == "" {
-		t.Fatalf("a long turn through desk: %v %s", err, body)
-	}
-	// Extraction asks with a JSON schema (format), about the person's words.
-	eventually(t, "the laptop's extraction reached desk's Ollama", func() bool { return rec.Saw("/api/chat", `"format"`, first) })
-	if s := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "PATCH", "/api/v1/settings", map[string]any{"extraction": false})); !strings.Contains(s, `"extraction":false`) {
-		t.Fatalf("turn extraction off: %s", s)
-	}
-
-	// Two more turns of about 280 tokens each overflow desk/tiny's 1024
-	// (722 for the prompt): the first turn is dropped and summarised.
-	for _, tag := range []string{second, second + "-again"} {
-		body = bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "POST", "/api/v1/chat", map[string]any{"conversation_id": turn.Conversation.ID, "text": longText(tag, 200), "model": model}))
-		if !strings.Contains(body, `"reply"`) {
+	// Three turns of about 280 tokens each overflow desk/tiny's 1024 (722
+	// for the prompt): the first is dropped and summarised.
+	for i, tag := range []string{first, second, second + "-again"} {
+		body := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "POST", "/api/v1/chat", map[string]any{"conversation_id": turn.Conversation.ID, "text": longText(tag, 200), "model": model}))
+		if i == 0 {
+			json.Unmarshal([]byte(body), &turn)
+		}
+		if !strings.Contains(body, `"reply"`) || turn.Conversation.ID == "" {
 			t.Fatalf("a long turn through desk: %s", body)
 		}
 	}
@@ -80,6 +70,20 @@ func checkBackgroundThroughDesk(t *testing.T, laptop, laptopURL string, rec *oll
 		conv := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "GET", "/api/v1/conversations/"+turn.Conversation.ID, nil))
 		return strings.Contains(conv, `"summary":"`)
 	})
+
+	// Extraction on for one turn: it asks desk with a JSON schema (format)
+	// about the person's words. Its job may go on in the background; no
+	// reply follows here to preempt it.
+	if s := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "PATCH", "/api/v1/settings", map[string]any{"extraction": true})); !strings.Contains(s, `"extraction":true`) {
+		t.Fatalf("turn extraction on: %s", s)
+	}
+	if body := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "POST", "/api/v1/chat", map[string]any{"text": "I keep bees " + learnt, "model": model})); !strings.Contains(body, `"reply"`) {
+		t.Fatalf("a turn with extraction on: %s", body)
+	}
+	eventually(t, "the laptop's extraction reached desk's Ollama", func() bool { return rec.Saw("/api/chat", `"format"`, learnt) })
+	if s := bodyOf(t, deviceCall(t, ctx, laptop, laptopURL, "PATCH", "/api/v1/settings", map[string]any{"extraction": false})); !strings.Contains(s, `"extraction":false`) {
+		t.Fatalf("turn extraction off: %s", s)
+	}
 
 	// An MCP client of the laptop keeps and finds a memory; the query is
 	// embedded on desk.
@@ -110,5 +114,5 @@ func checkBackgroundThroughDesk(t *testing.T, laptop, laptopURL string, rec *oll
 	if !rec.Saw("/api/embed", "CANARY-mcp-query-b8c3") {
 		t.Fatal("the MCP search's query was not embedded on desk")
 	}
-	return []string{first, second, "CANARY-mcp-memory-4f10", "CANARY-mcp-query-b8c3"}
+	return []string{first, second, learnt, "CANARY-mcp-memory-4f10", "CANARY-mcp-query-b8c3"}
 }

@@ -170,8 +170,6 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 		t.Fatalf("embed through desk: %s", emb)
 	}
 
-	sent := checkBackgroundThroughDesk(t, laptop, laptopURL, rec)
-
 	// Stop a long reply after its first piece: desk's Ollama request ends.
 	cctx, cancel := context.WithCancel(ctx)
 	streamTurn(t, deviceCall(t, cctx, laptop, laptopURL, "POST", "/api/v1/chat",
@@ -182,6 +180,10 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 		t.Fatalf("desk's Ollama went on after the laptop stopped; desk's log: %s", deskLog.String())
 	}
 	cancel()
+
+	// After the stop, so that no background job of these can be what was
+	// cut off there.
+	sent := checkBackgroundThroughDesk(t, laptop, laptopURL, rec)
 
 	if r := cairn(t, desk, nil, "models", "share", "off"); r.code != 0 {
 		t.Fatalf("share off: %q", r.stderr)
