@@ -13,12 +13,16 @@ import (
 // The gate: who may hold a connection to this node, decided from the
 // signed trusted set. libp2p asks the gater once the peer has proved its id
 // (Noise) and again before the connection joins the swarm, so a stranger or
-// a removed device is cut off before it can open a single stream. A removal
-// that arrives while a connection is being set up is caught on the other
-// side: applyRemovals closes what is connected after the trusted set
-// changed, and closeIfRemoved closes what joins after that (libp2p reports a
-// connection before it accepts any stream on it). Every protocol handler
-// still starts with trustedStream, for the peers the gate lets in to pair.
+// a removed device is cut off before it can open a single stream. The one
+// exception is pairing: while a pairing code of this device is answerable
+// the gate admits strangers, and the protocol gate (protogate.go) lets them
+// open the pairing protocols only, refusing every other stream before its
+// handler runs. A removal that arrives while a connection is being set up
+// is caught on the other side: applyRemovals closes what is connected after
+// the trusted set changed, and closeIfRemoved closes what joins after that
+// (libp2p reports a connection before it accepts any stream on it). Every
+// protocol handler for members still starts with trustedStream, the second
+// check.
 
 type gater struct{ n *Node }
 
@@ -59,26 +63,43 @@ func (n *Node) emitRefused(p peer.ID) {
 // allowed says whether a peer may hold a connection: a member, a
 // configured relay, the device this one is joining, or anyone while a
 // pairing code is open or answerable (the pairing handler then demands the
-// secret, or says why the code is refused). A removed device never is.
+// secret, or says why the code is refused; nothing else is open to them,
+// protogate.go). A removed device never is.
 func (n *Node) allowed(p peer.ID) bool {
+	return n.access(p) != accessNone
+}
+
+// access is how far the gates let p in.
+type access int
+
+const (
+	accessNone access = iota // refused at the connection
+	accessPair               // the pairing protocols only
+	accessAll                // a member or a configured relay
+)
+
+func (n *Node) access(p peer.ID) access {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.members.Removed(p) {
-		return false
+		return accessNone
 	}
 	if _, ok := n.members.Lookup(p); ok {
-		return true
+		return accessAll
+	}
+	if slices.ContainsFunc(n.relays, func(ai peer.AddrInfo) bool { return ai.ID == p }) {
+		return accessAll
 	}
 	if p == n.joining || (n.invite != nil && n.invite.answerable(time.Now())) {
-		return true
+		return accessPair
 	}
-	return slices.ContainsFunc(n.relays, func(ai peer.AddrInfo) bool { return ai.ID == p })
+	return accessNone
 }
 
 // trustedStream is the first call of every protocol handler that serves
-// members (sync, and any protocol added later): it resets a stream from a
-// peer that is not, or no longer, in the trusted set before reading a byte
-// of it, and reports the refusal.
+// members (sync, infer, and any protocol added later), behind the protocol
+// gate: it resets a stream from a peer that is not, or no longer, in the
+// trusted set before reading a byte of it, and reports the refusal.
 func (n *Node) trustedStream(s network.Stream) (Member, bool) {
 	p := s.Conn().RemotePeer()
 	m, ok := n.member(p)

@@ -182,6 +182,15 @@ func (m *Membership) clone() *Membership {
 
 const membershipFile = "membership.json"
 
+// HasTrustedSet reports whether dir holds a trusted set: the device was
+// paired (it may since have been left alone). It reads nothing else and
+// writes nothing, for callers that start a node only when there are
+// devices to reach.
+func HasTrustedSet(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, membershipFile))
+	return err == nil
+}
+
 func loadMembership(dir string) (*Membership, error) {
 	b, err := os.ReadFile(filepath.Join(dir, membershipFile))
 	if errors.Is(err, os.ErrNotExist) {

@@ -5,12 +5,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/ollama/ollama/api"
 
 	"github.com/cairnlabs/cairn/memory"
 )
@@ -66,9 +71,17 @@ func TestHelperNode(t *testing.T) {
 			}
 		case "members":
 			fmt.Println("MEMBERS", len(n.Members()))
+		case "share":
+			// This namespace's own Ollama, on its own loopback.
+			n.ShareModels(realOllama(t).URL)
+			fmt.Println("SHARED")
 		case "quit":
 			return
 		default:
+			if id, ok := strings.CutPrefix(in.Text(), "chat "); ok {
+				fmt.Println(helperChat(ctx, n, id))
+				continue
+			}
 			if code, ok := strings.CutPrefix(in.Text(), "join "); ok {
 				if err := n.Join(ctx, code); err != nil {
 					fmt.Println("JOINERR", err)
@@ -263,5 +276,44 @@ func TestShortCodeFoundByMDNSAcrossVethPair(t *testing.T) {
 	io.WriteString(a.stdin, "members\n")
 	if l := a.expect(t, "MEMBERS"); l != "MEMBERS 2" {
 		t.Fatalf("the inviting device after the join: %q", l)
+	}
+}
+
+// helperChat chats with the tiny model of device id through its infer
+// protocol and says how it went: "CHAT n bytes" or "CHAT failed: why".
+func helperChat(ctx context.Context, n *Node, id string) string {
+	p, err := peer.Decode(id)
+	if err != nil {
+		return "CHAT failed: " + err.Error()
+	}
+	c := api.NewClient(&url.URL{Scheme: "http", Host: "device.invalid"}, &http.Client{Transport: n.InferTransport(p)})
+	var reply strings.Builder
+	if err := c.Chat(ctx, chatReq("hello across the LAN", 8), func(r api.ChatResponse) error {
+		reply.WriteString(r.Message.Content)
+		return nil
+	}); err != nil {
+		return "CHAT failed: " + err.Error()
+	}
+	return fmt.Sprintf("CHAT %d bytes", reply.Len())
+}
+
+// Two machines on one LAN, paired with the short code alone (the joining
+// one finds the other by mDNS, no address given): the joining one chats
+// with the other's model, whose Ollama listens on that machine's own
+// loopback only.
+func TestDeviceModelAcrossVethPairFoundByMDNS(t *testing.T) {
+	needRoot(t)
+	a, b := vethPair(t)
+	io.WriteString(a.stdin, "pair\n")
+	code := strings.TrimPrefix(a.expect(t, "SHORT "), "SHORT ")
+	io.WriteString(b.stdin, "join "+code+"\n")
+	if l := b.expect(t, "JOIN"); l != "JOINED" {
+		t.Fatalf("the short code over mDNS: %q", l)
+	}
+	io.WriteString(a.stdin, "share\n")
+	a.expect(t, "SHARED")
+	io.WriteString(b.stdin, "chat "+a.id+"\n")
+	if l := b.expect(t, "CHAT "); l == "CHAT 0 bytes" || strings.HasPrefix(l, "CHAT failed") {
+		t.Fatalf("a chat with the other machine's model: %q", l)
 	}
 }

@@ -247,8 +247,9 @@ func (n *Node) start() error {
 		// libp2p's default resource limits held a restarted device's new
 		// connections back under churn (seen in the three-host test under
 		// load); the gater admits only members after Noise, so the limits
-		// bought little. See docs/SECURITY.md.
-		libp2p.ResourceManager(&network.NullResourceManager{}),
+		// bought little. See docs/SECURITY.md. What stands in their place
+		// gates streams by protocol (protogate.go).
+		libp2p.ResourceManager(&protoGate{n: n}),
 	}
 	if len(n.relays) > 0 {
 		opts = append(opts, libp2p.EnableAutoRelayWithStaticRelays(n.relays, autorelayBoot()...))

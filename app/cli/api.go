@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/app/client"
@@ -35,6 +36,10 @@ func (c *cli) withModelsAPI(ctx context.Context, fn func(*client.Client) error) 
 		return err
 	}
 	defer sess.Close(context.WithoutCancel(ctx))
+	// The other devices' models too, as DEVICE/MODEL.
+	if err := c.ReachDevices(ctx, sess); err != nil {
+		fmt.Fprintln(c.Stderr, err)
+	}
 	return fn(client.InProcess(api.New(api.Config{Vault: sess.Vault, Agent: sess.Agent, Backends: sess.Backends}).InProcess()))
 }
 

@@ -42,6 +42,10 @@ Relevant memories go into the prompt; facts you state are remembered
 			if err != nil {
 				return err
 			}
+			// With no owner, this process reaches the other devices itself.
+			if err := c.ReachDevices(ctx, r); err != nil {
+				fmt.Fprintln(c.Stderr, err)
+			}
 			// Background learning from the last turn finishes before the
 			// vault closes, saying so; Ctrl-C skips it.
 			defer func() { r.Close(c.finishLearning(ctx, r)) }()
@@ -61,6 +65,7 @@ Relevant memories go into the prompt; facts you state are remembered
 	}
 	cmd.Flags().StringVarP(&model, "model", "m", "", "model to chat with (default: the one set by `cairn models use`)")
 	cmd.Flags().StringVarP(&conv, "conversation", "c", "", "continue this conversation (ids from `cairn conversations`)")
+	c.addSyncFlags(cmd) // with no owner running, this process reaches the other devices
 	return cmd
 }
 

@@ -105,13 +105,15 @@ func deskTiny(t *testing.T, laptop, laptopURL string) (agent.ModelInfo, bool) {
 // Two real `cairn serve` processes, paired on loopback; only desk has an
 // Ollama. The laptop lists desk/tiny, chats through it (what streamed is
 // what was stored), regenerates, stops a reply (desk's Ollama request is
-// cancelled), embeds, and is refused clearly once desk stops sharing and
-// once desk removes it. Nothing of the laptop's words is in any file under
+// cancelled), embeds, runs extraction, summaries and an MCP client's
+// search on it (checkBackgroundThroughDesk), and is refused clearly once
+// desk stops sharing and once desk removes it. Nothing of the laptop's words is in any file under
 // desk's home.
 func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 	desk, laptop := newHome(t), newHome(t)
 	off := false
-	if err := (owner.Home{Dir: laptop}).SaveSettings(owner.Settings{EmbeddingModel: "desk/" + ollamatest.Tiny, Extraction: &off, MaxReplyTokens: 24}); err != nil {
+	if err := (owner.Home{Dir: laptop}).SaveSettings(owner.Settings{EmbeddingModel: "desk/" + ollamatest.Tiny, Extraction: &off, MaxReplyTokens: 24,
+		NumCtx: map[string]int{"desk/" + ollamatest.Tiny: 1024}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := (owner.Home{Dir: desk}).SaveSettings(owner.Settings{EmbeddingModel: "off", Extraction: &off}); err != nil {
@@ -179,6 +181,10 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 	}
 	cancel()
 
+	// After the stop, so that no background job of these can be what was
+	// cut off there.
+	sent := checkBackgroundThroughDesk(t, laptop, laptopURL, rec)
+
 	if r := cairn(t, desk, nil, "models", "share", "off"); r.code != 0 {
 		t.Fatalf("share off: %q", r.stderr)
 	}
@@ -231,7 +237,7 @@ func TestDeviceModelsBetweenTwoServes(t *testing.T) {
 		}
 	}
 
-	for _, needle := range []string{canary, turn.Reply.Content} {
+	for _, needle := range append(sent, canary, turn.Reply.Content) {
 		filepath.WalkDir(desk, func(p string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(needle)) {

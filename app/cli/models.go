@@ -86,6 +86,7 @@ func (c *cli) modelsCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
+	c.addSyncFlags(cmd) // with no owner running, this process lists the other devices' models
 	cmd.AddCommand(c.modelsUse(), c.modelsEmbedding(), c.modelsShare())
 	return cmd
 }

@@ -1,6 +1,8 @@
 package owner
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -66,13 +68,40 @@ func deviceName(m cairnsync.Member, taken map[string]bool) string {
 	return name
 }
 
+// useDevices gives the session's agent the models of the person's other
+// devices, reached through node: the one assembly of device backends, for
+// the owner (attachSync) and for a command that runs without one
+// (ReachDevices).
+func (sess *Session) useDevices(node *cairnsync.Node) {
+	sess.Backends.SetDevices(newDeviceBackends(node))
+}
+
+// ReachDevices lets a command that runs with no owner (`cairn chat`,
+// `cairn models` without `cairn serve`) use the models of the person's
+// other devices as DEVICE/MODEL: it starts this device's sync node for
+// the session's life (Session.Close stops it). While the node runs it also
+// syncs, as the owner's would. A device never paired has no devices to
+// reach: nothing is started, and nothing is written to its home.
+func (c *Env) ReachDevices(ctx context.Context, sess *Session) error {
+	if sess.SyncNode != nil || !cairnsync.HasTrustedSet(c.syncDir()) {
+		return nil
+	}
+	node, err := c.StartSync(ctx, sess.Vault)
+	if err != nil {
+		return fmt.Errorf("reach your other devices: %w (their models are not listed; `cairn serve` keeps sync running)", err)
+	}
+	sess.SyncNode = node
+	sess.useDevices(node)
+	return nil
+}
+
 // attachSync gives the session's agent the other devices' models and,
 // when the settings say so, offers this device's models to them.
 func (a *uiApp) attachSync(sess *Session, node *cairnsync.Node) {
 	if sess == nil || node == nil {
 		return
 	}
-	sess.Backends.SetDevices(newDeviceBackends(node))
+	sess.useDevices(node)
 	a.mu.Lock()
 	a.node = node
 	a.mu.Unlock()

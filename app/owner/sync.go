@@ -25,7 +25,10 @@ func (c *Env) StartSync(ctx context.Context, v *memory.Vault) (*cairnsync.Node, 
 		name, _ = os.Hostname()
 	}
 	return cairnsync.New(ctx, cairnsync.Config{
-		Dir: filepath.Join(c.Home().Dir, "sync"), Store: v, Keys: v, Role: cairnsync.RoleDevice, Name: name,
+		Dir: c.syncDir(), Store: v, Keys: v, Role: cairnsync.RoleDevice, Name: name,
 		Listen: c.Sync.Listen, Relays: c.Sync.Relays, Logger: slog.Default(),
 	})
 }
+
+// syncDir holds the device's identity, trusted set and sync state.
+func (c *Env) syncDir() string { return filepath.Join(c.Home().Dir, "sync") }
