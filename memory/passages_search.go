@@ -74,7 +74,8 @@ func (v *Vault) SearchMessages(ctx context.Context, q MessageQuery) ([]MessageRe
 		}
 	}
 	if q.Mode != Keyword {
-		vec, err = v.messageVectorCandidates(ctx, keys, mq.Text, pool)
+		// Vector search over passage embeddings (passages_vectors.go).
+		vec, err = v.messageVectorCandidates(ctx, keys, mq.Text, pool, q.Mode)
 		if err != nil {
 			if q.Mode == Vector {
 				return nil, fmt.Errorf("search messages: %w", err)
@@ -289,10 +290,4 @@ func (v *Vault) neighbours(ctx context.Context, keys *vaultKeys, m *Message, con
 		}
 	}
 	return before, after
-}
-
-// messageVectorCandidates is vector search over message embeddings; until
-// messages are embedded there are none, and vector search says so.
-func (v *Vault) messageVectorCandidates(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
-	return nil, fmt.Errorf("vector search over messages is not available yet: search by keyword")
 }

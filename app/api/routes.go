@@ -86,6 +86,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Vault.Unlock(r.Context(), []byte(in.Passphrase)); err != nil {
 		return err
 	}
+	s.embedPastMessages()
 	if tok, _ := tokenFrom(r.Context()); tok.Session {
 		s.browser.resume(tok.Hash)
 	}

@@ -18,7 +18,7 @@ func (c *cli) conversationSearch() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "search QUERY",
-		Short: "Find messages of past conversations (imported ones too) by keyword",
+		Short: "Find messages of past conversations (imported ones too) by keyword and meaning",
 		Args:  exactArgs(1, "what to search for, in quotes"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q.Text, q.Mode, q.Neighbours = args[0], memory.Mode(mode), asJSON
@@ -55,7 +55,7 @@ func (c *cli) conversationSearch() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVarP(&q.Limit, "limit", "n", 10, "most results to show")
-	cmd.Flags().StringVar(&mode, "mode", "hybrid", "hybrid, keyword or vector")
+	cmd.Flags().StringVar(&mode, "mode", "hybrid", "hybrid, keyword or vector (vector and hybrid need an embedding model; hybrid is keyword alone without one)")
 	cmd.Flags().StringVar(&q.ConversationID, "conversation", "", "only this conversation")
 	cmd.Flags().StringVar(&since, "since", "", "only messages written from this date on (2025-05-03)")
 	cmd.Flags().StringVar(&until, "until", "", "only messages written before this date")
