@@ -125,13 +125,7 @@ func (v *Vault) messagesToEmbed(ctx context.Context, keys *vaultKeys, n int) ([]
 		var out []messageToEmbed
 		opened := map[int64]bool{}
 		for _, f := range got {
-			var parent string
-			if f.p.ParentID != "" {
-				if _, pp, ok := openMessageIn(ctx, v.db, keys, f.p.ParentID); ok {
-					parent = indexable(&pp)
-				}
-			}
-			if texts := embedTexts(f.p.Content, parent); len(texts) > 0 {
+			if texts := embedTexts(f.p.Content); len(texts) > 0 {
 				opened[f.rid] = true
 				out = append(out, messageToEmbed{rid: f.rid, id: f.id, texts: texts})
 			}

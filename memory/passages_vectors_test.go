@@ -128,7 +128,7 @@ func TestLongMessageEmbeddedAsPassages(t *testing.T) {
 	}
 	var parts int
 	v.db.QueryRow("SELECT count(*) FROM passage_embeddings pe JOIN records r ON r.rid = pe.rid WHERE r.id = ?", msgs[0].ID).Scan(&parts)
-	if want := len(embedTexts(long, "")); parts != want || parts < 2 {
+	if want := len(embedTexts(long)); parts != want || parts < 2 {
 		t.Fatalf("%d passage embeddings stored for the long message, want %d (more than one)", parts, want)
 	}
 	res, err := v.SearchMessages(ctx, MessageQuery{Text: "kayak blue boathouse", Mode: Vector, Limit: 1})
