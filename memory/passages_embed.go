@@ -51,17 +51,26 @@ func (v *Vault) EmbedPassages(ctx context.Context, progress func(done, total int
 	}
 }
 
-// embedPassageBatch catches up (embedding a batch of memories first) and
-// embeds the passages of up to embedBatch messages, holding v.refresh for
-// one batch only so that writes and searches catch up in between.
+// passageBatch is how many messages EmbedPassages reads, embeds (in
+// requests of embedBatch texts) and stores in one transaction: a commit
+// is an fsync, which at 32 messages a commit was most of the time with a
+// fast embedder.
+const passageBatch = 256
+
+// embedPassageBatch catches up (embedding a batch of memories first, under
+// v.refresh as every catch-up) and then embeds the passages of up to
+// passageBatch messages without holding it: writes and searches catch up
+// meanwhile, and storing checks that each message is still the version
+// embedded.
 func (v *Vault) embedPassageBatch(ctx context.Context, keys *vaultKeys, emb Embedder) (int, error) {
 	v.refresh.Lock()
-	defer v.refresh.Unlock()
-	if _, err := v.syncEmbedLocked(ctx, embedBatch, true); err != nil {
+	_, err := v.syncEmbedLocked(ctx, embedBatch, true)
+	v.refresh.Unlock()
+	if err != nil {
 		return 0, err
 	}
 	model := emb.Model()
-	batch, err := v.messagesToEmbed(ctx, keys, embedBatch)
+	batch, err := v.messagesToEmbed(ctx, keys, passageBatch)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}

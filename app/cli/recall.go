@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/memory"
 )
 
@@ -29,29 +31,32 @@ func (c *cli) conversationSearch() *cobra.Command {
 			if q.Until, err = cliDate("until", until); err != nil {
 				return err
 			}
-			return c.withVault(cmd.Context(), func(v *memory.Vault) error {
-				res, err := v.SearchMessages(cmd.Context(), q)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					for _, r := range res {
-						if err := writeJSONLine(c.Stdout, r); err != nil {
-							return err
-						}
-					}
-					return nil
-				}
-				if len(res) == 0 {
-					fmt.Fprintln(c.Stderr, "No messages match.")
-					return nil
-				}
+			v, err := c.openSemanticVault(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer v.Close()
+			res, err := v.SearchMessages(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			if asJSON {
 				for _, r := range res {
-					fmt.Fprintf(c.Stdout, "%s  %s  %-9s %s  (%s %s)\n", r.Message.CreatedAt.Local().Format("2006-01-02 15:04"), r.Message.ID, r.Message.Role,
-						oneLine(r.Snippet, 100), r.Message.ConversationID, oneLine(strings.TrimSpace(r.ConversationTitle), 40))
+					if err := writeJSONLine(c.Stdout, r); err != nil {
+						return err
+					}
 				}
 				return nil
-			})
+			}
+			if len(res) == 0 {
+				fmt.Fprintln(c.Stderr, "No messages match.")
+				return nil
+			}
+			for _, r := range res {
+				fmt.Fprintf(c.Stdout, "%s  %s  %-9s %s  (%s %s)\n", r.Message.CreatedAt.Local().Format("2006-01-02 15:04"), r.Message.ID, r.Message.Role,
+					oneLine(r.Snippet, 100), r.Message.ConversationID, oneLine(strings.TrimSpace(r.ConversationTitle), 40))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().IntVarP(&q.Limit, "limit", "n", 10, "most results to show")
@@ -75,4 +80,19 @@ func cliDate(flag, s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("--%s %q is not a date: give it as 2025-05-03 (or an RFC 3339 time)", flag, s)
+}
+
+// openSemanticVault opens the vault with the embedding model from the
+// settings, for search by meaning (keywords alone when it is off or Ollama
+// is away), as cairn serve does.
+func (c *cli) openSemanticVault(ctx context.Context) (*memory.Vault, error) {
+	s, _, ollama, err := c.BackendsOnly()
+	if err != nil {
+		return nil, err
+	}
+	var emb memory.Embedder
+	if s.EmbeddingModel != "off" {
+		emb = agent.NewEmbedder(ollama, s.EmbeddingModel)
+	}
+	return c.OpenVaultWith(ctx, emb)
 }
