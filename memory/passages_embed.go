@@ -19,8 +19,8 @@ type messageToEmbed struct {
 // EmbedPassages embeds the passages of every past message that has no
 // vector for the current model, a batch at a time, and calls progress
 // (when not nil) after each batch with how many messages of how many have
-// them. Memories missing an embedding go first in every batch, so a large
-// import never starves them. It asks the embedder even if it failed a
+// them. Memories missing an embedding go first in every batch, and all
+// are embedded by the end, so a large import never starves them. It asks the embedder even if it failed a
 // moment ago; it returns ErrNoEmbedder without a model, the embedder's
 // error (naming the model) if it fails, and ctx's error if cancelled; what
 // was embedded until then is kept, and searches go on meanwhile.
@@ -34,7 +34,7 @@ func (v *Vault) EmbedPassages(ctx context.Context, progress func(done, total int
 		if emb == nil {
 			return fmt.Errorf("embed messages: %w", ErrNoEmbedder)
 		}
-		n, err := v.embedPassageBatch(ctx, keys, emb)
+		mems, n, err := v.embedPassageBatch(ctx, keys, emb)
 		if err != nil {
 			return err
 		}
@@ -42,7 +42,8 @@ func (v *Vault) EmbedPassages(ctx context.Context, progress func(done, total int
 		if progress != nil {
 			progress(done, total)
 		}
-		if done >= total || n == 0 {
+		memDone, memTotal := v.embedCounts(emb.Model())
+		if (done >= total && memDone >= memTotal) || (n == 0 && mems == 0) {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -57,22 +58,22 @@ func (v *Vault) EmbedPassages(ctx context.Context, progress func(done, total int
 // fast embedder.
 const passageBatch = 256
 
-// embedPassageBatch catches up (embedding a batch of memories first, under
-// v.refresh as every catch-up) and then embeds the passages of up to
-// passageBatch messages without holding it: writes and searches catch up
+// embedPassageBatch catches up (embedding up to passageBatch memories
+// first, under v.refresh as every catch-up) and then embeds the passages of
+// up to passageBatch messages without holding it: writes and searches catch up
 // meanwhile, and storing checks that each message is still the version
 // embedded.
-func (v *Vault) embedPassageBatch(ctx context.Context, keys *vaultKeys, emb Embedder) (int, error) {
+func (v *Vault) embedPassageBatch(ctx context.Context, keys *vaultKeys, emb Embedder) (mems, msgs int, err error) {
 	v.refresh.Lock()
-	_, err := v.syncEmbedLocked(ctx, embedBatch, true)
+	mems, err = v.syncEmbedLocked(ctx, passageBatch, true)
 	v.refresh.Unlock()
 	if err != nil {
-		return 0, err
+		return mems, 0, err
 	}
 	model := emb.Model()
 	batch, err := v.messagesToEmbed(ctx, keys, passageBatch)
 	if err != nil || len(batch) == 0 {
-		return 0, err
+		return mems, 0, err
 	}
 	var texts []string
 	for _, m := range batch {
@@ -89,15 +90,15 @@ func (v *Vault) embedPassageBatch(ctx context.Context, keys *vaultKeys, emb Embe
 			if ctx.Err() == nil {
 				v.embedderFailed(err)
 			}
-			return 0, fmt.Errorf("embed messages with %s: %w", model, err)
+			return mems, 0, fmt.Errorf("embed messages with %s: %w", model, err)
 		}
 		vecs = append(vecs, got...)
 	}
 	v.embedderWorks()
 	if err := v.storePassageEmbeddings(ctx, keys, model, batch, vecs); err != nil {
-		return 0, err
+		return mems, 0, err
 	}
-	return len(batch), nil
+	return mems, len(batch), nil
 }
 
 // messagesToEmbed reads up to n messages noted as missing passage

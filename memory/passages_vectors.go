@@ -151,6 +151,7 @@ func (v *Vault) foldPassages(ctx context.Context, keys *vaultKeys, model string,
 		if err := v.ensurePassages(ctx, keys); err != nil {
 			return err
 		}
+		return v.loadPassages(ctx, keys, model, latest)
 	}
 	for seen < latest {
 		changes, last, err := v.readMessageChanges(ctx, seen)
@@ -170,6 +171,48 @@ func (v *Vault) foldPassages(ctx context.Context, keys *vaultKeys, model string,
 		seen = last
 	}
 	return nil
+}
+
+// loadPassages builds the passage index from nothing (at unlock, or for a
+// new model): only live messages matter then, which the kind index gives
+// without reading the other records, so a vault of memories alone pays
+// one query. The caller holds v.refresh.
+func (v *Vault) loadPassages(ctx context.Context, keys *vaultKeys, model string, latest int64) error {
+	rows, err := v.db.QueryContext(ctx, `SELECT r.rid, r.seq, r.id, EXISTS (SELECT 1 FROM passages p WHERE p.rid = r.rid AND p.part >= 0)
+		FROM records r WHERE r.kind = ? AND r.deleted = 0`, KindMessage)
+	if err != nil {
+		return fmt.Errorf("read messages: %w", err)
+	}
+	var all []messageChange
+	for rows.Next() {
+		var c messageChange
+		if err := rows.Scan(&c.rid, &c.seq, &c.id, &c.live); err != nil {
+			rows.Close()
+			return fmt.Errorf("read messages: %w", err)
+		}
+		all = append(all, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read messages: %w", err)
+	}
+	for start := 0; ; start += catchUpBatch {
+		batch := all[min(start, len(all)):min(start+catchUpBatch, len(all))]
+		stored, err := v.readStoredPassages(ctx, keys, model, batch)
+		if err != nil {
+			return err
+		}
+		last := int64(0) // not caught up until the last batch is in
+		if start+catchUpBatch >= len(all) {
+			last = latest
+		}
+		if err := v.foldPassageBatch(keys, model, batch, stored, last); err != nil {
+			return err
+		}
+		if last != 0 {
+			return nil
+		}
+	}
 }
 
 // readMessageChanges reads a batch of changes after seq after: by seq

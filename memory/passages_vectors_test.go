@@ -88,7 +88,7 @@ func TestMemoriesEmbeddedBeforeMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var turns []string
-	for i := range 80 {
+	for i := range passageBatch + 20 {
 		turns = append(turns, "imported turn number "+strings.Repeat("x", i%7+1))
 	}
 	chatAt(t, v, "Import", time.Now().Add(-time.Hour), turns...)
@@ -110,8 +110,8 @@ func TestMemoriesEmbeddedBeforeMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if done, total := v.passageCounts("memtest-hash"); done != 80 || total != 80 {
-		t.Fatalf("messages embedded: %d of %d, want 80", done, total)
+	if done, total := v.passageCounts("memtest-hash"); done != passageBatch+20 || total != done {
+		t.Fatalf("messages embedded: %d of %d, want %d", done, total, passageBatch+20)
 	}
 }
 
@@ -187,5 +187,55 @@ func TestDeletedConversationLeavesNoPassageEmbeddings(t *testing.T) {
 		if hits := filesContaining(t, home, b[len(b)/2:len(b)/2+16]); len(hits) > 0 {
 			t.Fatalf("passage embedding ciphertext %d of a deleted message still in %v", i, hits)
 		}
+	}
+}
+
+// Embedding runs beside searches and deletes: a conversation deleted
+// while its messages are being embedded is never found by vector search,
+// and every message left ends up embedded.
+func TestEmbeddingPassagesBesideDeletes(t *testing.T) {
+	v, _ := newTestVault(t)
+	ctx := context.Background()
+	var doomed []Conversation
+	for i := range 12 {
+		c, _ := chatAt(t, v, "Chat", time.Now().Add(-time.Hour), "the heron by the pond number "+strings.Repeat("z", i+1), "a grey heron")
+		if i%2 == 0 {
+			doomed = append(doomed, c)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- v.EmbedPassages(ctx, nil) }()
+	for _, c := range doomed {
+		if err := v.DeleteConversation(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.SearchMessages(ctx, MessageQuery{Text: "heron pond", Mode: Vector}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := v.EmbedPassages(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := v.SearchMessages(ctx, MessageQuery{Text: "heron pond", Mode: Vector, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		for _, c := range doomed {
+			if r.Message.ConversationID == c.ID {
+				t.Fatalf("a message of a conversation deleted during embedding was found: %+v", r.Message)
+			}
+		}
+	}
+	if st, _ := v.EmbeddingStatus(ctx); len(res) != 12 || st.MessagesEmbedded != 12 || st.MessagesTotal != 12 {
+		t.Fatalf("%d found, status %+v: want the 12 messages left, all embedded", len(res), st)
+	}
+	var stale int
+	v.db.QueryRow("SELECT count(*) FROM passage_embeddings pe JOIN records r ON r.rid = pe.rid WHERE r.deleted = 1").Scan(&stale)
+	if stale != 0 {
+		t.Fatalf("%d passage embeddings of deleted messages stored", stale)
 	}
 }
