@@ -141,9 +141,9 @@ func (s *scores) add(key string, ranked []string, evidence []string) {
 // BM25 over single turns (the baseline, in the same run) against Cairn's
 // keyword search over passages with their neighbouring turns, Cairn's
 // keyword search with the question's time expression applied as chat does,
-// and Cairn's hybrid search (keyword fused with vector search over passage
-// embeddings of the deterministic test embedder), single hop and with the
-// second hop chat runs.
+// and Cairn's vector and hybrid search over passage embeddings of the
+// deterministic test embedder: hybrid in one hop is what chat runs while
+// message vectors serve, hybrid-2hop is there to show why.
 func BenchmarkRecallQuality(b *testing.B) {
 	for b.Loop() {
 		s := newScores()

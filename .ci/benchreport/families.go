@@ -28,8 +28,8 @@ var describe = map[string]string{
 		"question's time expression as chat applies it, **cairn-keyword-2hop** is the two-hop search chat runs (a second " +
 		"search with the best message's new words and the question's unanswered ones; agent/recallhop.go); **cairn-vector**, " +
 		"**cairn-hybrid** and **cairn-hybrid-2hop** search passage embeddings of the deterministic test embedder (feature " +
-		"hashing of words, 256 dimensions: no language model), alone and fused with keywords by reciprocal rank, as chat " +
-		"does with an embedding model. " +
+		"hashing of words, 256 dimensions: no language model), alone and fused with keywords by reciprocal rank; " +
+		"**cairn-hybrid** in one hop is what chat runs while message vectors serve (two hops keyword without them). " +
 		"CAIRN_RECALL_SEEDS=4-6 measures the hold-out seeds. R@k: share of evidence messages in the first k; MRR: 1/rank of the first.",
 	"MessageSearch": "One message search (limit 10, keyword) in a vault of 100,000 messages (2,000 " +
 		"conversations of 50) indexed as passages with their neighbouring turns: **plain** and " +
