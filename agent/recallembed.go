@@ -17,7 +17,9 @@ type passageEmbedder interface {
 // vector yet, as background work: it runs while no reply streams, yields
 // to a reply and goes on after it, and embeds the memories waiting first.
 // Chat recall and message search use the vectors as they arrive, and
-// keywords meanwhile. Without an embedding model, or while the vault is
+// keywords meanwhile. It is optional work: Wait and Busy do not count it,
+// so `cairn chat` exits without waiting for it (what is left is embedded
+// later). Without an embedding model, or while the vault is
 // locked, it does nothing; a failing embedder is reported by the vault's
 // embedding status. Calling it again while queued adds nothing.
 func (a *Agent) EmbedPastMessages() {
@@ -25,7 +27,7 @@ func (a *Agent) EmbedPastMessages() {
 	if !ok || !a.embedQueued.CompareAndSwap(false, true) {
 		return
 	}
-	a.bg.enqueue("embed past messages", func(ctx context.Context) error {
+	a.bg.enqueueOptional("embed past messages", func(ctx context.Context) error {
 		err := pe.EmbedPassages(ctx, nil)
 		if errors.Is(context.Cause(ctx), errPreempted) {
 			return ctx.Err() // runs again after the reply
