@@ -92,6 +92,9 @@ type Agent struct {
 	replyCap atomic.Int64
 	// noExtraction is NoExtraction, changeable while the agent runs.
 	noExtraction atomic.Bool
+	// embedQueued: background embedding of past messages is queued or
+	// running (recallembed.go).
+	embedQueued atomic.Bool
 }
 
 // SetExtraction turns memory extraction after each turn on or off, from
@@ -456,6 +459,7 @@ func (a *Agent) reply(ctx context.Context, conv memory.Conversation, thread []me
 	if p.Dropped > 0 && (!p.Summarised || conv.SummaryThrough != thread[p.Dropped-1].ID) {
 		a.enqueueSummary(backend, name, numCtx, turn.Conversation.ID, thread[:p.Dropped], summary)
 	}
+	a.EmbedPastMessages() // the turn's messages, for recall in later ones
 	return turn, err
 }
 

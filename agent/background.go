@@ -27,6 +27,10 @@ type scheduler struct {
 type job struct {
 	name string
 	run  func(ctx context.Context) error
+	// optional work is not waited for (Wait, Busy): a process may exit
+	// without it, and what it leaves is picked up later (embedding past
+	// messages).
+	optional bool
 }
 
 // errPreempted cancels a background job when a reply starts.
@@ -60,12 +64,21 @@ func (s *scheduler) reply() (done func()) {
 
 // enqueue adds a job; it runs when no reply streams.
 func (s *scheduler) enqueue(name string, run func(ctx context.Context) error) {
+	s.add(&job{name: name, run: run})
+}
+
+// enqueueOptional adds a job that Wait and Busy do not count.
+func (s *scheduler) enqueueOptional(name string, run func(ctx context.Context) error) {
+	s.add(&job{name: name, run: run, optional: true})
+}
+
+func (s *scheduler) add(j *job) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	s.queue = append(s.queue, &job{name: name, run: run})
+	s.queue = append(s.queue, j)
 	s.idle.Broadcast()
 }
 
@@ -105,15 +118,34 @@ func (s *scheduler) loop() {
 	}
 }
 
-// busy reports whether a job is queued or running.
+// busy reports whether a job other than optional ones is queued or
+// running.
 func (s *scheduler) busy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.queue) > 0 || s.running != nil
+	return s.pending(false)
 }
 
-// wait blocks until no job is queued or running, or ctx ends.
-func (s *scheduler) wait(ctx context.Context) error {
+// pending reports whether a job (optional ones too, with all) is queued or
+// running; the caller holds s.mu.
+func (s *scheduler) pending(all bool) bool {
+	if s.running != nil && (all || !s.running.optional) {
+		return true
+	}
+	for _, j := range s.queue {
+		if all || !j.optional {
+			return true
+		}
+	}
+	return false
+}
+
+// wait blocks until no job but optional ones is queued or running, or ctx
+// ends.
+func (s *scheduler) wait(ctx context.Context) error { return s.waitFor(ctx, false) }
+
+// waitFor is wait, for optional jobs too with all.
+func (s *scheduler) waitFor(ctx context.Context, all bool) error {
 	stop := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.idle.Broadcast()
@@ -122,7 +154,7 @@ func (s *scheduler) wait(ctx context.Context) error {
 	defer stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for (len(s.queue) > 0 || s.running != nil) && !s.closed && ctx.Err() == nil {
+	for s.pending(all) && !s.closed && ctx.Err() == nil {
 		s.idle.Wait()
 	}
 	return ctx.Err()

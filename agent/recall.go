@@ -89,17 +89,18 @@ func (a *Agent) searchPassages(ctx context.Context, q recallQuery) ([]memory.Mes
 		return nil, false
 	}
 	mq := memory.MessageQuery{Text: q.Text, Limit: 2 * n, Neighbours: true}
+	search := a.passageSearch()
 	if p, rest, ok := whenIn(q.Text, q.Started); ok {
 		narrowed := mq
 		narrowed.Since, narrowed.Until = p.Since, p.Until
 		if rest != "" {
 			narrowed.Text = rest
 		}
-		if res, err := searchTwoHops(ctx, a.store, narrowed); err == nil && len(res) > 0 {
+		if res, err := search(ctx, a.store, narrowed); err == nil && len(res) > 0 {
 			return trimPassages(res, q.Started, n), true
 		}
 	}
-	res, err := searchTwoHops(ctx, a.store, mq)
+	res, err := search(ctx, a.store, mq)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Warn("message search failed; answering without past messages", "err", safeErr(err))
@@ -107,6 +108,24 @@ func (a *Agent) searchPassages(ctx context.Context, q recallQuery) ([]memory.Mes
 		return nil, false
 	}
 	return trimPassages(res, q.Started, n), false
+}
+
+// messageVectors is what the store says of vector message search
+// (memory.Vault has it).
+type messageVectors interface{ MessageVectors() bool }
+
+// passageSearch is how a turn searches past messages: hybrid in one hop
+// while message vectors serve (the vector side finds what a second hop
+// would, and a second hop pushed those out: on the recall benchmark,
+// hybrid R@10 0.98-1.00 in one hop against 0.73 in two), keyword in two
+// hops without them.
+func (a *Agent) passageSearch() func(context.Context, messageSearcher, memory.MessageQuery) ([]memory.MessageResult, error) {
+	if mv, ok := a.store.(messageVectors); ok && mv.MessageVectors() {
+		return func(ctx context.Context, s messageSearcher, q memory.MessageQuery) ([]memory.MessageResult, error) {
+			return s.SearchMessages(ctx, q)
+		}
+	}
+	return searchTwoHops
 }
 
 // trimPassages drops messages written since the turn began (the one being

@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/cairnlabs/cairn/memory"
+	"github.com/cairnlabs/cairn/memory/memtest"
 	"github.com/google/uuid"
 )
 
@@ -147,16 +148,22 @@ func (s *scores) add(key string, ranked []string, evidence []string) {
 // BenchmarkRecallQuality measures how often the evidence message of a
 // question is retrieved, on generated multi-session conversations: plain
 // BM25 over single turns (the baseline, in the same run) against Cairn's
-// keyword search over passages with their neighbouring turns, and Cairn's
-// keyword search with the question's time expression applied as chat does.
+// keyword search over passages with their neighbouring turns, Cairn's
+// keyword search with the question's time expression applied as chat does,
+// and Cairn's vector and hybrid search over passage embeddings of the
+// deterministic test embedder: hybrid in one hop is what chat runs while
+// message vectors serve, hybrid-2hop is there to show why.
 func BenchmarkRecallQuality(b *testing.B) {
 	for b.Loop() {
 		s := newScores()
 		first, last := recallSeeds(b)
 		for seed := first; seed <= last; seed++ {
 			c := generateBench(seed, 48, 8)
-			v := newVault(b, nil)
+			v := newVault(b, memtest.NewEmbedder(benchEmbedDim))
 			keys, msgs := benchStore(b, v, c)
+			if err := v.EmbedPassages(context.Background(), nil); err != nil {
+				b.Fatal(err)
+			}
 			base := newTurnBM25(b, msgs)
 			for _, q := range c.questions {
 				var evidence []string
@@ -166,7 +173,10 @@ func BenchmarkRecallQuality(b *testing.B) {
 				s.add("bm25-turn/"+q.kind, base.search(q.text, 10), evidence)
 				s.add("cairn-keyword/"+q.kind, cairnSearch(b, v, q.text, time.Time{}), evidence)
 				s.add("cairn-keyword-time/"+q.kind, cairnSearch(b, v, q.text, c.now), evidence)
-				s.add("cairn-keyword-2hop/"+q.kind, twoHopSearch(b, v, q.text), evidence)
+				s.add("cairn-keyword-2hop/"+q.kind, twoHopSearch(b, v, q.text, memory.Keyword), evidence)
+				s.add("cairn-hybrid/"+q.kind, modeSearch(b, v, q.text, memory.Hybrid), evidence)
+				s.add("cairn-vector/"+q.kind, modeSearch(b, v, q.text, memory.Vector), evidence)
+				s.add("cairn-hybrid-2hop/"+q.kind, twoHopSearch(b, v, q.text, memory.Hybrid), evidence)
 			}
 			base.db.Close()
 		}
@@ -214,9 +224,23 @@ func cairnSearch(b *testing.B, v *memory.Vault, text string, now time.Time) []st
 	return resultIDs(res)
 }
 
-// twoHopSearch is keyword message search with the second hop chat runs.
-func twoHopSearch(b *testing.B, v *memory.Vault, text string) []string {
-	res, err := searchTwoHops(context.Background(), v, memory.MessageQuery{Text: text, Limit: 10, Mode: memory.Keyword})
+// benchEmbedDim is the dimension of the deterministic test embedder the
+// hybrid rows use (feature hashing of words: no language model, so the
+// rows measure the fusion machinery, not a model's understanding).
+const benchEmbedDim = 256
+
+// modeSearch is message search in one mode, single hop.
+func modeSearch(b *testing.B, v *memory.Vault, text string, mode memory.Mode) []string {
+	res, err := v.SearchMessages(context.Background(), memory.MessageQuery{Text: text, Limit: 10, Mode: mode})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resultIDs(res)
+}
+
+// twoHopSearch is message search with the second hop chat runs.
+func twoHopSearch(b *testing.B, v *memory.Vault, text string, mode memory.Mode) []string {
+	res, err := searchTwoHops(context.Background(), v, memory.MessageQuery{Text: text, Limit: 10, Mode: mode})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -377,6 +377,11 @@ func (v *Vault) DeleteConversation(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete conversation %s: %w", id, err)
 	}
+	// Its passage vectors leave the in-memory index now, not at the next
+	// search.
+	if err := v.sync(ctx, 0); err != nil {
+		v.log.Warn("catching up with the vault failed", "err", err)
+	}
 	return nil
 }
 

@@ -79,6 +79,7 @@ func (v *Vault) rebuildVectors(ctx context.Context, swap func()) error {
 	}
 	v.mu.Lock()
 	v.vectors, v.seen, v.missing, v.expect = nil, 0, map[int64]string{}, n
+	v.passages = passageVectors{parts: map[int64]int{}, missing: map[int64]string{}}
 	v.mu.Unlock()
 	v.refresh.Unlock()
 	return v.sync(ctx, 0)
@@ -130,7 +131,7 @@ func (v *Vault) upToDate(ctx context.Context) bool {
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return v.keys != nil && v.seen >= latest && (len(v.missing) == 0 || v.embedderResting() || v.currentEmbedder() == nil)
+	return v.keys != nil && v.seen >= latest && v.passages.seen >= latest && (len(v.missing) == 0 || v.embedderResting() || v.currentEmbedder() == nil)
 }
 
 // sync folds changed records (by local change number) into the vector
@@ -164,6 +165,10 @@ func (v *Vault) syncEmbedLocked(ctx context.Context, maxEmbed int, force bool) (
 		return 0, fmt.Errorf("read vault changes: %w", err)
 	}
 	if err := v.foldChanges(ctx, keys, emb.Model(), seen, latest); err != nil {
+		return 0, err
+	}
+	// Message passages follow the same changes (passages_vectors.go).
+	if err := v.foldPassages(ctx, keys, emb.Model(), latest); err != nil {
 		return 0, err
 	}
 	if maxEmbed == 0 || (!force && v.embedderResting()) {

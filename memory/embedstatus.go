@@ -13,6 +13,11 @@ type EmbeddingStatus struct {
 	// every memory but soft-forgotten, damaged and newer-schema ones.
 	Embedded int `json:"embedded"`
 	Total    int `json:"total"`
+	// MessagesEmbedded past messages have passage vectors for Model, out
+	// of MessagesTotal user and assistant messages with words to embed
+	// (counted once a model is set).
+	MessagesEmbedded int `json:"messages_embedded"`
+	MessagesTotal    int `json:"messages_total"`
 	// LastError is the embedder's last failure, "" once it works again.
 	LastError string `json:"last_error,omitempty"`
 }
@@ -61,6 +66,7 @@ func (v *Vault) EmbeddingStatus(ctx context.Context) (EmbeddingStatus, error) {
 		return st, fmt.Errorf("embedding status: %w", err)
 	}
 	st.Embedded, st.Total = v.embedCounts(st.Model)
+	st.MessagesEmbedded, st.MessagesTotal = v.passageCounts(st.Model)
 	return st, nil
 }
 

@@ -152,14 +152,19 @@ func insertPassage(ctx context.Context, tx *sql.Tx, rid int64, part int, body, c
 	return nil
 }
 
-// unindexMessage removes every passage row of a message: its own passages
-// and the context rows its replies added to it. (The context rows it added
+// unindexMessage removes every passage row of a message (its own passages
+// and the context rows its replies added to it) and its passage
+// embeddings. (The context rows it added
 // to its parent go with the parent; a conversation is deleted whole.)
 func unindexMessage(ctx context.Context, tx *sql.Tx, rid int64) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM passage_index WHERE rowid IN (SELECT prow FROM passages WHERE rid = ?)", rid); err != nil {
 		return fmt.Errorf("unindex message: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM passages WHERE rid = ?", rid); err != nil {
+		return fmt.Errorf("unindex message: %w", err)
+	}
+	// Its passage embeddings, of every model (passages_vectors.go).
+	if _, err := tx.ExecContext(ctx, "DELETE FROM passage_embeddings WHERE rid = ?", rid); err != nil {
 		return fmt.Errorf("unindex message: %w", err)
 	}
 	// Rows of the older one-row-per-message index, from before passages.

@@ -74,7 +74,8 @@ func (v *Vault) SearchMessages(ctx context.Context, q MessageQuery) ([]MessageRe
 		}
 	}
 	if q.Mode != Keyword {
-		vec, err = v.messageVectorCandidates(ctx, keys, mq.Text, pool)
+		// Vector search over passage embeddings (passages_vectors.go).
+		vec, err = v.messageVectorCandidates(ctx, keys, mq.Text, pool, q.Mode)
 		if err != nil {
 			if q.Mode == Vector {
 				return nil, fmt.Errorf("search messages: %w", err)
@@ -82,27 +83,29 @@ func (v *Vault) SearchMessages(ctx context.Context, q MessageQuery) ([]MessageRe
 			vec = nil // hybrid: keywords alone
 		}
 	}
+	heads, err := v.messageHeads(ctx, v.db, keys)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	wanted := func(c candidate) bool {
+		h, ok := heads[c.rid]
+		return ok && h.ok &&
+			(q.ConversationID == "" || h.ConversationID == q.ConversationID) &&
+			(q.Since.IsZero() || !h.CreatedAt.Before(q.Since)) &&
+			(q.Until.IsZero() || h.CreatedAt.Before(q.Until))
+	}
 	ranked := kw
 	switch {
 	case q.Mode == Vector:
 		ranked = vec
 	case len(vec) > 0:
-		ranked = fuse(kw, vec)
-	}
-	heads, err := v.messageHeads(ctx, v.db, keys)
-	if err != nil {
-		return nil, fmt.Errorf("search messages: %w", err)
+		ranked = fuse(kw, hybridVectors(vec, wanted, q.Limit)) // passages_vectors.go
 	}
 	var keep []candidate
 	for _, c := range ranked {
-		h, ok := heads[c.rid]
-		if !ok || !h.ok ||
-			(q.ConversationID != "" && h.ConversationID != q.ConversationID) ||
-			(!q.Since.IsZero() && h.CreatedAt.Before(q.Since)) ||
-			(!q.Until.IsZero() && !h.CreatedAt.Before(q.Until)) {
-			continue
+		if wanted(c) {
+			keep = append(keep, c)
 		}
-		keep = append(keep, c)
 	}
 	return v.messageResults(ctx, keys, q, mq.Text, keep, heads)
 }
@@ -289,10 +292,4 @@ func (v *Vault) neighbours(ctx context.Context, keys *vaultKeys, m *Message, con
 		}
 	}
 	return before, after
-}
-
-// messageVectorCandidates is vector search over message embeddings; until
-// messages are embedded there are none, and vector search says so.
-func (v *Vault) messageVectorCandidates(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
-	return nil, fmt.Errorf("vector search over messages is not available yet: search by keyword")
 }

@@ -71,6 +71,18 @@ var migrations = []string{
 		part INTEGER NOT NULL  -- passage number, or -1 for the turn after it
 	);
 	CREATE INDEX passages_rid ON passages(rid);`,
+	// 6: embeddings of message passages (passages_vectors.go), sealed like
+	// memory embeddings under the device-local vectors subkey; seq is the
+	// message version embedded.
+	`CREATE TABLE passage_embeddings (
+		rid    INTEGER NOT NULL REFERENCES records(rid) ON DELETE CASCADE,
+		part   INTEGER NOT NULL,
+		model  TEXT NOT NULL,
+		seq    INTEGER NOT NULL,
+		sealed BLOB NOT NULL, -- float32 vector, for exact rescoring
+		quant  BLOB NOT NULL, -- its int8 copy and scale, loaded at unlock
+		PRIMARY KEY (rid, model, part)
+	);`,
 }
 
 // schemaVersion is the number of migrations this build knows.

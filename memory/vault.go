@@ -69,6 +69,7 @@ type Vault struct {
 	expect    int                  // embeddings counted at unlock, to size the index
 	heads     map[int64]cachedHead // message heads seen since unlock (messageheads.go)
 	headsSeen int64                // greatest seq reflected in heads
+	passages  passageVectors       // message passage embeddings (passages_vectors.go)
 
 	refresh    sync.Mutex             // one catch-up at a time
 	embedRetry atomic.Int64           // Unix nanoseconds: after the embedder failed, skip it until then
@@ -312,6 +313,7 @@ func (v *Vault) Lock() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.keys, v.vectors, v.missing, v.seen, v.heads, v.headsSeen = nil, nil, nil, 0, nil, 0
+	v.passages = passageVectors{}
 }
 
 // Locked reports whether the vault is locked.

@@ -42,13 +42,21 @@ var describe = map[string]string{
 		"**bm25-turn** is plain BM25 over single turns (the baseline, same run), **cairn-keyword** is message " +
 		"search over passages with their neighbouring turns as context, **cairn-keyword-time** adds the " +
 		"question's time expression as chat applies it, **cairn-keyword-2hop** is the two-hop search chat runs (a second " +
-		"search with the best message's new words and the question's unanswered ones; agent/recallhop.go). " +
+		"search with the best message's new words and the question's unanswered ones; agent/recallhop.go); **cairn-vector**, " +
+		"**cairn-hybrid** and **cairn-hybrid-2hop** search passage embeddings of the deterministic test embedder (feature " +
+		"hashing of words, 256 dimensions: no language model), alone and fused with keywords by reciprocal rank; " +
+		"**cairn-hybrid** in one hop is what chat runs while message vectors serve (two hops keyword without them). " +
 		"CAIRN_RECALL_SEEDS=4-6 measures the hold-out seeds. R@k: share of evidence messages in the first k; MRR: 1/rank of the first.",
 	"MessageSearch": "One message search (limit 10, keyword) in a vault of 100,000 messages (2,000 " +
 		"conversations of 50) indexed as passages with their neighbouring turns: **plain** and " +
 		"**with-neighbours** are the whole search; **candidates-any** and **candidates-all-first** the " +
 		"keyword candidates alone, FTS5 ranking every row holding any term against rows holding all " +
 		"common terms first.",
+	"EmbedMessages": "Background embedding of every message of a vault of 100,000 (2,000 conversations of 50, 100 to " +
+		"2,000 characters each) with the deterministic test embedder at 768 dimensions (EmbedPassages, from none embedded " +
+		"to all): each passage's vector sealed as float32 and int8, stored 256 messages a transaction and put into the " +
+		"in-memory index. `embed-share` is the part of the time spent in the embedder (feature hashing, far faster than a " +
+		"model); the rest is Cairn's, which a real model's time adds to. `MB-stored` is what the vault grew by.",
 	"Unlock": "Opening and unlocking a vault (Argon2id, 64 MiB, 3 passes, 4 lanes) plus building the " +
 		"in-memory index from the sealed embeddings; **kdf-only** is the Argon2id step alone.",
 	"Apply": "The apply path that sync, import and local writes share: records of another device merged " +

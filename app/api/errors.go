@@ -44,6 +44,8 @@ func classify(err error) *apiError {
 		return errorf(http.StatusNotFound, apitype.CodeNotFound, err.Error())
 	case errors.Is(err, memory.ErrInvalid):
 		return errorf(http.StatusBadRequest, apitype.CodeInvalid, err.Error())
+	case errors.Is(err, memory.ErrNoEmbedder):
+		return errorf(http.StatusConflict, "no_embedding_model", err.Error())
 	case errors.Is(err, memory.ErrWrongPassphrase):
 		return errorf(http.StatusForbidden, "wrong_passphrase", "wrong passphrase: nothing was changed")
 	case errors.Is(err, memory.ErrNewerSchema):

@@ -19,6 +19,7 @@ type mcpConversationSearchIn struct {
 	ConversationID string `json:"conversation_id,omitempty" jsonschema:"only this conversation"`
 	Since          string `json:"since,omitempty" jsonschema:"only messages written from then on: a date (2025-05-03) or an RFC 3339 time"`
 	Until          string `json:"until,omitempty" jsonschema:"only messages written before then: a date or an RFC 3339 time"`
+	Mode           string `json:"mode,omitempty" jsonschema:"hybrid (default: keywords and meaning, keywords alone without an embedding model), keyword or vector"`
 }
 
 type mcpConversationSearchOut struct {
@@ -29,7 +30,7 @@ func (m *mcpMemory) addConversationTools(srv *mcp.Server) {
 	mcp.AddTool(srv, &mcp.Tool{
 		Name:  "search_conversations",
 		Title: "Search past conversations",
-		Description: "Search what the person and their assistants said in past conversations, imported ones included, by keyword. " +
+		Description: "Search what the person and their assistants said in past conversations, imported ones included, by keyword and meaning. " +
 			"Returns messages best first, each with its date, conversation title and id, and the turns around it. Needs the chat scope.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: mcpPtr(false)},
 	}, m.searchConversations)
@@ -55,7 +56,7 @@ func (m *mcpMemory) searchConversations(ctx context.Context, req *mcp.CallToolRe
 	if err != nil {
 		return nil, out, err
 	}
-	res, err := m.vault.SearchMessages(ctx, memory.MessageQuery{Text: in.Query, Limit: limit, ConversationID: in.ConversationID, Since: since, Until: until, Neighbours: true})
+	res, err := m.vault.SearchMessages(ctx, memory.MessageQuery{Text: in.Query, Limit: limit, Mode: memory.Mode(in.Mode), ConversationID: in.ConversationID, Since: since, Until: until, Neighbours: true})
 	if err != nil {
 		return nil, out, mcpToolError(err)
 	}

@@ -18,7 +18,7 @@ type operation struct {
 // operations documents every /api/v1 route, by "METHOD PATH" as
 // registered; a test holds it equal to the routes.
 var operations = map[string]operation{
-	"GET /api/v1/status":                    {summary: "Whether the vault is locked, which backends answer and receive memory, how far embedding has got, versions"},
+	"GET /api/v1/status":                    {summary: "Whether the vault is locked, which backends answer and receive memory, how far embedding has got (memories and past messages), versions"},
 	"POST /api/v1/unlock":                   {summary: "Unlock the vault (admin)", body: "passphrase"},
 	"POST /api/v1/lock":                     {summary: "Lock the vault (admin)"},
 	"GET /api/v1/memories":                  {summary: "List memories, or search them with q (hybrid; mode=keyword|vector), filtered by kind and tag, up to limit (1-1000, default 50; 0 lists all when there is no q)"},

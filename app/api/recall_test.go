@@ -12,6 +12,7 @@ import (
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/agent/ollamatest"
 	"github.com/cairnlabs/cairn/memory/importers"
+	"github.com/cairnlabs/cairn/memory/memtest"
 )
 
 var chatGPTFixture = filepath.Join("..", "..", "memory", "importers", "testdata", "chatgpt_conversations.json")
@@ -87,5 +88,45 @@ func TestImportedChatGPTExportFoundEverywhere(t *testing.T) {
 	}
 	if !slices.Contains(turn.Reply.RecalledIDs, hit.ID) {
 		t.Fatalf("chat did not recall the imported message %s: %v", hit.ID, turn.Reply.RecalledIDs)
+	}
+}
+
+// With an embedding model, imported messages are embedded and found by
+// vector search through the API and MCP, and the status says how many
+// are embedded; without one, vector search says what to do.
+func TestMessageSearchByVector(t *testing.T) {
+	ctx := testCtx(t)
+	f := newOAIFixture(t, nil, ollamatest.Tiny)
+	if _, _, err := importers.ImportFile(ctx, f.vault, chatGPTFixture, importers.FileOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do("GET", "/api/v1/messages/search?mode=vector&q=Shigetsu", f.admin, nil); r.status != 409 || !strings.Contains(r.body, "embedding model") {
+		t.Fatalf("vector search without a model: %d %s, want 409 saying an embedding model is needed", r.status, r.body)
+	}
+	if err := f.vault.SetEmbedder(ctx, memtest.NewEmbedder(64)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.vault.EmbedPassages(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var status statusBody
+	if r := f.do("GET", "/api/v1/status", f.admin, nil); r.status != 200 || json.Unmarshal([]byte(r.body), &status) != nil ||
+		status.Search == nil || status.Search.MessagesTotal == 0 || status.Search.MessagesEmbedded != status.Search.MessagesTotal {
+		t.Fatalf("status: %d %s, want every message embedded", r.status, r.body)
+	}
+	r := f.do("GET", "/api/v1/messages/search?mode=vector&limit=1&q="+url.QueryEscape("Shigetsu vegetarian temple lunch"), f.admin, nil)
+	var out struct {
+		Messages []foundMessage `json:"messages"`
+	}
+	if r.status != 200 || json.Unmarshal([]byte(r.body), &out) != nil || len(out.Messages) != 1 || !strings.Contains(out.Messages[0].Snippet, "Shigetsu") {
+		t.Fatalf("vector search: %d %s", r.status, r.body)
+	}
+	cs, err := f.mcpConnect(f.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var viaMCP mcpConversationSearchOut
+	if text, isErr := callTool(t, cs, "search_conversations", map[string]any{"query": "Shigetsu vegetarian temple lunch", "limit": 1, "mode": "vector"}, &viaMCP); isErr || len(viaMCP.Messages) != 1 || viaMCP.Messages[0].ID != out.Messages[0].ID {
+		t.Fatalf("search_conversations in vector mode: %s", text)
 	}
 }

@@ -50,6 +50,9 @@ type searchState struct {
 	EmbeddingModel string `json:"embedding_model,omitempty"`
 	Embedded       int    `json:"embedded"`
 	Total          int    `json:"total"`
+	// MessagesEmbedded of MessagesTotal past messages have passage vectors.
+	MessagesEmbedded int `json:"messages_embedded"`
+	MessagesTotal    int `json:"messages_total"`
 	// Semantic is false when search runs on keywords alone.
 	Semantic  bool   `json:"semantic"`
 	LastError string `json:"last_error,omitempty"`
@@ -61,7 +64,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	if !body.Locked {
 		body.Vault = v.ID()
 		if st, err := v.EmbeddingStatus(r.Context()); err == nil {
-			body.Search = &searchState{EmbeddingModel: st.Model, Embedded: st.Embedded, Total: st.Total, Semantic: st.Model != "" && st.LastError == "", LastError: st.LastError}
+			body.Search = &searchState{EmbeddingModel: st.Model, Embedded: st.Embedded, Total: st.Total, MessagesEmbedded: st.MessagesEmbedded, MessagesTotal: st.MessagesTotal, Semantic: st.Model != "" && st.LastError == "", LastError: st.LastError}
 		}
 	}
 	if s.cfg.Backends != nil {
@@ -87,6 +90,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Vault.Unlock(r.Context(), []byte(in.Passphrase)); err != nil {
 		return err
 	}
+	s.embedPastMessages()
 	if tok, _ := tokenFrom(r.Context()); tok.Session {
 		s.browser.resume(tok.Hash)
 	}

@@ -203,6 +203,9 @@ func (s *Server) importData(w http.ResponseWriter, r *http.Request) error {
 		fo.Import.Progress = func(p portable.Progress) { send("progress", importEvent{Progress: &p}) }
 	}
 	sum, format, err := importers.ImportFile(r.Context(), s.cfg.Vault, tmp.Name(), fo)
+	if !dryRun {
+		s.embedPastMessages() // what was imported, for vector recall
+	}
 	if !stream {
 		if err != nil {
 			return dataError(err)

@@ -112,3 +112,11 @@ func (s *Server) searchMessages(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"messages": foundMessages(res)})
 	return nil
 }
+
+// embedPastMessages queues background embedding of past messages, when
+// there is an agent to run it (after unlock and import).
+func (s *Server) embedPastMessages() {
+	if s.cfg.Agent != nil {
+		s.cfg.Agent.EmbedPastMessages()
+	}
+}

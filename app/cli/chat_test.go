@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -159,9 +161,15 @@ func TestChangingTheEmbeddingModelEmbedsEverything(t *testing.T) {
 			t.Fatal(r.stderr)
 		}
 	}
+	ok(t, cairn(t, home, withPass, "import", filepath.Join("..", "..", "memory", "importers", "testdata", "chatgpt_conversations.json")), "import")
 	r := cairn(t, home, env, "models", "embedding", ollamatest.TinyTools)
-	if r.code != 0 || !strings.Contains(r.stdout, "100%") || !strings.Contains(r.stdout, "3 of 3 memories embedded with tiny-tools") {
+	if m := regexp.MustCompile(`3 of 3 memories and (\d+) of (\d+) past messages embedded with tiny-tools`).FindStringSubmatch(r.stdout); r.code != 0 || !strings.Contains(r.stdout, "100%") ||
+		m == nil || m[1] != m[2] || m[1] == "0" {
 		t.Fatalf("embedding: %q %q", r.stdout, r.stderr)
+	}
+	// The stored message vectors serve vector search in the next process.
+	if r := ok(t, cairn(t, home, env, "conversations", "search", "--mode", "vector", "urban heat islands"), "vector search"); !strings.Contains(r.stdout, "thesis") {
+		t.Fatalf("vector search over the imported messages: %q", r.stdout)
 	}
 	if s, _ := (owner.Home{Dir: home}).LoadSettings(); s.EmbeddingModel != ollamatest.TinyTools {
 		t.Fatalf("setting not saved: %+v", s)

@@ -13,7 +13,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/app/owner"
 	"github.com/cairnlabs/cairn/memory"
@@ -75,15 +74,7 @@ func (c *cli) serveMCP(ctx context.Context, t mcp.Transport) error {
 // (semantic search, falling back to keywords when Ollama is away), as
 // cairn serve does.
 func (c *cli) openMCPVault(ctx context.Context) (*memory.Vault, error) {
-	s, _, ollama, err := c.BackendsOnly()
-	if err != nil {
-		return nil, err
-	}
-	var emb memory.Embedder
-	if s.EmbeddingModel != "off" {
-		emb = agent.NewEmbedder(ollama, s.EmbeddingModel)
-	}
-	v, err := c.OpenVaultWith(ctx, emb)
+	v, err := c.openSemanticVault(ctx)
 	if err != nil {
 		return nil, err
 	}

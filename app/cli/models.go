@@ -149,11 +149,23 @@ to keywords and sends no memory text to an embedding model.`,
 				if err != nil {
 					return err
 				}
+				// Then past messages, for recall by meaning (memories first).
+				bar = newProgressBar(c.Stdout, c.isTerminalOut())
+				err = v.EmbedPassages(ctx, func(done, total int) {
+					bar.update(agent.PullProgress{Status: "embedding past messages", Total: int64(total), Completed: int64(done)})
+				})
+				bar.done()
+				if errors.Is(err, context.Canceled) {
+					return errors.New("stopped; the rest is embedded later, and search works by keyword meanwhile")
+				}
+				if err != nil {
+					return err
+				}
 				st, err := v.EmbeddingStatus(ctx)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.Stdout, "%d of %d memories embedded with %s\n", st.Embedded, st.Total, st.Model)
+				fmt.Fprintf(c.Stdout, "%d of %d memories and %d of %d past messages embedded with %s\n", st.Embedded, st.Total, st.MessagesEmbedded, st.MessagesTotal, st.Model)
 				return nil
 			})
 		},

@@ -116,6 +116,7 @@ func (a *uiApp) SaveSettings(ctx context.Context, p api.SettingsPatch) (api.Sett
 		if err := sess.Vault.SetEmbedder(ctx, emb); err != nil {
 			slog.Warn("switching the embedding model failed", "err", err)
 		}
+		sess.Agent.EmbedPastMessages() // with the new model
 	}
 	return uiSettings(s), nil
 }

@@ -192,6 +192,9 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 		cfg.Assets = c.Assets
 	}
 	srv := api.New(cfg)
+	if sess != nil && !sess.Vault.Locked() {
+		sess.Agent.EmbedPastMessages() // messages not embedded yet, in the background
+	}
 	uiapp.created = func(s *Session) {
 		sessMu.Lock()
 		sess = s
