@@ -152,12 +152,14 @@ func buildChatBenchVault(ctx context.Context, path string, emb memory.Embedder) 
 		v.Close()
 		return nil, err
 	}
-	// Embed them in batches, as after a model change.
+	// Embed the memories and the past messages in batches, as after a
+	// model change, so that no background embedding of past messages
+	// (queued after each turn) runs beside the measured requests.
 	if err := v.SetEmbedder(ctx, emb); err != nil {
 		v.Close()
 		return nil, err
 	}
-	if err := v.EmbedAll(ctx, nil); err != nil {
+	if err := v.EmbedPassages(ctx, nil); err != nil {
 		v.Close()
 		return nil, err
 	}
