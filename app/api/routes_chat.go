@@ -115,39 +115,27 @@ func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// turnBody is a finished turn on the wire.
-type turnBody struct {
-	Conversation memory.Conversation `json:"conversation"`
-	User         memory.Message      `json:"user"`
-	Reply        memory.Message      `json:"reply"`
-	Tools        []memory.Message    `json:"tools,omitempty"`
-}
-
-func newTurnBody(t *agent.Turn) turnBody {
-	return turnBody{Conversation: t.Conversation, User: t.User, Reply: t.Reply, Tools: t.Tools}
+func newTurnBody(t *agent.Turn) apitype.Turn {
+	return apitype.Turn{Conversation: t.Conversation, User: t.User, Reply: t.Reply, Tools: t.Tools}
 }
 
 // chat runs a turn. With "stream": true the reply streams as Server-Sent
-// Events: "delta" events with text, then one "done" event with the stored
-// turn (or "error").
+// Events: "start" with where it is stored, "delta" events with text, then
+// one "done" event with the stored turn (or "error"); apitype.ChatRequest.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err := s.needAgent(); err != nil {
 		return err
 	}
-	var in struct {
-		ConversationID string `json:"conversation_id"`
-		ParentID       string `json:"parent_id"`
-		Root           bool   `json:"root"`
-		Text           string `json:"text"`
-		Model          string `json:"model"`
-		Stream         bool   `json:"stream"`
-	}
+	var in apitype.ChatRequest
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
 	req := agent.TurnRequest{ConversationID: in.ConversationID, ParentID: in.ParentID, Root: in.Root, Text: in.Text, Model: in.Model, Limits: limitsFor(r.Context())}
-	return s.runTurn(w, r, in.Stream, func(onDelta func(string)) (*agent.Turn, error) {
-		return s.cfg.Agent.Chat(r.Context(), req, onDelta)
+	return s.runTurn(w, r, in.Stream, func(ev *turnEvents) (*agent.Turn, error) {
+		if ev != nil {
+			req.OnStored = ev.started
+		}
+		return s.cfg.Agent.Chat(r.Context(), req, ev.delta)
 	})
 }
 
@@ -155,22 +143,54 @@ func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err := s.needAgent(); err != nil {
 		return err
 	}
-	var in struct {
-		Model  string `json:"model"`
-		Stream bool   `json:"stream"`
-	}
+	var in apitype.RegenerateRequest
 	if r.ContentLength != 0 {
 		if err := readJSON(r, &in); err != nil {
 			return err
 		}
 	}
 	id := r.PathValue("id")
-	return s.runTurn(w, r, in.Stream, func(onDelta func(string)) (*agent.Turn, error) {
-		return s.cfg.Agent.Regenerate(r.Context(), id, in.Model, limitsFor(r.Context()), onDelta)
+	return s.runTurn(w, r, in.Stream, func(ev *turnEvents) (*agent.Turn, error) {
+		return s.cfg.Agent.Regenerate(r.Context(), id, in.Model, limitsFor(r.Context()), ev.delta)
 	})
 }
 
-func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, run func(func(string)) (*agent.Turn, error)) error {
+// turnEvents writes a streamed turn's events; nil streams nothing.
+type turnEvents struct {
+	w       http.ResponseWriter
+	flusher flusher
+	open    bool
+}
+
+// begin sends the stream's status and headers, once.
+func (e *turnEvents) begin() {
+	if !e.open {
+		e.w.Header().Set("Content-Type", "text/event-stream")
+		e.w.Header().Set("Cache-Control", "no-store")
+		e.w.WriteHeader(http.StatusOK)
+		e.open = true
+	}
+}
+
+func (e *turnEvents) send(event string, v any) {
+	e.begin()
+	b, _ := json.Marshal(v)
+	fmt.Fprintf(e.w, "event: %s\ndata: %s\n\n", event, b)
+	e.flusher.Flush()
+}
+
+func (e *turnEvents) started(conv memory.Conversation, user memory.Message) {
+	e.send("start", apitype.ChatStart{ConversationID: conv.ID, MessageID: user.ID})
+}
+
+// delta is the agent's onDelta: nil (no stream) takes none.
+func (e *turnEvents) delta(text string) {
+	if e != nil {
+		e.send("delta", apitype.ChatDelta{Text: text})
+	}
+}
+
+func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, run func(*turnEvents) (*agent.Turn, error)) error {
 	if !stream {
 		turn, err := run(nil)
 		if err != nil {
@@ -179,38 +199,19 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, ru
 		writeJSON(w, http.StatusOK, newTurnBody(turn))
 		return nil
 	}
-	flusher := streamFlusher(w)
-	started := false
-	start := func() {
-		if !started {
-			w.Header().Set("Content-Type", "text/event-stream")
-			w.Header().Set("Cache-Control", "no-store")
-			w.WriteHeader(http.StatusOK)
-			started = true
-		}
-	}
-	turn, err := run(func(d string) {
-		start()
-		b, _ := json.Marshal(map[string]string{"text": d})
-		fmt.Fprintf(w, "event: delta\ndata: %s\n\n", b)
-		flusher.Flush()
-	})
+	ev := &turnEvents{w: w, flusher: streamFlusher(w)}
+	turn, err := run(ev)
 	if err != nil {
 		err = s.turnCause(r.Context(), err)
 	}
-	if err != nil && !started {
+	if err != nil && !ev.open {
 		return err // nothing streamed: a plain error response
 	}
-	start()
 	if err != nil {
-		ae := classify(err)
-		b, _ := json.Marshal(map[string]any{"error": ae, "turn": turnOrNil(turn)})
-		fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+		ev.send("error", map[string]any{"error": classify(err), "turn": turnOrNil(turn)})
 	} else {
-		b, _ := json.Marshal(newTurnBody(turn))
-		fmt.Fprintf(w, "event: done\ndata: %s\n\n", b)
+		ev.send("done", newTurnBody(turn))
 	}
-	flusher.Flush()
 	return nil
 }
 

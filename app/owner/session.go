@@ -82,20 +82,34 @@ func (r *Session) Close(ctx context.Context) {
 // DefaultModel picks the model when none was chosen: the setting, else
 // the only chat model Ollama has.
 func (r *Session) DefaultModel(ctx context.Context, flag string) (string, error) {
+	return ChooseModel(flag, r.Settings.Model, func() ([]string, error) {
+		models, err := r.Ollama.Models(ctx)
+		names := make([]string, len(models))
+		for i, m := range models {
+			names[i] = m.Name
+		}
+		return names, err
+	})
+}
+
+// ChooseModel is the model a chat uses: flag when set, else setting, else
+// the only chat model that list (this device's Ollama) names. The CLI
+// calls it with the API's model list, a Session with Ollama's.
+func ChooseModel(flag, setting string, list func() ([]string, error)) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
-	if r.Settings.Model != "" {
-		return r.Settings.Model, nil
+	if setting != "" {
+		return setting, nil
 	}
-	models, err := r.Ollama.Models(ctx)
+	models, err := list()
 	if err != nil {
 		return "", err
 	}
 	var chat []string
 	for _, m := range models {
-		if !isEmbeddingOnly(m.Name) {
-			chat = append(chat, m.Name)
+		if !isEmbeddingOnly(m) {
+			chat = append(chat, m)
 		}
 	}
 	switch len(chat) {
