@@ -27,6 +27,8 @@ var operations = map[string]operation{
 	"PATCH /api/v1/memories/{id}":           {summary: "Change a memory; the old version is kept as a revision", body: "text, kind, tags, pinned"},
 	"DELETE /api/v1/memories/{id}":          {summary: "Forget a memory for good, with its revisions, on every device"},
 	"GET /api/v1/memories/{id}/revisions":   {summary: "Earlier versions of a memory, oldest first"},
+	"GET /api/v1/memories/forgotten":        {summary: "Memories a model or an API client forgot (soft): hidden, restorable for 30 days after forgotten_at, most recently forgotten first"},
+	"POST /api/v1/memories/{id}/restore":    {summary: "Bring back a memory a model or an API client forgot"},
 	"GET /api/v1/conversations":             {summary: "Conversations, most recent first, up to limit (0 for all)"},
 	"GET /api/v1/conversations/{id}":        {summary: "A conversation with every message of every branch (parent ids) and its head"},
 	"PATCH /api/v1/conversations/{id}":      {summary: "Rename a conversation (conversations:write)", body: "title"},

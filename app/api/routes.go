@@ -23,6 +23,8 @@ func (s *Server) routesV1() {
 	s.handle("PATCH /api/v1/memories/{id}", ScopeMemoryWrite, smallBody+memory.MaxTextBytes, s.patchMemory)
 	s.handle("DELETE /api/v1/memories/{id}", ScopeMemoryWrite, 0, s.deleteMemory)
 	s.handle("GET /api/v1/memories/{id}/revisions", ScopeMemoryRead, 0, s.memoryRevisions)
+	s.handle("GET /api/v1/memories/forgotten", ScopeMemoryRead, 0, s.forgottenMemories)
+	s.handle("POST /api/v1/memories/{id}/restore", ScopeMemoryWrite, 0, s.restoreMemory)
 	s.routesChat()
 	s.routesRecall()
 	s.routesGym()

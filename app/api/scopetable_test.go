@@ -32,6 +32,8 @@ var scopeTable = map[string]string{
 	"GET /api/v1/memories":                  ScopeMemoryRead,
 	"GET /api/v1/memories/{id}":             ScopeMemoryRead,
 	"GET /api/v1/memories/{id}/revisions":   ScopeMemoryRead,
+	"GET /api/v1/memories/forgotten":        ScopeMemoryRead,
+	"POST /api/v1/memories/{id}/restore":    ScopeMemoryWrite,
 	"GET /api/v1/messages/search":           ScopeChat,
 	"GET /api/v1/messages/{id}":             ScopeChat,
 	"GET /api/v1/messages/{id}/feedback":    ScopeChat,

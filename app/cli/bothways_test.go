@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairnlabs/cairn/agent/ollamatest"
+	"github.com/cairnlabs/cairn/app/owner"
 	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
 )
@@ -285,5 +286,50 @@ func TestGymReviewBothWays(t *testing.T) {
 		{"gym", "review", "log-gym", "--decline", reviewed.Items[0].Hash[:12]},
 		{"gym", "review", "log-gym", "--approve", "all", "--accept-license", "CC-BY-4.0", "--no-send"},
 		{"gym", "review", "log-gym"},
+	})
+}
+
+// TestForgottenBothWays is the same for `memory forgotten` and `memory
+// restore`, on memories a model forgot (soft): listing, JSON, restoring,
+// restoring twice, and ids that are not there.
+func TestForgottenBothWays(t *testing.T) {
+	direct := newHome(t)
+	ctx := context.Background()
+	v, err := memory.Open(ctx, memory.Config{Path: owner.Home{Dir: direct}.VaultPath()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Unlock(ctx, []byte(testPassphrase)); err != nil {
+		t.Fatal(err)
+	}
+	seeded := map[string]bool{}
+	var ids []string
+	for _, text := range []string{"Allergic to penicillin", "Lives in Porto", "Plays the cello"} {
+		it, err := v.Add(ctx, memory.NewItem{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeded[it.ID] = true
+		ids = append(ids, it.ID)
+	}
+	for _, id := range ids[:2] {
+		if _, err := v.SoftForget(ctx, id, "asked by the model"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.Close()
+	runBothWays(t, direct, withPass, seeded, [][]string{
+		{"memory", "forgotten"},
+		{"memory", "forgotten", "--json"},
+		{"memory", "restore", ids[0]},
+		{"memory", "restore", ids[0]},
+		{"memory", "restore", ids[2]},
+		{"memory", "restore", "0190aaaa-0000-7000-8000-000000000000"},
+		{"memory", "restore", "not an id!"},
+		{"memory", "restore"},
+		{"memory", "forgotten", "extra"},
+		{"memory", "restore", ids[1]},
+		{"memory", "forgotten"},
+		{"memory", "list", "--json"},
 	})
 }
