@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/cairnlabs/cairn/app/apitype"
 	"github.com/cairnlabs/cairn/gym"
 )
 
@@ -41,7 +42,10 @@ func (s *Server) writeGymTasks(w http.ResponseWriter, r *http.Request, gc *gym.C
 	if sets == nil {
 		sets = []gym.TaskSet{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"gym": g.ID, "name": g.Manifest.Name, "license": g.Manifest.License, "sets": sets, "tasks": tasks})
+	if tasks == nil {
+		tasks = []gym.Task{}
+	}
+	writeJSON(w, http.StatusOK, apitype.GymTasks{Gym: g.ID, Name: g.Manifest.Name, License: g.Manifest.License, Sets: sets, Tasks: tasks})
 	return nil
 }
 
@@ -58,10 +62,7 @@ func (s *Server) fetchGymTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Set string `json:"set"`
-		N   int    `json:"n"`
-	}
+	var in apitype.GymTaskFetch
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
@@ -80,18 +81,11 @@ func (s *Server) fetchGymTasks(w http.ResponseWriter, r *http.Request) error {
 	return s.writeGymTasks(w, r, gc, g)
 }
 
-type taskResultsIn struct {
-	Results       []gym.TaskResult `json:"results"`
-	Approve       []string         `json:"approve"`
-	AcceptLicense string           `json:"accept_license"`
-	Send          *bool            `json:"send"`
-}
-
 // taskCandidates reads the results sent and rebuilds the items they give:
 // what review shows is what submit signs, byte for byte, since both come
 // from here.
-func (s *Server) taskCandidates(r *http.Request) (*gym.Contributor, gym.GymInfo, taskResultsIn, []gym.Candidate, error) {
-	var in taskResultsIn
+func (s *Server) taskCandidates(r *http.Request) (*gym.Contributor, gym.GymInfo, apitype.GymTaskResults, []gym.Candidate, error) {
+	var in apitype.GymTaskResults
 	gc, g, err := s.gymByPath(r)
 	if err != nil {
 		return nil, g, in, nil, err
@@ -118,7 +112,10 @@ func (s *Server) reviewGymTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"gym": g.ID, "name": g.Manifest.Name, "license": g.Manifest.License, "items": cands})
+	if cands == nil {
+		cands = []gym.Candidate{}
+	}
+	writeJSON(w, http.StatusOK, apitype.GymReview{Gym: g.ID, Name: g.Manifest.Name, License: g.Manifest.License, Items: cands})
 	return nil
 }
 
@@ -142,13 +139,13 @@ func (s *Server) submitGymTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return gymError(err)
 	}
-	out := map[string]any{"envelopes": envelopes, "approved": len(approved)}
+	out := apitype.GymTaskSubmitted{Envelopes: envelopes, Approved: len(approved)}
 	if in.Send == nil || *in.Send {
 		rep, err := gc.Send(r.Context(), true)
 		if err != nil {
 			return err
 		}
-		out["sent"] = rep
+		out.Sent = &rep
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -114,6 +114,9 @@ func runStepsBothWays(t *testing.T, direct string, env []string, seeded map[stri
 		if st.blank != nil {
 			d.stdout, o.stdout = st.blank(d.stdout), st.blank(o.stdout)
 		}
+		if os.Getenv("BOTHWAYS_LOG") != "" {
+			t.Logf("%q: %d %.300q %.300q", st.args, d.code, d.stdout, d.stderr)
+		}
 		if d != o {
 			t.Errorf("cairn %q differs:\nno owner: code %d\nstdout %q\nstderr %q\nowner:    code %d\nstdout %q\nstderr %q",
 				st.args, d.code, d.stdout, d.stderr, o.code, o.stdout, o.stderr)
