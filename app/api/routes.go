@@ -30,7 +30,6 @@ func (s *Server) routesV1() {
 	s.routesGym()
 	s.routesFeedback()
 	s.routesGymTasks()
-	s.routesApp()
 	s.routesKeyring()
 	s.routesData()
 	s.routesSync()

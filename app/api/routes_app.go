@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	ollamaapi "github.com/ollama/ollama/api"
@@ -25,7 +24,7 @@ type App interface {
 	// DataDir is the home folder.
 	DataDir() string
 	// CreateVault makes the vault on the first run and returns the
-	// configuration of the full server over it.
+	// runtime the server then serves over.
 	CreateVault(ctx context.Context, req VaultRequest) (VaultCreated, error)
 }
 
@@ -64,15 +63,15 @@ type VaultRequest struct {
 	Keyring bool `json:"keyring"`
 }
 
-// VaultCreated is a new vault: its recovery key (shown once) and the full
-// server's configuration.
+// VaultCreated is a new vault: its recovery key (shown once) and the
+// runtime over it.
 type VaultCreated struct {
 	RecoveryKey string
 	// Keyring says whether the key went into the OS keyring; KeyringError
 	// says why not, when it was asked for.
 	Keyring      bool
 	KeyringError string
-	Next         Config
+	Runtime      Runtime
 }
 
 // ErrVaultExists means the home has a vault already.
@@ -104,9 +103,6 @@ func init() {
 		operations[k] = v
 	}
 }
-
-// firstRun reports whether this server waits for a vault to be created.
-func (s *Server) firstRun() bool { return s.cfg.Vault == nil }
 
 type appBody struct {
 	// Vault is "none" (first run), "locked" or "unlocked".
@@ -169,7 +165,7 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	if !s.firstRun() || s.upgraded.Load() != nil {
+	if !s.firstRun() {
 		return errorf(http.StatusConflict, "vault_exists", ErrVaultExists.Error())
 	}
 	if s.cfg.App == nil {
@@ -180,7 +176,7 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
-	if s.upgraded.Load() != nil {
+	if !s.firstRun() {
 		return errorf(http.StatusConflict, "vault_exists", ErrVaultExists.Error())
 	}
 	created, err := s.cfg.App.CreateVault(r.Context(), in)
@@ -190,24 +186,9 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// The full server keeps everything this one was given (web UI, host
-	// names, keyring, app, and the process's other parts such as gyms),
-	// over the new vault and its agent.
-	cfg := s.cfg
-	cfg.Vault, cfg.Agent, cfg.Backends = created.Next.Vault, created.Next.Agent, created.Next.Backends
-	if created.Next.Tokens != nil {
-		cfg.Tokens = created.Next.Tokens
-	}
-	if created.Next.Sync != nil {
-		cfg.Sync = created.Next.Sync
-	}
-	next := New(cfg)
-	// Browsers signed in to the first-run server stay signed in.
-	s.browser.mu.Lock()
-	next.browser.codes, next.browser.sessions = s.browser.codes, s.browser.sessions
-	s.browser.codes, s.browser.sessions = map[string]loginCode{}, map[string]*browserSession{}
-	s.browser.mu.Unlock()
-	s.upgraded.Store(next)
+	// This server, its tokens, signed-in browsers, web UI and gyms, now
+	// serves every route over the new vault.
+	s.setRuntime(&created.Runtime)
 	writeJSON(w, http.StatusCreated, map[string]any{"recovery_key": created.RecoveryKey, "keyring": created.Keyring, "keyring_error": created.KeyringError})
 	return nil
 }
@@ -337,15 +318,4 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, m)
 	return nil
-}
-
-// firstRunHandler answers the data routes of a first-run server.
-func (s *Server) firstRunHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			writeError(w, errorf(http.StatusConflict, "no_vault", "there is no vault yet: create one (POST /api/v1/vault, or `cairn init`)"))
-			return
-		}
-		http.NotFound(w, r)
-	})
 }

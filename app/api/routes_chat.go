@@ -30,7 +30,7 @@ func (s *Server) routesChat() {
 }
 
 func (s *Server) needAgent() error {
-	if s.cfg.Agent == nil || s.cfg.Backends == nil {
+	if s.firstRun() || s.cfg.Agent == nil || s.cfg.Backends == nil {
 		return errorf(http.StatusServiceUnavailable, "no_agent", "this server runs without models")
 	}
 	return nil

@@ -47,7 +47,8 @@ type Config struct {
 	Keyring KeyStore
 	// App, when set, is the program's settings and first run
 	// (routes_app.go). With App set and Vault nil the server is a first-run
-	// server: it offers vault creation, then serves the full API.
+	// server: it offers vault creation, then serves the full API over the
+	// Runtime the App made (runtime.go).
 	App App
 	// ImportDir holds uploads while they are imported, and the journals
 	// that let a stopped import resume (the home's imports/ folder).
@@ -72,10 +73,11 @@ type Server struct {
 
 	browser browserSessions
 
-	// upgraded is the full server that a first-run server hands every
-	// request to once the vault exists.
-	upgraded atomic.Pointer[Server]
-	createMu sync.Mutex
+	// rt is the runtime, nil on a first-run server until the vault is
+	// created (runtime.go); firstRunRoutes answer before that.
+	rt             atomic.Pointer[Runtime]
+	firstRunRoutes map[string]bool
+	createMu       sync.Mutex
 
 	failMu sync.Mutex
 	// failed counts recent failed authentications, to slow guessing.
@@ -96,14 +98,19 @@ func New(cfg Config) *Server {
 	if cfg.Assets != nil {
 		s.assets = http.FileServerFS(cfg.Assets)
 	}
-	if cfg.Vault == nil {
-		s.routesApp()
-		s.mux.Handle("/api/", s.firstRunHandler())
-		return s
+	// Every route is registered once; on a first-run server only the
+	// app's own answer until the vault is created (runtime.go).
+	s.routesApp()
+	s.firstRunRoutes = map[string]bool{"GET /healthz": true}
+	for _, p := range s.routes {
+		s.firstRunRoutes[p] = true
 	}
 	s.routesV1()
 	s.routesOpenAI()
 	s.routesMCP()
+	if cfg.Vault != nil {
+		s.setRuntime(&Runtime{Vault: cfg.Vault, Agent: cfg.Agent, Backends: cfg.Backends, Sync: cfg.Sync})
+	}
 	return s
 }
 
@@ -168,10 +175,6 @@ func (s *Server) handle(pattern, scope string, maxBody int64, fn func(w http.Res
 // come from no browser or the app's own origin, and carry a token.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if next := s.upgraded.Load(); next != nil {
-			next.Handler().ServeHTTP(w, r)
-			return
-		}
 		secureHeaders(w.Header())
 		if !s.hostAllowed(r.Host) {
 			writeError(w, errorf(http.StatusMisdirectedRequest, "bad_host", "Host "+strconvQuote(r.Host)+" is not this machine: use http://127.0.0.1 or http://localhost"))
@@ -203,6 +206,9 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, errorf(http.StatusUnauthorized, "unauthorized", "a valid token is needed: send Authorization: Bearer TOKEN (`cairn token` shows yours)"))
 			return
 		}
+		if s.waitsForVault(w, r) {
+			return
+		}
 		s.mux.ServeHTTP(w, r.WithContext(withToken(r.Context(), tok)))
 	})
 }
@@ -212,13 +218,12 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) InProcess() http.Handler {
 	admin := Token{Name: "desktop", Hash: "desktop", Scopes: []string{ScopeAdmin}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if next := s.upgraded.Load(); next != nil {
-			next.InProcess().ServeHTTP(w, r)
-			return
-		}
 		// The MCP SDK wants a bearer header; who asks is in the context.
 		if r.Header.Get("Authorization") == "" {
 			r.Header.Set("Authorization", "Bearer in-process")
+		}
+		if s.waitsForVault(w, r) {
+			return
 		}
 		s.mux.ServeHTTP(w, r.WithContext(withToken(r.Context(), admin)))
 	})

@@ -39,19 +39,8 @@ func (c *Env) BackendsOnly() (Settings, *agent.Backends, *agent.Ollama, error) {
 
 // OpenRuntime opens the vault and wires the agent to it.
 func (c *Env) OpenRuntime(ctx context.Context) (*Session, error) {
-	s, bs, ollama, err := c.BackendsOnly()
+	r, err := c.NewSession(func(emb memory.Embedder) (*memory.Vault, error) { return c.OpenVaultWith(ctx, emb) })
 	if err != nil {
-		return nil, err
-	}
-	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
-	if s.EmbeddingModel != "off" {
-		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
-	}
-	var emb memory.Embedder
-	if r.Embedder != nil {
-		emb = r.Embedder
-	}
-	if r.Vault, err = c.OpenVaultWith(ctx, emb); err != nil {
 		return nil, err
 	}
 	// Memories a model forgot more than 30 days ago are erased for good.
@@ -59,6 +48,28 @@ func (c *Env) OpenRuntime(ctx context.Context) (*Session, error) {
 		slog.Warn("erasing memories forgotten over 30 days ago failed", "err", err)
 	} else if n > 0 {
 		slog.Info("erased memories a model forgot over 30 days ago", "count", n)
+	}
+	return r, nil
+}
+
+// NewSession is the one place a Session is put together: the settings,
+// the model backends, the embedder over them, the vault that open opens
+// (or creates) with that embedder, and the agent over the vault.
+// OpenRuntime, OpenLocked and the first run's vault creation all use it,
+// so a backend added here (another device's models) reaches every path.
+func (c *Env) NewSession(open func(memory.Embedder) (*memory.Vault, error)) (*Session, error) {
+	s, bs, ollama, err := c.BackendsOnly()
+	if err != nil {
+		return nil, err
+	}
+	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
+	var emb memory.Embedder
+	if s.EmbeddingModel != "off" {
+		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
+		emb = r.Embedder
+	}
+	if r.Vault, err = open(emb); err != nil {
+		return nil, err
 	}
 	r.Agent = agent.New(r.Vault, bs, agent.Config{
 		Model: s.Model, System: s.System, NumCtx: s.NumCtx, NumPredict: s.MaxReplyTokens, NoExtraction: !s.ExtractionOn(), Logger: slog.Default(),
