@@ -78,29 +78,24 @@ type VaultCreated struct {
 var ErrVaultExists = errors.New("a vault already exists here: unlock it instead")
 
 // routesApp registers the UI's routes; they answer on a first-run server too.
-func (s *Server) routesApp() {
-	s.handle("GET /api/v1/app", ScopeMemoryRead, 0, s.appState)
-	s.handle("POST /api/v1/vault", ScopeAdmin, smallBody, s.createVault)
-	s.handle("GET /api/v1/settings", ScopeChat, 0, s.getSettings)
-	s.handle("PATCH /api/v1/settings", ScopeAdmin, smallBody, s.patchSettings)
-	s.handle("GET /api/v1/token", ScopeAdmin, 0, s.getToken)
-	s.handle("POST /api/v1/token/rotate", ScopeAdmin, 0, s.rotateToken)
-	s.handle("GET /api/v1/models/running", ScopeChat, 0, s.runningModels)
-	s.handle("GET /api/v1/messages/{id}", ScopeChat, 0, s.getMessage)
-}
-
-func init() {
-	for k, v := range map[string]operation{
-		"GET /api/v1/app":            {summary: "What the UI needs first: whether a vault exists and is locked, the data folder, the idle lock"},
-		"POST /api/v1/vault":         {summary: "Create the vault on the first run (admin); answers the recovery key, shown once", body: "passphrase, keyring"},
-		"GET /api/v1/settings":       {summary: "Settings: chat and embedding model, extraction, idle lock, reply cap, sharing this device's models"},
-		"PATCH /api/v1/settings":     {summary: "Change settings (admin)", body: "model, embedding_model, extraction, idle_lock_minutes, max_reply_tokens, share_models"},
-		"GET /api/v1/token":          {summary: "The default API token, to copy into scripts (admin)"},
-		"POST /api/v1/token/rotate":  {summary: "Replace the default API token; the old one stops working at once (admin)"},
-		"GET /api/v1/models/running": {summary: "Models Ollama has loaded: size, VRAM used (0: on the CPU), context length"},
-		"GET /api/v1/messages/{id}":  {summary: "One message, with its conversation id"},
-	} {
-		operations[k] = v
+func (s *Server) routesApp() []route {
+	return []route{
+		{pattern: "GET /api/v1/app", scope: ScopeMemoryRead, whileLocked: true, firstRun: true, serve: s.appState,
+			summary: "What the UI needs first: whether a vault exists and is locked, the data folder, the idle lock"},
+		{pattern: "POST /api/v1/vault", scope: ScopeAdmin, maxBody: smallBody, firstRun: true, serve: s.createVault,
+			summary: "Create the vault on the first run (admin); answers the recovery key, shown once", fields: "passphrase, keyring"},
+		{pattern: "GET /api/v1/settings", scope: ScopeChat, firstRun: true, serve: s.getSettings,
+			summary: "Settings: chat and embedding model, extraction, idle lock, reply cap, sharing this device's models"},
+		{pattern: "PATCH /api/v1/settings", scope: ScopeAdmin, maxBody: smallBody, firstRun: true, serve: s.patchSettings,
+			summary: "Change settings (admin)", fields: "model, embedding_model, extraction, idle_lock_minutes, max_reply_tokens, share_models"},
+		{pattern: "GET /api/v1/token", scope: ScopeAdmin, firstRun: true, serve: s.getToken,
+			summary: "The default API token, to copy into scripts (admin)"},
+		{pattern: "POST /api/v1/token/rotate", scope: ScopeAdmin, firstRun: true, serve: s.rotateToken,
+			summary: "Replace the default API token; the old one stops working at once (admin)"},
+		{pattern: "GET /api/v1/models/running", scope: ScopeChat, firstRun: true, serve: s.runningModels,
+			summary: "Models Ollama has loaded: size, VRAM used (0: on the CPU), context length"},
+		{pattern: "GET /api/v1/messages/{id}", scope: ScopeChat, firstRun: true, serve: s.getMessage,
+			summary: "One message, with its conversation id"},
 	}
 }
 

@@ -15,18 +15,31 @@ import (
 )
 
 // routesChat registers conversations, chat turns and models.
-func (s *Server) routesChat() {
-	s.handle("GET /api/v1/conversations", ScopeChat, 0, s.listConversations)
-	s.handle("GET /api/v1/conversations/{id}", ScopeChat, 0, s.getConversation)
-	s.handle("PATCH /api/v1/conversations/{id}", ScopeConversationsWrite, smallBody, s.patchConversation)
-	s.handle("DELETE /api/v1/conversations/{id}", ScopeConversationsWrite, 0, s.deleteConversation)
-	s.handle("POST /api/v1/chat", ScopeChat, chatBody, s.chat)
-	s.handle("POST /api/v1/messages/{id}/regenerate", ScopeChat, smallBody, s.regenerate)
-	s.handle("POST /api/v1/messages/{id}/feedback", ScopeChat, chatBody, s.addFeedback)
-	s.handle("GET /api/v1/messages/{id}/feedback", ScopeChat, 0, s.listFeedback)
-	s.handle("GET /api/v1/models", ScopeChat, 0, s.listModels)
-	s.handle("POST /api/v1/models/pull", ScopeAdmin, smallBody, s.pullModel)
-	s.handle("GET /api/v1/events", ScopeMemoryRead, 0, s.events)
+func (s *Server) routesChat() []route {
+	return []route{
+		{pattern: "GET /api/v1/conversations", scope: ScopeChat, serve: s.listConversations,
+			summary: "Conversations, most recent first, up to limit (0 for all)"},
+		{pattern: "GET /api/v1/conversations/{id}", scope: ScopeChat, serve: s.getConversation,
+			summary: "A conversation with every message of every branch (parent ids) and its head"},
+		{pattern: "PATCH /api/v1/conversations/{id}", scope: ScopeConversationsWrite, maxBody: smallBody, serve: s.patchConversation,
+			summary: "Rename a conversation (conversations:write)", fields: "title"},
+		{pattern: "DELETE /api/v1/conversations/{id}", scope: ScopeConversationsWrite, serve: s.deleteConversation,
+			summary: "Delete a conversation and its messages (conversations:write)"},
+		{pattern: "POST /api/v1/chat", scope: ScopeChat, maxBody: chatBody, stream: true, serve: s.chat,
+			summary: "Send a message and get the reply (stream: true for Server-Sent Events: start with the conversation and message ids, delta, done, error); parent_id of an earlier message edits into a new branch; root: true makes a new first message (editing the first one)", fields: "conversation_id, parent_id, root, text, model, stream"},
+		{pattern: "POST /api/v1/messages/{id}/regenerate", scope: ScopeChat, maxBody: smallBody, stream: true, serve: s.regenerate,
+			summary: "Answer the message before this reply again, as a new branch", fields: "model, stream"},
+		{pattern: "POST /api/v1/messages/{id}/feedback", scope: ScopeChat, maxBody: chatBody, serve: s.addFeedback,
+			summary: "Rate a reply (1 or -1), comment on it, give the answer you wanted, or mark it preferred among its regenerations; kept in the vault", fields: "rating, comment, correction, preferred"},
+		{pattern: "GET /api/v1/messages/{id}/feedback", scope: ScopeChat, serve: s.listFeedback,
+			summary: "Feedback on a reply, oldest first"},
+		{pattern: "GET /api/v1/models", scope: ScopeChat, serve: s.listModels,
+			summary: "Models of every backend, and of your other paired devices as DEVICE/MODEL (device, offline: out of reach, as last seen); the other backends that did not answer are listed under unreachable"},
+		{pattern: "POST /api/v1/models/pull", scope: ScopeAdmin, maxBody: smallBody, stream: true, serve: s.pullModel,
+			summary: "Download a model into Ollama; progress as Server-Sent Events (admin)", fields: "name, insecure"},
+		{pattern: "GET /api/v1/events", scope: ScopeMemoryRead, stream: true, serve: s.events,
+			summary: "Server-Sent Events for every change in the vault (memory, conversation, message, …); Last-Event-ID resumes"},
+	}
 }
 
 func (s *Server) needAgent() error {

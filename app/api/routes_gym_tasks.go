@@ -13,23 +13,16 @@ import (
 // would send (exact bytes) and their submission, which goes through the
 // same licence gate, signature and outbox as feedback. Admin only, as
 // every gym route: they send the person's work away.
-func (s *Server) routesGymTasks() {
-	s.handle("GET /api/v1/gym/gyms/{id}/tasks", ScopeAdmin, 0, s.gymTasks)
-	s.handle("POST /api/v1/gym/gyms/{id}/tasks", ScopeAdmin, smallBody, s.fetchGymTasks)
-	s.handle("POST /api/v1/gym/gyms/{id}/tasks/review", ScopeAdmin, smallBody, s.reviewGymTasks)
-	s.handle("POST /api/v1/gym/gyms/{id}/tasks/submit", ScopeAdmin, smallBody, s.submitGymTasks)
-}
-
-var gymTaskOperations = map[string]operation{
-	"GET /api/v1/gym/gyms/{id}/tasks":         {summary: "The gym's task sets (from its manifest) and the tasks fetched from it and not done yet; contacts nobody (admin)"},
-	"POST /api/v1/gym/gyms/{id}/tasks":        {summary: "Fetch a signed batch of up to n tasks of a set from the gym (only the set is sent) and keep them; returns the tasks not done yet (admin)", body: "set, n"},
-	"POST /api/v1/gym/gyms/{id}/tasks/review": {summary: "The items results would give (results: task, answer | choice (0-based) and reason | scores | labels), redacted, each with its hash and exact bytes as they would be signed and sent; sends nothing (admin)", body: "results"},
-	"POST /api/v1/gym/gyms/{id}/tasks/submit": {summary: "Approve the items of results by hash under the gym's licence (accept_license must name it): signed into the outbox, their tasks marked done, and sent unless send is false (admin)", body: "results, approve, accept_license, send"},
-}
-
-func init() {
-	for k, v := range gymTaskOperations {
-		operations[k] = v
+func (s *Server) routesGymTasks() []route {
+	return []route{
+		{pattern: "GET /api/v1/gym/gyms/{id}/tasks", scope: ScopeAdmin, serve: s.gymTasks,
+			summary: "The gym's task sets (from its manifest) and the tasks fetched from it and not done yet; contacts nobody (admin)"},
+		{pattern: "POST /api/v1/gym/gyms/{id}/tasks", scope: ScopeAdmin, maxBody: smallBody, serve: s.fetchGymTasks,
+			summary: "Fetch a signed batch of up to n tasks of a set from the gym (only the set is sent) and keep them; returns the tasks not done yet (admin)", fields: "set, n"},
+		{pattern: "POST /api/v1/gym/gyms/{id}/tasks/review", scope: ScopeAdmin, maxBody: smallBody, serve: s.reviewGymTasks,
+			summary: "The items results would give (results: task, answer | choice (0-based) and reason | scores | labels), redacted, each with its hash and exact bytes as they would be signed and sent; sends nothing (admin)", fields: "results"},
+		{pattern: "POST /api/v1/gym/gyms/{id}/tasks/submit", scope: ScopeAdmin, maxBody: smallBody, serve: s.submitGymTasks,
+			summary: "Approve the items of results by hash under the gym's licence (accept_license must name it): signed into the outbox, their tasks marked done, and sent unless send is false (admin)", fields: "results, approve, accept_license, send"},
 	}
 }
 

@@ -66,18 +66,18 @@ type Server struct {
 	// assets serves the web UI, when there is one.
 	assets http.Handler
 
-	// routes lists the registered patterns, for the OpenAPI check, and
-	// routeScope the scope each needs (the scope table test).
-	routes     []string
-	routeScope map[string]string
+	// table is every route (route.go); firstRunRoutes answer before there
+	// is a vault, lockedRoutes to a browser session paused by a lock.
+	table          []route
+	firstRunRoutes map[string]bool
+	lockedRoutes   map[string]bool
 
 	browser browserSessions
 
 	// rt is the runtime, nil on a first-run server until the vault is
-	// created (runtime.go); firstRunRoutes answer before that.
-	rt             atomic.Pointer[Runtime]
-	firstRunRoutes map[string]bool
-	createMu       sync.Mutex
+	// created (runtime.go).
+	rt       atomic.Pointer[Runtime]
+	createMu sync.Mutex
 
 	failMu sync.Mutex
 	// failed counts recent failed authentications, to slow guessing.
@@ -100,13 +100,7 @@ func New(cfg Config) *Server {
 	}
 	// Every route is registered once; on a first-run server only the
 	// app's own answer until the vault is created (runtime.go).
-	s.routesApp()
-	s.firstRunRoutes = map[string]bool{"GET /healthz": true}
-	for _, p := range s.routes {
-		s.firstRunRoutes[p] = true
-	}
-	s.routesV1()
-	s.routesOpenAI()
+	s.register(s.routes())
 	s.routesMCP()
 	if cfg.Vault != nil {
 		s.setRuntime(&Runtime{Vault: cfg.Vault, Agent: cfg.Agent, Backends: cfg.Backends, Sync: cfg.Sync})
@@ -126,49 +120,6 @@ const (
 	bodyTimeout  = 30 * time.Second
 	replyTimeout = 2 * time.Minute
 )
-
-// streamingRoutes answer for as long as a reply, a download or an event
-// feed lasts: no write deadline.
-var streamingRoutes = map[string]bool{
-	"POST /api/v1/chat":                     true,
-	"POST /api/v1/messages/{id}/regenerate": true,
-	"POST /api/v1/models/pull":              true,
-	"GET /api/v1/events":                    true,
-	"POST /v1/chat/completions":             true,
-}
-
-// handle registers a route that needs scope and reads at most maxBody.
-func (s *Server) handle(pattern, scope string, maxBody int64, fn func(w http.ResponseWriter, r *http.Request) error) {
-	s.routes = append(s.routes, pattern)
-	if s.routeScope == nil {
-		s.routeScope = map[string]string{}
-	}
-	s.routeScope[pattern] = scope
-	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := tokenFrom(r.Context())
-		if !ok || !tok.Has(scope) {
-			writeError(w, errorf(http.StatusForbidden, "forbidden", "this token lacks the "+scope+" scope: create one with `cairn token create NAME --scope "+scope+"`"))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		// Deadlines are not supported in-process (the desktop window);
-		// there is no client to stall there.
-		// (A read deadline on a stream would end it: the server's
-		// background read that watches for a closed connection fails too.)
-		// Deadlines stay on a kept-alive connection, so a stream clears
-		// the one an earlier request set.
-		rc := http.NewResponseController(w)
-		if streamingRoutes[pattern] {
-			_ = rc.SetWriteDeadline(time.Time{})
-		} else {
-			_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
-			_ = rc.SetWriteDeadline(time.Now().Add(replyTimeout))
-		}
-		if err := fn(w, r); err != nil {
-			writeError(w, err)
-		}
-	}))
-}
 
 // Handler is the API with its checks, for a socket. A request must name
 // a loopback host (so a web page cannot reach it through DNS rebinding),
