@@ -317,16 +317,16 @@ func (s *Server) pullModel(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) addFeedback(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Rating     int    `json:"rating"`
-		Comment    string `json:"comment"`
-		Correction string `json:"correction"`
-		Preferred  bool   `json:"preferred"`
-	}
+	var in apitype.FeedbackInput
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	fb, err := s.cfg.Vault.AddFeedback(r.Context(), memory.NewFeedback{MessageID: r.PathValue("id"), Rating: in.Rating, Comment: in.Comment, Correction: in.Correction, Preferred: in.Preferred})
+	// A unique prefix, as `cairn conversations show` prints ids.
+	id, err := s.cfg.Vault.ResolveID(r.Context(), memory.KindMessage, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	fb, err := s.cfg.Vault.AddFeedback(r.Context(), memory.NewFeedback{MessageID: id, Rating: in.Rating, Comment: in.Comment, Correction: in.Correction, Preferred: in.Preferred})
 	if err != nil {
 		return err
 	}

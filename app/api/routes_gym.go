@@ -77,7 +77,7 @@ func (s *Server) listGyms(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"gyms": gyms})
+	writeJSON(w, http.StatusOK, apitype.GymList{Gyms: gyms})
 	return nil
 }
 
@@ -86,9 +86,7 @@ func (s *Server) addGym(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Address string `json:"address"`
-	}
+	var in apitype.GymAddress
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
@@ -216,7 +214,7 @@ func (s *Server) gymReceipts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"receipts": recs})
+	writeJSON(w, http.StatusOK, apitype.GymReceipts{Receipts: recs})
 	return nil
 }
 
@@ -225,9 +223,7 @@ func (s *Server) revokeGym(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Items []string `json:"items"`
-	}
+	var in apitype.GymRevocation
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
@@ -242,7 +238,7 @@ func (s *Server) revokeGym(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revocation": id, "sent": rep})
+	writeJSON(w, http.StatusOK, apitype.GymRevoked{Revocation: id, Sent: rep})
 	return nil
 }
 
@@ -255,7 +251,7 @@ func (s *Server) gymOutbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"outbox": entries})
+	writeJSON(w, http.StatusOK, apitype.GymOutbox{Outbox: entries})
 	return nil
 }
 

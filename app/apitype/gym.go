@@ -68,3 +68,36 @@ type GymTaskSubmitted struct {
 	Approved  int             `json:"approved"`
 	Sent      *gym.SendReport `json:"sent,omitempty"`
 }
+
+// GymList answers GET /api/v1/gym/gyms: the gyms the person added.
+type GymList struct {
+	Gyms []gym.GymInfo `json:"gyms"`
+}
+
+// GymAddress is the body of POST /api/v1/gym/gyms.
+type GymAddress struct {
+	Address string `json:"address"`
+}
+
+// GymOutbox answers GET /api/v1/gym/outbox.
+type GymOutbox struct {
+	Outbox []gym.OutboxEntry `json:"outbox"`
+}
+
+// GymReceipts answers GET /api/v1/gym/gyms/{id}/receipts.
+type GymReceipts struct {
+	Receipts []gym.KeptReceipt `json:"receipts"`
+}
+
+// GymRevocation is the body of POST /api/v1/gym/gyms/{id}/revoke: the
+// hashes of the items to withdraw.
+type GymRevocation struct {
+	Items []string `json:"items"`
+}
+
+// GymRevoked is what POST /api/v1/gym/gyms/{id}/revoke answers: the
+// revocation's id and what sending it did.
+type GymRevoked struct {
+	Revocation string         `json:"revocation"`
+	Sent       gym.SendReport `json:"sent"`
+}

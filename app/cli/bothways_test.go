@@ -114,7 +114,7 @@ func runStepsBothWays(t *testing.T, direct string, env []string, seeded map[stri
 		if st.blank != nil {
 			d.stdout, o.stdout = st.blank(d.stdout), st.blank(o.stdout)
 		}
-		if os.Getenv("BOTHWAYS_LOG") != "" {
+		if os.Getenv("BOTHWAYS_LOG") != "" { // to see what each step printed
 			t.Logf("%q: %d %.300q %.300q", st.args, d.code, d.stdout, d.stderr)
 		}
 		if d != o {
@@ -334,5 +334,51 @@ func TestForgottenBothWays(t *testing.T) {
 		{"memory", "restore", ids[1]},
 		{"memory", "forgotten"},
 		{"memory", "list", "--json"},
+	})
+}
+
+// TestGymCommandsBothWays is the same for the commands on the home's gym
+// file and for feedback: listing, adding and removing gyms, rating replies
+// (by a prefix of the id, and the mistakes), the outbox, sending, the
+// receipts and a revocation, on a gym served on loopback.
+func TestGymCommandsBothWays(t *testing.T) {
+	direct := newHome(t)
+	bad, good := conversationWithBranches(t, direct)
+	g := serveGymAt(t, filepath.Join(t.TempDir(), "gym"), "127.0.0.1:0")
+	for _, args := range [][]string{
+		{"gym", "add", "http://" + g.addr},
+		{"gym", "feedback", good, "--up"},
+	} {
+		if r := cairn(t, direct, withPass, args...); r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	var reviewed struct {
+		Items []gym.Candidate `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(cairn(t, direct, withPass, "gym", "review", "log-gym", "--json").stdout), &reviewed); err != nil || len(reviewed.Items) == 0 {
+		t.Fatalf("review --json: %+v, %v", reviewed, err)
+	}
+	if r := cairn(t, direct, withPass, "gym", "review", "log-gym", "--approve", "all", "--accept-license", "CC-BY-4.0", "--no-send"); r.code != 0 {
+		t.Fatalf("approve: %d %s", r.code, r.stderr)
+	}
+	const missing = "0190aaaa-0000-7000-8000-000000000000"
+	runBothWays(t, direct, withPass, map[string]bool{bad: true, good: true}, [][]string{
+		{"gym", "list"},
+		{"gym", "outbox"},
+		{"gym", "feedback", bad[:13], "--down", "--reason", "wrong city"},
+		{"gym", "feedback", bad, "--correct", "Anna lives in Lisbon."},
+		{"gym", "feedback", missing, "--up"},
+		{"gym", "feedback", bad},
+		{"gym", "feedback", bad, "--up", "--down"},
+		{"gym", "feedback", bad, "--reason", "\xff", "--up"},
+		{"gym", "send"},
+		{"gym", "receipts", "log-gym"},
+		{"gym", "receipts", "no-such-gym"},
+		{"gym", "revoke", "log-gym", reviewed.Items[0].Hash},
+		{"gym", "add", "http://127.0.0.1:1"},
+		{"gym", "remove", "no-such-gym"},
+		{"gym", "remove", "log-gym"},
+		{"gym", "list"},
 	})
 }
