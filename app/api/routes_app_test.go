@@ -48,9 +48,10 @@ func (a *firstRunApp) CreateVault(ctx context.Context, req VaultRequest) (VaultC
 	return VaultCreated{RecoveryKey: rec, Runtime: Runtime{Vault: v}}, nil
 }
 
-// A first-run server offers only vault creation, then serves the full API
-// to the same signed-in browser.
-func TestFirstRunServerCreatesTheVault(t *testing.T) {
+// newFirstRunServer serves a first-run server (no vault yet) over a
+// firstRunApp in a temporary home, which it returns.
+func newFirstRunServer(t *testing.T) (*Server, *httptest.Server, string) {
+	t.Helper()
 	dir := t.TempDir()
 	toks, err := OpenTokens(dir)
 	if err != nil {
@@ -65,6 +66,13 @@ func TestFirstRunServerCreatesTheVault(t *testing.T) {
 	s := New(Config{Tokens: toks, App: app})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
+	return s, srv, dir
+}
+
+// A first-run server offers only vault creation, then serves the full API
+// to the same signed-in browser.
+func TestFirstRunServerCreatesTheVault(t *testing.T) {
+	s, srv, dir := newFirstRunServer(t)
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -226,23 +234,11 @@ func toJSON(v any) string {
 // OpenAPI, the OpenAI-compatible models), and nothing races (go test
 // -race).
 func TestFirstRunRuntimeAppearsUnderLoad(t *testing.T) {
-	dir := t.TempDir()
-	toks, err := OpenTokens(dir)
+	s, srv, _ := newFirstRunServer(t)
+	admin, _, err := s.cfg.Tokens.EnsureDefault()
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, _, err := toks.EnsureDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &firstRunApp{dir: dir, st: Settings{IdleLockMinutes: 15}}
-	t.Cleanup(func() {
-		if app.v != nil {
-			app.v.Close()
-		}
-	})
-	srv := httptest.NewServer(New(Config{Tokens: toks, App: app}).Handler())
-	t.Cleanup(srv.Close)
 	call := func(method, path, body string) int {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+admin)
