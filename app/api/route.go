@@ -31,7 +31,8 @@ type route struct {
 	// whileLocked: a browser session paused by a lock may still ask it
 	// (login.go): whether the vault is locked, and how to unlock it.
 	whileLocked bool
-	// firstRun: it answers before there is a vault (runtime.go).
+	// firstRun: it answers before there is a vault (runtime.go): the UI's
+	// own routes, and those of the gym file alone, which need no vault.
 	firstRun bool
 	// summary documents a /api/v1 route in the OpenAPI document, and
 	// fields names its request's JSON fields ("" for none).

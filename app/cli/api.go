@@ -52,19 +52,14 @@ func (c *cli) withGymAPI(ctx context.Context, fn func(*client.Client) error) err
 }
 
 // withGymFileAPI is withAPI for the routes of the home's gym file alone
-// (gyms, outbox, receipts, revocations), which need no passphrase: with no
-// owner, the handler serves in-process over the gym file and the vault
-// opened locked.
+// (gyms, outbox, receipts, revocations), which need neither the vault nor
+// the passphrase: with no owner, the handler serves in-process over the
+// gym file only (those routes answer before there is a vault).
 func (c *cli) withGymFileAPI(ctx context.Context, fn func(*client.Client) error) error {
 	if oc, ok := c.ownerClient(); ok {
 		return fn(oc.api)
 	}
 	return c.withContributor(ctx, func(gc *gym.Contributor) error {
-		v, err := memory.Open(ctx, memory.Config{Path: c.Home().VaultPath()})
-		if err != nil {
-			return err
-		}
-		defer v.Close()
-		return fn(client.InProcess(api.New(api.Config{Vault: v, Gym: gc}).InProcess()))
+		return fn(client.InProcess(api.New(api.Config{Gym: gc}).InProcess()))
 	})
 }
