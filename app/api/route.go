@@ -32,7 +32,8 @@ type route struct {
 	// (login.go): whether the vault is locked, and how to unlock it.
 	whileLocked bool
 	// firstRun: it answers before there is a vault (runtime.go): the UI's
-	// own routes, and those of the gym file alone, which need no vault.
+	// own routes, and those of the gym file and its tasks, which need
+	// no vault.
 	firstRun bool
 	// summary documents a /api/v1 route in the OpenAPI document, and
 	// fields names its request's JSON fields ("" for none).

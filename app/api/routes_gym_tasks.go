@@ -15,13 +15,13 @@ import (
 // every gym route: they send the person's work away.
 func (s *Server) routesGymTasks() []route {
 	return []route{
-		{pattern: "GET /api/v1/gym/gyms/{id}/tasks", scope: ScopeAdmin, serve: s.gymTasks,
+		{pattern: "GET /api/v1/gym/gyms/{id}/tasks", scope: ScopeAdmin, firstRun: true, serve: s.gymTasks,
 			summary: "The gym's task sets (from its manifest) and the tasks fetched from it and not done yet; contacts nobody (admin)"},
-		{pattern: "POST /api/v1/gym/gyms/{id}/tasks", scope: ScopeAdmin, maxBody: smallBody, serve: s.fetchGymTasks,
+		{pattern: "POST /api/v1/gym/gyms/{id}/tasks", scope: ScopeAdmin, firstRun: true, maxBody: smallBody, serve: s.fetchGymTasks,
 			summary: "Fetch a signed batch of up to n tasks of a set from the gym (only the set is sent) and keep them; returns the tasks not done yet (admin)", fields: "set, n"},
-		{pattern: "POST /api/v1/gym/gyms/{id}/tasks/review", scope: ScopeAdmin, maxBody: smallBody, serve: s.reviewGymTasks,
+		{pattern: "POST /api/v1/gym/gyms/{id}/tasks/review", scope: ScopeAdmin, firstRun: true, maxBody: smallBody, serve: s.reviewGymTasks,
 			summary: "The items results would give (results: task, answer | choice (0-based) and reason | scores | labels), redacted, each with its hash and exact bytes as they would be signed and sent; sends nothing (admin)", fields: "results"},
-		{pattern: "POST /api/v1/gym/gyms/{id}/tasks/submit", scope: ScopeAdmin, maxBody: smallBody, serve: s.submitGymTasks,
+		{pattern: "POST /api/v1/gym/gyms/{id}/tasks/submit", scope: ScopeAdmin, firstRun: true, maxBody: smallBody, serve: s.submitGymTasks,
 			summary: "Approve the items of results by hash under the gym's licence (accept_license must name it): signed into the outbox, their tasks marked done, and sent unless send is false (admin)", fields: "results, approve, accept_license, send"},
 	}
 }
@@ -89,9 +89,12 @@ func (s *Server) taskCandidates(r *http.Request) (*gym.Contributor, gym.GymInfo,
 	if len(in.Results) == 0 {
 		return nil, g, in, nil, errorf(http.StatusBadRequest, "invalid", "results is missing: send {\"results\": [{\"task\": ID, \"answer\": …}]}")
 	}
-	known, err := gym.KnownFromVault(r.Context(), s.cfg.Vault)
-	if err != nil {
-		return nil, g, in, nil, err
+	// Known names come from the vault; with none yet there are none.
+	var known gym.Known
+	if !s.firstRun() {
+		if known, err = gym.KnownFromVault(r.Context(), s.cfg.Vault); err != nil {
+			return nil, g, in, nil, err
+		}
 	}
 	cands, err := gc.TaskCandidates(r.Context(), g, in.Results, known)
 	if err != nil {
