@@ -209,6 +209,12 @@ type TurnRequest struct {
 	Seed        int
 	// Format is a JSON schema (or "json") the reply must follow.
 	Format json.RawMessage
+	// OnStored, when set, is called once with the conversation and the
+	// person's stored message, before the first delta reaches onDelta (or,
+	// with no delta, before Chat returns): a caller that stops the reply
+	// still knows where it went on. Not called when the message could not
+	// be stored.
+	OnStored func(conv memory.Conversation, user memory.Message)
 }
 
 // Limits narrow what one turn may do with the person's memory. The zero
@@ -481,6 +487,9 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 			return fmt.Errorf("your message could not be stored, so neither was the reply: %w", err)
 		}
 		turn.Conversation, turn.User, parent = conv, user, user.ID
+		if opts.OnStored != nil {
+			opts.OnStored(conv, user)
+		}
 		return nil
 	}
 	total := budget(in.NumCtx, in.Reserve)
@@ -505,6 +514,11 @@ func (a *Agent) stream(ctx context.Context, pend *pending, backend Backend, name
 		}
 		req := ChatRequest{Model: name, Messages: messages, Tools: tools, Format: opts.Format, NumCtx: in.NumCtx, NumPredict: numPredict, Temperature: temperature, Seed: seed}
 		resp, err := backend.Chat(ctx, req, func(d Delta) {
+			if opts.OnStored != nil && parent == "" {
+				// The caller hears where the turn is stored before its
+				// first word; a failed store is the turn's error below.
+				_ = await()
+			}
 			if onDelta != nil {
 				onDelta(d.Content)
 			}

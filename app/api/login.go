@@ -54,11 +54,6 @@ type browserSession struct {
 	locked bool
 }
 
-// whileLocked is what a suspended session may still ask: whether the
-// vault is locked, and to unlock it, with the passphrase or with the
-// recovery key (which sets a new passphrase).
-var whileLocked = map[string]bool{"GET /api/v1/app": true, "GET /api/v1/status": true, "POST /api/v1/unlock": true, "POST /api/v1/recover": true}
-
 type loginCode struct {
 	expires time.Time
 	from    string
@@ -176,7 +171,7 @@ func (s *Server) sessionToken(r *http.Request) (Token, bool) {
 		delete(s.browser.sessions, h)
 		return Token{}, false
 	}
-	if sess.locked && !whileLocked[r.Method+" "+r.URL.Path] {
+	if sess.locked && !s.lockedRoutes[r.Method+" "+r.URL.Path] { // route.whileLocked
 		return Token{}, false
 	}
 	sess.used = now

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -63,8 +64,9 @@ const mcpBody = 1 << 20
 // memory:read. The write tools check memory:write per call, so a
 // read-only token can search but not change anything.
 func (s *Server) routesMCP() {
-	srv := NewMCP(MCPConfig{Vault: s.cfg.Vault, Logger: s.log})
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+	// Made on the first request, which comes once the vault exists.
+	srv := sync.OnceValue(func() *mcp.Server { return NewMCP(MCPConfig{Vault: s.cfg.Vault, Logger: s.log}) })
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv() }, &mcp.StreamableHTTPOptions{
 		Logger:              s.log,
 		SessionTimeout:      30 * time.Minute,
 		MaxRequestBodyBytes: mcpBody,

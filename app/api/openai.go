@@ -17,12 +17,14 @@ type openAI struct {
 	threads *threadCache
 }
 
-// routesOpenAI registers the OpenAI-compatible routes under /v1.
-func (s *Server) routesOpenAI() {
+// routesOpenAI are the OpenAI-compatible routes under /v1.
+func (s *Server) routesOpenAI() []route {
 	o := &openAI{s: s, threads: newThreadCache(4096)}
-	s.handle("GET /v1/models", ScopeChat, 0, o.models)
-	s.handle("POST /v1/embeddings", ScopeChat, chatBody, o.embeddings)
-	s.handle("POST /v1/chat/completions", ScopeChat, chatBody, o.chatCompletions)
+	return []route{
+		{pattern: "GET /v1/models", scope: ScopeChat, serve: o.models},
+		{pattern: "POST /v1/embeddings", scope: ScopeChat, maxBody: chatBody, serve: o.embeddings},
+		{pattern: "POST /v1/chat/completions", scope: ScopeChat, maxBody: chatBody, stream: true, serve: o.chatCompletions},
+	}
 }
 
 // oaiModel is one entry of GET /v1/models.

@@ -28,9 +28,12 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 		}
 	}
 	var registered []string
-	for _, p := range New(Config{Vault: f.vault, Tokens: f.tokens}).routes {
-		if _, path, _ := strings.Cut(p, " "); strings.HasPrefix(path, "/api/v1/") {
-			registered = append(registered, p)
+	for _, rt := range New(Config{Vault: f.vault, Tokens: f.tokens}).table {
+		if _, path, _ := strings.Cut(rt.pattern, " "); strings.HasPrefix(path, "/api/v1/") {
+			registered = append(registered, rt.pattern)
+			if rt.summary == "" {
+				t.Errorf("%s has no summary for the OpenAPI document", rt.pattern)
+			}
 		}
 	}
 	slices.Sort(documented)

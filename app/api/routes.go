@@ -4,36 +4,50 @@ import (
 	"context"
 	"net/http"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/memory"
 )
 
-// routesV1 registers the native REST routes.
-func (s *Server) routesV1() {
-	s.handle("GET /api/v1/status", ScopeMemoryRead, 0, s.status)
-	s.handle("POST /api/v1/unlock", ScopeAdmin, smallBody, s.unlock)
-	s.handle("POST /api/v1/recover", ScopeAdmin, smallBody, s.recoverVault)
-	s.handle("POST /api/v1/lock", ScopeAdmin, 0, s.lock)
+// routes is the API's route table: every route, declared once (route.go).
+func (s *Server) routes() []route {
+	return slices.Concat(s.routesApp(), s.routesV1(), s.routesChat(), s.routesPrepare(), s.routesRecall(), s.routesGym(), s.routesFeedback(),
+		s.routesGymTasks(), s.routesKeyring(), s.routesData(), s.routesSync(), s.routesOpenAI())
+}
 
-	s.handle("GET /api/v1/memories", ScopeMemoryRead, 0, s.listMemories)
-	s.handle("POST /api/v1/memories", ScopeMemoryWrite, smallBody+memory.MaxTextBytes, s.addMemory)
-	s.handle("GET /api/v1/memories/{id}", ScopeMemoryRead, 0, s.getMemory)
-	s.handle("PATCH /api/v1/memories/{id}", ScopeMemoryWrite, smallBody+memory.MaxTextBytes, s.patchMemory)
-	s.handle("DELETE /api/v1/memories/{id}", ScopeMemoryWrite, 0, s.deleteMemory)
-	s.handle("GET /api/v1/memories/{id}/revisions", ScopeMemoryRead, 0, s.memoryRevisions)
-	s.routesChat()
-	s.routesPrepare()
-	s.routesRecall()
-	s.routesGym()
-	s.routesFeedback()
-	s.routesGymTasks()
-	s.routesApp()
-	s.routesKeyring()
-	s.routesData()
-	s.routesSync()
-	s.handle("GET /api/v1/openapi.json", ScopeMemoryRead, 0, s.openAPI)
+// routesV1 are the status, the lock and the memories.
+func (s *Server) routesV1() []route {
+	return []route{
+		{pattern: "GET /api/v1/status", scope: ScopeMemoryRead, whileLocked: true, serve: s.status,
+			summary: "Whether the vault is locked, which backends answer and receive memory, how far embedding has got (memories and past messages), versions"},
+		{pattern: "POST /api/v1/unlock", scope: ScopeAdmin, maxBody: smallBody, whileLocked: true, serve: s.unlock,
+			summary: "Unlock the vault (admin)", fields: "passphrase"},
+		{pattern: "POST /api/v1/recover", scope: ScopeAdmin, maxBody: smallBody, whileLocked: true, serve: s.recoverVault,
+			summary: "Set a new passphrase with the recovery key, and unlock (admin)", fields: "recovery_key, new_passphrase"},
+		{pattern: "POST /api/v1/lock", scope: ScopeAdmin, serve: s.lock,
+			summary: "Lock the vault (admin)"},
+
+		{pattern: "GET /api/v1/memories", scope: ScopeMemoryRead, serve: s.listMemories,
+			summary: "List memories, or search them with q (hybrid; mode=keyword|vector), filtered by kind and tag, up to limit (1-1000, default 50; 0 lists all when there is no q)"},
+		{pattern: "POST /api/v1/memories", scope: ScopeMemoryWrite, maxBody: smallBody + memory.MaxTextBytes, serve: s.addMemory,
+			summary: "Add a memory", fields: "text, kind, tags, pinned"},
+		{pattern: "GET /api/v1/memories/{id}", scope: ScopeMemoryRead, serve: s.getMemory,
+			summary: "One memory"},
+		{pattern: "PATCH /api/v1/memories/{id}", scope: ScopeMemoryWrite, maxBody: smallBody + memory.MaxTextBytes, serve: s.patchMemory,
+			summary: "Change a memory; the old version is kept as a revision", fields: "text, kind, tags, pinned"},
+		{pattern: "DELETE /api/v1/memories/{id}", scope: ScopeMemoryWrite, serve: s.deleteMemory,
+			summary: "Forget a memory for good, with its revisions, on every device"},
+		{pattern: "GET /api/v1/memories/{id}/revisions", scope: ScopeMemoryRead, serve: s.memoryRevisions,
+			summary: "Earlier versions of a memory, oldest first"},
+		{pattern: "GET /api/v1/memories/forgotten", scope: ScopeMemoryRead, serve: s.forgottenMemories,
+			summary: "Memories a model or an API client forgot (soft): hidden, restorable for 30 days after forgotten_at, most recently forgotten first"},
+		{pattern: "POST /api/v1/memories/{id}/restore", scope: ScopeMemoryWrite, serve: s.restoreMemory,
+			summary: "Bring back a memory a model or an API client forgot"},
+		{pattern: "GET /api/v1/openapi.json", scope: ScopeMemoryRead, serve: s.openAPI,
+			summary: "This document"},
+	}
 }
 
 type statusBody struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	ollamaapi "github.com/ollama/ollama/api"
@@ -25,7 +24,7 @@ type App interface {
 	// DataDir is the home folder.
 	DataDir() string
 	// CreateVault makes the vault on the first run and returns the
-	// configuration of the full server over it.
+	// runtime the server then serves over.
 	CreateVault(ctx context.Context, req VaultRequest) (VaultCreated, error)
 }
 
@@ -64,49 +63,41 @@ type VaultRequest struct {
 	Keyring bool `json:"keyring"`
 }
 
-// VaultCreated is a new vault: its recovery key (shown once) and the full
-// server's configuration.
+// VaultCreated is a new vault: its recovery key (shown once) and the
+// runtime over it.
 type VaultCreated struct {
 	RecoveryKey string
 	// Keyring says whether the key went into the OS keyring; KeyringError
 	// says why not, when it was asked for.
 	Keyring      bool
 	KeyringError string
-	Next         Config
+	Runtime      Runtime
 }
 
 // ErrVaultExists means the home has a vault already.
 var ErrVaultExists = errors.New("a vault already exists here: unlock it instead")
 
 // routesApp registers the UI's routes; they answer on a first-run server too.
-func (s *Server) routesApp() {
-	s.handle("GET /api/v1/app", ScopeMemoryRead, 0, s.appState)
-	s.handle("POST /api/v1/vault", ScopeAdmin, smallBody, s.createVault)
-	s.handle("GET /api/v1/settings", ScopeChat, 0, s.getSettings)
-	s.handle("PATCH /api/v1/settings", ScopeAdmin, smallBody, s.patchSettings)
-	s.handle("GET /api/v1/token", ScopeAdmin, 0, s.getToken)
-	s.handle("POST /api/v1/token/rotate", ScopeAdmin, 0, s.rotateToken)
-	s.handle("GET /api/v1/models/running", ScopeChat, 0, s.runningModels)
-	s.handle("GET /api/v1/messages/{id}", ScopeChat, 0, s.getMessage)
-}
-
-func init() {
-	for k, v := range map[string]operation{
-		"GET /api/v1/app":            {summary: "What the UI needs first: whether a vault exists and is locked, the data folder, the idle lock"},
-		"POST /api/v1/vault":         {summary: "Create the vault on the first run (admin); answers the recovery key, shown once", body: "passphrase, keyring"},
-		"GET /api/v1/settings":       {summary: "Settings: chat and embedding model, extraction, idle lock, reply cap, sharing this device's models"},
-		"PATCH /api/v1/settings":     {summary: "Change settings (admin)", body: "model, embedding_model, extraction, idle_lock_minutes, max_reply_tokens, share_models"},
-		"GET /api/v1/token":          {summary: "The default API token, to copy into scripts (admin)"},
-		"POST /api/v1/token/rotate":  {summary: "Replace the default API token; the old one stops working at once (admin)"},
-		"GET /api/v1/models/running": {summary: "Models Ollama has loaded: size, VRAM used (0: on the CPU), context length"},
-		"GET /api/v1/messages/{id}":  {summary: "One message, with its conversation id"},
-	} {
-		operations[k] = v
+func (s *Server) routesApp() []route {
+	return []route{
+		{pattern: "GET /api/v1/app", scope: ScopeMemoryRead, whileLocked: true, firstRun: true, serve: s.appState,
+			summary: "What the UI needs first: whether a vault exists and is locked, the data folder, the idle lock"},
+		{pattern: "POST /api/v1/vault", scope: ScopeAdmin, maxBody: smallBody, firstRun: true, serve: s.createVault,
+			summary: "Create the vault on the first run (admin); answers the recovery key, shown once", fields: "passphrase, keyring"},
+		{pattern: "GET /api/v1/settings", scope: ScopeChat, firstRun: true, serve: s.getSettings,
+			summary: "Settings: chat and embedding model, extraction, idle lock, reply cap, sharing this device's models"},
+		{pattern: "PATCH /api/v1/settings", scope: ScopeAdmin, maxBody: smallBody, firstRun: true, serve: s.patchSettings,
+			summary: "Change settings (admin)", fields: "model, embedding_model, extraction, idle_lock_minutes, max_reply_tokens, share_models"},
+		{pattern: "GET /api/v1/token", scope: ScopeAdmin, firstRun: true, serve: s.getToken,
+			summary: "The default API token, to copy into scripts (admin)"},
+		{pattern: "POST /api/v1/token/rotate", scope: ScopeAdmin, firstRun: true, serve: s.rotateToken,
+			summary: "Replace the default API token; the old one stops working at once (admin)"},
+		{pattern: "GET /api/v1/models/running", scope: ScopeChat, firstRun: true, serve: s.runningModels,
+			summary: "Models Ollama has loaded: size, VRAM used (0: on the CPU), context length"},
+		{pattern: "GET /api/v1/messages/{id}", scope: ScopeChat, firstRun: true, serve: s.getMessage,
+			summary: "One message, with its conversation id"},
 	}
 }
-
-// firstRun reports whether this server waits for a vault to be created.
-func (s *Server) firstRun() bool { return s.cfg.Vault == nil }
 
 type appBody struct {
 	// Vault is "none" (first run), "locked" or "unlocked".
@@ -169,7 +160,7 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	if !s.firstRun() || s.upgraded.Load() != nil {
+	if !s.firstRun() {
 		return errorf(http.StatusConflict, "vault_exists", ErrVaultExists.Error())
 	}
 	if s.cfg.App == nil {
@@ -180,7 +171,7 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
-	if s.upgraded.Load() != nil {
+	if !s.firstRun() {
 		return errorf(http.StatusConflict, "vault_exists", ErrVaultExists.Error())
 	}
 	created, err := s.cfg.App.CreateVault(r.Context(), in)
@@ -190,24 +181,9 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// The full server keeps everything this one was given (web UI, host
-	// names, keyring, app, and the process's other parts such as gyms),
-	// over the new vault and its agent.
-	cfg := s.cfg
-	cfg.Vault, cfg.Agent, cfg.Backends = created.Next.Vault, created.Next.Agent, created.Next.Backends
-	if created.Next.Tokens != nil {
-		cfg.Tokens = created.Next.Tokens
-	}
-	if created.Next.Sync != nil {
-		cfg.Sync = created.Next.Sync
-	}
-	next := New(cfg)
-	// Browsers signed in to the first-run server stay signed in.
-	s.browser.mu.Lock()
-	next.browser.codes, next.browser.sessions = s.browser.codes, s.browser.sessions
-	s.browser.codes, s.browser.sessions = map[string]loginCode{}, map[string]*browserSession{}
-	s.browser.mu.Unlock()
-	s.upgraded.Store(next)
+	// This server, its tokens, signed-in browsers, web UI and gyms, now
+	// serves every route over the new vault.
+	s.setRuntime(&created.Runtime)
 	writeJSON(w, http.StatusCreated, map[string]any{"recovery_key": created.RecoveryKey, "keyring": created.Keyring, "keyring_error": created.KeyringError})
 	return nil
 }
@@ -337,15 +313,4 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, m)
 	return nil
-}
-
-// firstRunHandler answers the data routes of a first-run server.
-func (s *Server) firstRunHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			writeError(w, errorf(http.StatusConflict, "no_vault", "there is no vault yet: create one (POST /api/v1/vault, or `cairn init`)"))
-			return
-		}
-		http.NotFound(w, r)
-	})
 }

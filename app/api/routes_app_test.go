@@ -45,16 +45,13 @@ func (a *firstRunApp) CreateVault(ctx context.Context, req VaultRequest) (VaultC
 		return VaultCreated{}, err
 	}
 	a.v = v
-	toks, err := OpenTokens(a.dir)
-	if err != nil {
-		return VaultCreated{}, err
-	}
-	return VaultCreated{RecoveryKey: rec, Next: Config{Vault: v, Tokens: toks}}, nil
+	return VaultCreated{RecoveryKey: rec, Runtime: Runtime{Vault: v}}, nil
 }
 
-// A first-run server offers only vault creation, then serves the full API
-// to the same signed-in browser.
-func TestFirstRunServerCreatesTheVault(t *testing.T) {
+// newFirstRunServer serves a first-run server (no vault yet) over a
+// firstRunApp in a temporary home, which it returns.
+func newFirstRunServer(t *testing.T) (*Server, *httptest.Server, string) {
+	t.Helper()
 	dir := t.TempDir()
 	toks, err := OpenTokens(dir)
 	if err != nil {
@@ -69,6 +66,13 @@ func TestFirstRunServerCreatesTheVault(t *testing.T) {
 	s := New(Config{Tokens: toks, App: app})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
+	return s, srv, dir
+}
+
+// A first-run server offers only vault creation, then serves the full API
+// to the same signed-in browser.
+func TestFirstRunServerCreatesTheVault(t *testing.T) {
+	s, srv, dir := newFirstRunServer(t)
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -222,4 +226,71 @@ func errMessage(out map[string]any) string {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestFirstRunRuntimeAppearsUnderLoad: requests keep coming on the
+// first-run server's listener while the vault is created; before it they
+// are told there is no vault, after it the same server answers them (data,
+// OpenAPI, the OpenAI-compatible models), and nothing races (go test
+// -race).
+func TestFirstRunRuntimeAppearsUnderLoad(t *testing.T) {
+	s, srv, _ := newFirstRunServer(t)
+	admin, _, err := s.cfg.Tokens.EnsureDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, body string) int {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := call("GET", "/v1/models", ""); code != http.StatusNotFound {
+		t.Fatalf("OpenAI models before a vault: %d", code)
+	}
+	created := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-created:
+					return
+				default:
+				}
+				if code := call("GET", "/api/v1/memories", ""); code != http.StatusConflict && code != http.StatusOK {
+					t.Errorf("memories while the vault is made: %d", code)
+					return
+				}
+				call("GET", "/api/v1/app", "")
+			}
+		}()
+	}
+	if code := call("POST", "/api/v1/vault", `{"passphrase":"`+testPass+`"}`); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	close(created)
+	wg.Wait()
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"POST", "/api/v1/memories", `{"text":"I keep bees"}`, http.StatusCreated},
+		{"GET", "/api/v1/memories?q=bees", "", http.StatusOK},
+		{"GET", "/api/v1/openapi.json", "", http.StatusOK},
+		{"GET", "/api/v1/status", "", http.StatusOK},
+		{"GET", "/v1/models", "", http.StatusServiceUnavailable}, // the route is there; this App gave no models
+		{"POST", "/api/v1/vault", `{"passphrase":"` + testPass + `"}`, http.StatusConflict},
+	} {
+		if code := call(c.method, c.path, c.body); code != c.want {
+			t.Errorf("%s %s after creation: %d, want %d", c.method, c.path, code, c.want)
+		}
+	}
 }

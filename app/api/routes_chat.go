@@ -15,22 +15,35 @@ import (
 )
 
 // routesChat registers conversations, chat turns and models.
-func (s *Server) routesChat() {
-	s.handle("GET /api/v1/conversations", ScopeChat, 0, s.listConversations)
-	s.handle("GET /api/v1/conversations/{id}", ScopeChat, 0, s.getConversation)
-	s.handle("PATCH /api/v1/conversations/{id}", ScopeConversationsWrite, smallBody, s.patchConversation)
-	s.handle("DELETE /api/v1/conversations/{id}", ScopeConversationsWrite, 0, s.deleteConversation)
-	s.handle("POST /api/v1/chat", ScopeChat, chatBody, s.chat)
-	s.handle("POST /api/v1/messages/{id}/regenerate", ScopeChat, smallBody, s.regenerate)
-	s.handle("POST /api/v1/messages/{id}/feedback", ScopeChat, chatBody, s.addFeedback)
-	s.handle("GET /api/v1/messages/{id}/feedback", ScopeChat, 0, s.listFeedback)
-	s.handle("GET /api/v1/models", ScopeChat, 0, s.listModels)
-	s.handle("POST /api/v1/models/pull", ScopeAdmin, smallBody, s.pullModel)
-	s.handle("GET /api/v1/events", ScopeMemoryRead, 0, s.events)
+func (s *Server) routesChat() []route {
+	return []route{
+		{pattern: "GET /api/v1/conversations", scope: ScopeChat, serve: s.listConversations,
+			summary: "Conversations, most recent first, up to limit (0 for all)"},
+		{pattern: "GET /api/v1/conversations/{id}", scope: ScopeChat, serve: s.getConversation,
+			summary: "A conversation with every message of every branch (parent ids) and its head"},
+		{pattern: "PATCH /api/v1/conversations/{id}", scope: ScopeConversationsWrite, maxBody: smallBody, serve: s.patchConversation,
+			summary: "Rename a conversation (conversations:write)", fields: "title"},
+		{pattern: "DELETE /api/v1/conversations/{id}", scope: ScopeConversationsWrite, serve: s.deleteConversation,
+			summary: "Delete a conversation and its messages (conversations:write)"},
+		{pattern: "POST /api/v1/chat", scope: ScopeChat, maxBody: chatBody, stream: true, serve: s.chat,
+			summary: "Send a message and get the reply (stream: true for Server-Sent Events: start with the conversation and message ids, delta, done, error); parent_id of an earlier message edits into a new branch; root: true makes a new first message (editing the first one)", fields: "conversation_id, parent_id, root, text, model, stream"},
+		{pattern: "POST /api/v1/messages/{id}/regenerate", scope: ScopeChat, maxBody: smallBody, stream: true, serve: s.regenerate,
+			summary: "Answer the message before this reply again, as a new branch", fields: "model, stream"},
+		{pattern: "POST /api/v1/messages/{id}/feedback", scope: ScopeChat, maxBody: chatBody, serve: s.addFeedback,
+			summary: "Rate a reply (1 or -1), comment on it, give the answer you wanted, or mark it preferred among its regenerations; kept in the vault", fields: "rating, comment, correction, preferred"},
+		{pattern: "GET /api/v1/messages/{id}/feedback", scope: ScopeChat, serve: s.listFeedback,
+			summary: "Feedback on a reply, oldest first"},
+		{pattern: "GET /api/v1/models", scope: ScopeChat, serve: s.listModels,
+			summary: "Models of every backend, and of your other paired devices as DEVICE/MODEL (device, offline: out of reach, as last seen); the other backends that did not answer are listed under unreachable"},
+		{pattern: "POST /api/v1/models/pull", scope: ScopeAdmin, maxBody: smallBody, stream: true, serve: s.pullModel,
+			summary: "Download a model into Ollama; progress as Server-Sent Events (admin)", fields: "name, insecure"},
+		{pattern: "GET /api/v1/events", scope: ScopeMemoryRead, stream: true, serve: s.events,
+			summary: "Server-Sent Events for every change in the vault (memory, conversation, message, …); Last-Event-ID resumes"},
+	}
 }
 
 func (s *Server) needAgent() error {
-	if s.cfg.Agent == nil || s.cfg.Backends == nil {
+	if s.firstRun() || s.cfg.Agent == nil || s.cfg.Backends == nil {
 		return errorf(http.StatusServiceUnavailable, "no_agent", "this server runs without models")
 	}
 	return nil
@@ -115,39 +128,27 @@ func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// turnBody is a finished turn on the wire.
-type turnBody struct {
-	Conversation memory.Conversation `json:"conversation"`
-	User         memory.Message      `json:"user"`
-	Reply        memory.Message      `json:"reply"`
-	Tools        []memory.Message    `json:"tools,omitempty"`
-}
-
-func newTurnBody(t *agent.Turn) turnBody {
-	return turnBody{Conversation: t.Conversation, User: t.User, Reply: t.Reply, Tools: t.Tools}
+func newTurnBody(t *agent.Turn) apitype.Turn {
+	return apitype.Turn{Conversation: t.Conversation, User: t.User, Reply: t.Reply, Tools: t.Tools}
 }
 
 // chat runs a turn. With "stream": true the reply streams as Server-Sent
-// Events: "delta" events with text, then one "done" event with the stored
-// turn (or "error").
+// Events: "start" with where it is stored, "delta" events with text, then
+// one "done" event with the stored turn (or "error"); apitype.ChatRequest.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err := s.needAgent(); err != nil {
 		return err
 	}
-	var in struct {
-		ConversationID string `json:"conversation_id"`
-		ParentID       string `json:"parent_id"`
-		Root           bool   `json:"root"`
-		Text           string `json:"text"`
-		Model          string `json:"model"`
-		Stream         bool   `json:"stream"`
-	}
+	var in apitype.ChatRequest
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
 	req := agent.TurnRequest{ConversationID: in.ConversationID, ParentID: in.ParentID, Root: in.Root, Text: in.Text, Model: in.Model, Limits: limitsFor(r.Context())}
-	return s.runTurn(w, r, in.Stream, func(onDelta func(string)) (*agent.Turn, error) {
-		return s.cfg.Agent.Chat(r.Context(), req, onDelta)
+	return s.runTurn(w, r, in.Stream, func(ev *turnEvents) (*agent.Turn, error) {
+		if ev != nil {
+			req.OnStored = ev.started
+		}
+		return s.cfg.Agent.Chat(r.Context(), req, ev.delta)
 	})
 }
 
@@ -155,22 +156,54 @@ func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err := s.needAgent(); err != nil {
 		return err
 	}
-	var in struct {
-		Model  string `json:"model"`
-		Stream bool   `json:"stream"`
-	}
+	var in apitype.RegenerateRequest
 	if r.ContentLength != 0 {
 		if err := readJSON(r, &in); err != nil {
 			return err
 		}
 	}
 	id := r.PathValue("id")
-	return s.runTurn(w, r, in.Stream, func(onDelta func(string)) (*agent.Turn, error) {
-		return s.cfg.Agent.Regenerate(r.Context(), id, in.Model, limitsFor(r.Context()), onDelta)
+	return s.runTurn(w, r, in.Stream, func(ev *turnEvents) (*agent.Turn, error) {
+		return s.cfg.Agent.Regenerate(r.Context(), id, in.Model, limitsFor(r.Context()), ev.delta)
 	})
 }
 
-func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, run func(func(string)) (*agent.Turn, error)) error {
+// turnEvents writes a streamed turn's events; nil streams nothing.
+type turnEvents struct {
+	w       http.ResponseWriter
+	flusher flusher
+	open    bool
+}
+
+// begin sends the stream's status and headers, once.
+func (e *turnEvents) begin() {
+	if !e.open {
+		e.w.Header().Set("Content-Type", "text/event-stream")
+		e.w.Header().Set("Cache-Control", "no-store")
+		e.w.WriteHeader(http.StatusOK)
+		e.open = true
+	}
+}
+
+func (e *turnEvents) send(event string, v any) {
+	e.begin()
+	b, _ := json.Marshal(v)
+	fmt.Fprintf(e.w, "event: %s\ndata: %s\n\n", event, b)
+	e.flusher.Flush()
+}
+
+func (e *turnEvents) started(conv memory.Conversation, user memory.Message) {
+	e.send("start", apitype.ChatStart{ConversationID: conv.ID, MessageID: user.ID})
+}
+
+// delta is the agent's onDelta: nil (no stream) takes none.
+func (e *turnEvents) delta(text string) {
+	if e != nil {
+		e.send("delta", apitype.ChatDelta{Text: text})
+	}
+}
+
+func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, run func(*turnEvents) (*agent.Turn, error)) error {
 	if !stream {
 		turn, err := run(nil)
 		if err != nil {
@@ -179,38 +212,19 @@ func (s *Server) runTurn(w http.ResponseWriter, r *http.Request, stream bool, ru
 		writeJSON(w, http.StatusOK, newTurnBody(turn))
 		return nil
 	}
-	flusher := streamFlusher(w)
-	started := false
-	start := func() {
-		if !started {
-			w.Header().Set("Content-Type", "text/event-stream")
-			w.Header().Set("Cache-Control", "no-store")
-			w.WriteHeader(http.StatusOK)
-			started = true
-		}
-	}
-	turn, err := run(func(d string) {
-		start()
-		b, _ := json.Marshal(map[string]string{"text": d})
-		fmt.Fprintf(w, "event: delta\ndata: %s\n\n", b)
-		flusher.Flush()
-	})
+	ev := &turnEvents{w: w, flusher: streamFlusher(w)}
+	turn, err := run(ev)
 	if err != nil {
 		err = s.turnCause(r.Context(), err)
 	}
-	if err != nil && !started {
+	if err != nil && !ev.open {
 		return err // nothing streamed: a plain error response
 	}
-	start()
 	if err != nil {
-		ae := classify(err)
-		b, _ := json.Marshal(map[string]any{"error": ae, "turn": turnOrNil(turn)})
-		fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+		ev.send("error", map[string]any{"error": classify(err), "turn": turnOrNil(turn)})
 	} else {
-		b, _ := json.Marshal(newTurnBody(turn))
-		fmt.Fprintf(w, "event: done\ndata: %s\n\n", b)
+		ev.send("done", newTurnBody(turn))
 	}
-	flusher.Flush()
 	return nil
 }
 
@@ -303,16 +317,16 @@ func (s *Server) pullModel(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) addFeedback(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Rating     int    `json:"rating"`
-		Comment    string `json:"comment"`
-		Correction string `json:"correction"`
-		Preferred  bool   `json:"preferred"`
-	}
+	var in apitype.FeedbackInput
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	fb, err := s.cfg.Vault.AddFeedback(r.Context(), memory.NewFeedback{MessageID: r.PathValue("id"), Rating: in.Rating, Comment: in.Comment, Correction: in.Correction, Preferred: in.Preferred})
+	// A unique prefix, as `cairn conversations show` prints ids.
+	id, err := s.cfg.Vault.ResolveID(r.Context(), memory.KindMessage, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	fb, err := s.cfg.Vault.AddFeedback(r.Context(), memory.NewFeedback{MessageID: id, Rating: in.Rating, Comment: in.Comment, Correction: in.Correction, Preferred: in.Preferred})
 	if err != nil {
 		return err
 	}

@@ -33,20 +33,13 @@ const (
 	trailerExportError     = "X-Cairn-Export-Error"
 )
 
-func init() {
-	for k, op := range dataOperations {
-		operations[k] = op
+func (s *Server) routesData() []route {
+	return []route{
+		{pattern: "POST /api/v1/export", scope: ScopeAdmin, maxBody: smallBody, serve: s.exportData,
+			summary: "Export the vault (admin): format bundle (encrypted to passphrase or to age recipients), jsonl, or markdown (a zip of the folder), filtered by kinds, tags, since, until; the file is the response body, and the trailer " + trailerExportRecords + " (or " + trailerExportError + ") says whether it is complete", fields: "format, passphrase, recipients, kinds, tags, since, until"},
+		{pattern: "POST /api/v1/import", scope: ScopeAdmin, maxBody: maxImportBody, stream: true, serve: s.importData,
+			summary: "Import the request body (admin): a bundle (passphrase in " + headerBundlePassphrase + " or age keys in " + headerBundleIdentity + "), Cairn JSONL, or a ChatGPT, Claude or Open WebUI export; ?format= to name it, ?dry_run=true to write nothing; Accept: text/event-stream for progress, done and error events, else the summary as JSON"},
 	}
-}
-
-var dataOperations = map[string]operation{
-	"POST /api/v1/export": {summary: "Export the vault (admin): format bundle (encrypted to passphrase or to age recipients), jsonl, or markdown (a zip of the folder), filtered by kinds, tags, since, until; the file is the response body, and the trailer " + trailerExportRecords + " (or " + trailerExportError + ") says whether it is complete", body: "format, passphrase, recipients, kinds, tags, since, until"},
-	"POST /api/v1/import": {summary: "Import the request body (admin): a bundle (passphrase in " + headerBundlePassphrase + " or age keys in " + headerBundleIdentity + "), Cairn JSONL, or a ChatGPT, Claude or Open WebUI export; ?format= to name it, ?dry_run=true to write nothing; Accept: text/event-stream for progress, done and error events, else the summary as JSON", stream: true},
-}
-
-func (s *Server) routesData() {
-	s.handle("POST /api/v1/export", ScopeAdmin, smallBody, s.exportData)
-	s.handle("POST /api/v1/import", ScopeAdmin, maxImportBody, s.importData)
 }
 
 // ExportRequest is the body of POST /api/v1/export.

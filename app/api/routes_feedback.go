@@ -13,12 +13,11 @@ import (
 // thumbs-up is an SFT example and a KTO example; that is why a gym's
 // review shows two items for it). The datasets themselves download from
 // GET /api/v1/gym/dataset.
-func (s *Server) routesFeedback() {
-	s.handle("GET /api/v1/feedback", ScopeChat, 0, s.myFeedback)
-}
-
-func init() {
-	operations["GET /api/v1/feedback"] = operation{summary: "Your feedback, newest first: each rating with the reply it is about and the datasets (sft, dpo, kto) it went into, and how many examples each dataset has"}
+func (s *Server) routesFeedback() []route {
+	return []route{
+		{pattern: "GET /api/v1/feedback", scope: ScopeChat, serve: s.myFeedback,
+			summary: "Your feedback, newest first: each rating with the reply it is about and the datasets (sft, dpo, kto) it went into, and how many examples each dataset has"},
+	}
 }
 
 // replyExcerpt is how much of a rated reply the feedback list shows.

@@ -14,35 +14,28 @@ import (
 // review of what would be sent (exact bytes), approval item by item, the
 // outbox, receipts and revocations, and the person's own datasets. All
 // need the admin scope: they read conversations and send them away.
-func (s *Server) routesGym() {
-	s.handle("GET /api/v1/gym/gyms", ScopeAdmin, 0, s.listGyms)
-	s.handle("POST /api/v1/gym/gyms", ScopeAdmin, smallBody, s.addGym)
-	s.handle("DELETE /api/v1/gym/gyms/{id}", ScopeAdmin, 0, s.removeGym)
-	s.handle("GET /api/v1/gym/gyms/{id}/review", ScopeAdmin, 0, s.reviewGym)
-	s.handle("POST /api/v1/gym/gyms/{id}/approve", ScopeAdmin, smallBody, s.approveGym)
-	s.handle("GET /api/v1/gym/gyms/{id}/receipts", ScopeAdmin, 0, s.gymReceipts)
-	s.handle("POST /api/v1/gym/gyms/{id}/revoke", ScopeAdmin, smallBody, s.revokeGym)
-	s.handle("GET /api/v1/gym/outbox", ScopeAdmin, 0, s.gymOutbox)
-	s.handle("POST /api/v1/gym/outbox/send", ScopeAdmin, 0, s.sendGymOutbox)
-	s.handle("GET /api/v1/gym/dataset", ScopeAdmin, 0, s.gymDataset)
-}
-
-var gymOperations = map[string]operation{
-	"GET /api/v1/gym/gyms":               {summary: "The gyms the person added (none by default), with their manifests and this person's pseudonymous key for each (admin)"},
-	"POST /api/v1/gym/gyms":              {summary: "Add a gym by address (http(s) URL or libp2p multiaddr with /p2p/ID): fetches and checks its signed manifest, makes a key for it; sends nothing else (admin)", body: "address"},
-	"DELETE /api/v1/gym/gyms/{id}":       {summary: "Forget a gym, its key and its unsent outbox; receipts stay (admin)"},
-	"GET /api/v1/gym/gyms/{id}/review":   {summary: "Items up for review for a gym (format= to filter): each redacted, with its hash and its exact bytes as they would be signed and sent (admin)"},
-	"POST /api/v1/gym/gyms/{id}/approve": {summary: "Approve items by hash (and decline others) under the gym's licence, which accept_license must name; approved items are signed into the outbox and sent unless send is false (admin)", body: "approve, decline, accept_license, send"},
-	"GET /api/v1/gym/gyms/{id}/receipts": {summary: "The gym's signed receipts: what it did with each item, by hash (admin)"},
-	"POST /api/v1/gym/gyms/{id}/revoke":  {summary: "Withdraw items from a gym by hash: a revocation signed with this person's key for it, sent at once (admin)", body: "items"},
-	"GET /api/v1/gym/outbox":             {summary: "Approved contributions and revocations, delivered or waiting (admin)"},
-	"POST /api/v1/gym/outbox/send":       {summary: "Send what waits in the outbox now (admin)"},
-	"GET /api/v1/gym/dataset":            {summary: "The person's feedback as TRL JSONL (format=sft|dpo|kto, redact=1 to redact), for their own fine-tuning (admin)"},
-}
-
-func init() {
-	for k, v := range gymOperations {
-		operations[k] = v
+func (s *Server) routesGym() []route {
+	return []route{
+		{pattern: "GET /api/v1/gym/gyms", scope: ScopeAdmin, firstRun: true, serve: s.listGyms,
+			summary: "The gyms the person added (none by default), with their manifests and this person's pseudonymous key for each (admin)"},
+		{pattern: "POST /api/v1/gym/gyms", scope: ScopeAdmin, firstRun: true, maxBody: smallBody, serve: s.addGym,
+			summary: "Add a gym by address (http(s) URL or libp2p multiaddr with /p2p/ID): fetches and checks its signed manifest, makes a key for it; sends nothing else (admin)", fields: "address"},
+		{pattern: "DELETE /api/v1/gym/gyms/{id}", scope: ScopeAdmin, firstRun: true, serve: s.removeGym,
+			summary: "Forget a gym, its key and its unsent outbox; receipts stay (admin)"},
+		{pattern: "GET /api/v1/gym/gyms/{id}/review", scope: ScopeAdmin, serve: s.reviewGym,
+			summary: "Items up for review for a gym (format= to filter): each redacted, with its hash and its exact bytes as they would be signed and sent (admin)"},
+		{pattern: "POST /api/v1/gym/gyms/{id}/approve", scope: ScopeAdmin, maxBody: smallBody, serve: s.approveGym,
+			summary: "Approve items by hash (and decline others) under the gym's licence, which accept_license must name; approved items are signed into the outbox and sent unless send is false (admin)", fields: "approve, decline, accept_license, send"},
+		{pattern: "GET /api/v1/gym/gyms/{id}/receipts", scope: ScopeAdmin, firstRun: true, serve: s.gymReceipts,
+			summary: "The gym's signed receipts: what it did with each item, by hash (admin)"},
+		{pattern: "POST /api/v1/gym/gyms/{id}/revoke", scope: ScopeAdmin, firstRun: true, maxBody: smallBody, serve: s.revokeGym,
+			summary: "Withdraw items from a gym by hash: a revocation signed with this person's key for it, sent at once (admin)", fields: "items"},
+		{pattern: "GET /api/v1/gym/outbox", scope: ScopeAdmin, firstRun: true, serve: s.gymOutbox,
+			summary: "Approved contributions and revocations, delivered or waiting (admin)"},
+		{pattern: "POST /api/v1/gym/outbox/send", scope: ScopeAdmin, firstRun: true, serve: s.sendGymOutbox,
+			summary: "Send what waits in the outbox now (admin)"},
+		{pattern: "GET /api/v1/gym/dataset", scope: ScopeAdmin, serve: s.gymDataset,
+			summary: "The person's feedback as TRL JSONL (format=sft|dpo|kto, redact=1 to redact), for their own fine-tuning (admin)"},
 	}
 }
 
@@ -84,7 +77,7 @@ func (s *Server) listGyms(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"gyms": gyms})
+	writeJSON(w, http.StatusOK, apitype.GymList{Gyms: gyms})
 	return nil
 }
 
@@ -93,9 +86,7 @@ func (s *Server) addGym(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Address string `json:"address"`
-	}
+	var in apitype.GymAddress
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
@@ -223,7 +214,7 @@ func (s *Server) gymReceipts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"receipts": recs})
+	writeJSON(w, http.StatusOK, apitype.GymReceipts{Receipts: recs})
 	return nil
 }
 
@@ -232,9 +223,7 @@ func (s *Server) revokeGym(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Items []string `json:"items"`
-	}
+	var in apitype.GymRevocation
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
@@ -249,7 +238,7 @@ func (s *Server) revokeGym(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revocation": id, "sent": rep})
+	writeJSON(w, http.StatusOK, apitype.GymRevoked{Revocation: id, Sent: rep})
 	return nil
 }
 
@@ -262,7 +251,7 @@ func (s *Server) gymOutbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"outbox": entries})
+	writeJSON(w, http.StatusOK, apitype.GymOutbox{Outbox: entries})
 	return nil
 }
 

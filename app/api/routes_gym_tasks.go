@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/cairnlabs/cairn/app/apitype"
 	"github.com/cairnlabs/cairn/gym"
 )
 
@@ -12,23 +13,16 @@ import (
 // would send (exact bytes) and their submission, which goes through the
 // same licence gate, signature and outbox as feedback. Admin only, as
 // every gym route: they send the person's work away.
-func (s *Server) routesGymTasks() {
-	s.handle("GET /api/v1/gym/gyms/{id}/tasks", ScopeAdmin, 0, s.gymTasks)
-	s.handle("POST /api/v1/gym/gyms/{id}/tasks", ScopeAdmin, smallBody, s.fetchGymTasks)
-	s.handle("POST /api/v1/gym/gyms/{id}/tasks/review", ScopeAdmin, smallBody, s.reviewGymTasks)
-	s.handle("POST /api/v1/gym/gyms/{id}/tasks/submit", ScopeAdmin, smallBody, s.submitGymTasks)
-}
-
-var gymTaskOperations = map[string]operation{
-	"GET /api/v1/gym/gyms/{id}/tasks":         {summary: "The gym's task sets (from its manifest) and the tasks fetched from it and not done yet; contacts nobody (admin)"},
-	"POST /api/v1/gym/gyms/{id}/tasks":        {summary: "Fetch a signed batch of up to n tasks of a set from the gym (only the set is sent) and keep them; returns the tasks not done yet (admin)", body: "set, n"},
-	"POST /api/v1/gym/gyms/{id}/tasks/review": {summary: "The items results would give (results: task, answer | choice (0-based) and reason | scores | labels), redacted, each with its hash and exact bytes as they would be signed and sent; sends nothing (admin)", body: "results"},
-	"POST /api/v1/gym/gyms/{id}/tasks/submit": {summary: "Approve the items of results by hash under the gym's licence (accept_license must name it): signed into the outbox, their tasks marked done, and sent unless send is false (admin)", body: "results, approve, accept_license, send"},
-}
-
-func init() {
-	for k, v := range gymTaskOperations {
-		operations[k] = v
+func (s *Server) routesGymTasks() []route {
+	return []route{
+		{pattern: "GET /api/v1/gym/gyms/{id}/tasks", scope: ScopeAdmin, firstRun: true, serve: s.gymTasks,
+			summary: "The gym's task sets (from its manifest) and the tasks fetched from it and not done yet; contacts nobody (admin)"},
+		{pattern: "POST /api/v1/gym/gyms/{id}/tasks", scope: ScopeAdmin, firstRun: true, maxBody: smallBody, serve: s.fetchGymTasks,
+			summary: "Fetch a signed batch of up to n tasks of a set from the gym (only the set is sent) and keep them; returns the tasks not done yet (admin)", fields: "set, n"},
+		{pattern: "POST /api/v1/gym/gyms/{id}/tasks/review", scope: ScopeAdmin, firstRun: true, maxBody: smallBody, serve: s.reviewGymTasks,
+			summary: "The items results would give (results: task, answer | choice (0-based) and reason | scores | labels), redacted, each with its hash and exact bytes as they would be signed and sent; sends nothing (admin)", fields: "results"},
+		{pattern: "POST /api/v1/gym/gyms/{id}/tasks/submit", scope: ScopeAdmin, firstRun: true, maxBody: smallBody, serve: s.submitGymTasks,
+			summary: "Approve the items of results by hash under the gym's licence (accept_license must name it): signed into the outbox, their tasks marked done, and sent unless send is false (admin)", fields: "results, approve, accept_license, send"},
 	}
 }
 
@@ -41,7 +35,10 @@ func (s *Server) writeGymTasks(w http.ResponseWriter, r *http.Request, gc *gym.C
 	if sets == nil {
 		sets = []gym.TaskSet{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"gym": g.ID, "name": g.Manifest.Name, "license": g.Manifest.License, "sets": sets, "tasks": tasks})
+	if tasks == nil {
+		tasks = []gym.Task{}
+	}
+	writeJSON(w, http.StatusOK, apitype.GymTasks{Gym: g.ID, Name: g.Manifest.Name, License: g.Manifest.License, Sets: sets, Tasks: tasks})
 	return nil
 }
 
@@ -58,10 +55,7 @@ func (s *Server) fetchGymTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Set string `json:"set"`
-		N   int    `json:"n"`
-	}
+	var in apitype.GymTaskFetch
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
@@ -80,18 +74,11 @@ func (s *Server) fetchGymTasks(w http.ResponseWriter, r *http.Request) error {
 	return s.writeGymTasks(w, r, gc, g)
 }
 
-type taskResultsIn struct {
-	Results       []gym.TaskResult `json:"results"`
-	Approve       []string         `json:"approve"`
-	AcceptLicense string           `json:"accept_license"`
-	Send          *bool            `json:"send"`
-}
-
 // taskCandidates reads the results sent and rebuilds the items they give:
 // what review shows is what submit signs, byte for byte, since both come
 // from here.
-func (s *Server) taskCandidates(r *http.Request) (*gym.Contributor, gym.GymInfo, taskResultsIn, []gym.Candidate, error) {
-	var in taskResultsIn
+func (s *Server) taskCandidates(r *http.Request) (*gym.Contributor, gym.GymInfo, apitype.GymTaskResults, []gym.Candidate, error) {
+	var in apitype.GymTaskResults
 	gc, g, err := s.gymByPath(r)
 	if err != nil {
 		return nil, g, in, nil, err
@@ -102,9 +89,12 @@ func (s *Server) taskCandidates(r *http.Request) (*gym.Contributor, gym.GymInfo,
 	if len(in.Results) == 0 {
 		return nil, g, in, nil, errorf(http.StatusBadRequest, "invalid", "results is missing: send {\"results\": [{\"task\": ID, \"answer\": …}]}")
 	}
-	known, err := gym.KnownFromVault(r.Context(), s.cfg.Vault)
-	if err != nil {
-		return nil, g, in, nil, err
+	// Known names come from the vault; with none yet there are none.
+	var known gym.Known
+	if !s.firstRun() {
+		if known, err = gym.KnownFromVault(r.Context(), s.cfg.Vault); err != nil {
+			return nil, g, in, nil, err
+		}
 	}
 	cands, err := gc.TaskCandidates(r.Context(), g, in.Results, known)
 	if err != nil {
@@ -118,7 +108,10 @@ func (s *Server) reviewGymTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"gym": g.ID, "name": g.Manifest.Name, "license": g.Manifest.License, "items": cands})
+	if cands == nil {
+		cands = []gym.Candidate{}
+	}
+	writeJSON(w, http.StatusOK, apitype.GymReview{Gym: g.ID, Name: g.Manifest.Name, License: g.Manifest.License, Items: cands})
 	return nil
 }
 
@@ -142,13 +135,13 @@ func (s *Server) submitGymTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return gymError(err)
 	}
-	out := map[string]any{"envelopes": envelopes, "approved": len(approved)}
+	out := apitype.GymTaskSubmitted{Envelopes: envelopes, Approved: len(approved)}
 	if in.Send == nil || *in.Send {
 		rep, err := gc.Send(r.Context(), true)
 		if err != nil {
 			return err
 		}
-		out["sent"] = rep
+		out.Sent = &rep
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -132,19 +132,14 @@ func KeyringStatus(ctx context.Context, v *memory.Vault, ks KeyStore) (KeyringSt
 }
 
 // routesKeyring registers the keyring routes.
-func (s *Server) routesKeyring() {
-	s.handle("GET /api/v1/keyring", ScopeAdmin, 0, s.keyringState)
-	s.handle("PUT /api/v1/keyring", ScopeAdmin, smallBody, s.rememberKey)
-	s.handle("DELETE /api/v1/keyring", ScopeAdmin, 0, s.forgetKey)
-}
-
-func init() {
-	for k, v := range map[string]operation{
-		"GET /api/v1/keyring":    {summary: "Whether the OS keyring is there and keeps the vault's key, so the app unlocks at start (admin)"},
-		"PUT /api/v1/keyring":    {summary: "Keep the vault's key in the OS keyring, proven by the passphrase (admin)", body: "passphrase"},
-		"DELETE /api/v1/keyring": {summary: "Remove the vault's key from the OS keyring: only the passphrase opens the vault after this (admin)"},
-	} {
-		operations[k] = v
+func (s *Server) routesKeyring() []route {
+	return []route{
+		{pattern: "GET /api/v1/keyring", scope: ScopeAdmin, serve: s.keyringState,
+			summary: "Whether the OS keyring is there and keeps the vault's key, so the app unlocks at start (admin)"},
+		{pattern: "PUT /api/v1/keyring", scope: ScopeAdmin, maxBody: smallBody, serve: s.rememberKey,
+			summary: "Keep the vault's key in the OS keyring, proven by the passphrase (admin)", fields: "passphrase"},
+		{pattern: "DELETE /api/v1/keyring", scope: ScopeAdmin, serve: s.forgetKey,
+			summary: "Remove the vault's key from the OS keyring: only the passphrase opens the vault after this (admin)"},
 	}
 }
 

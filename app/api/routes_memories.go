@@ -130,3 +130,25 @@ func (s *Server) memoryRevisions(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, apitype.Revisions{Revisions: revs})
 	return nil
 }
+
+// forgottenMemories lists what a model (or an API client's soft forget)
+// hid: restorable for memory.SoftForgetWindow, most recently forgotten
+// first.
+func (s *Server) forgottenMemories(w http.ResponseWriter, r *http.Request) error {
+	items, err := s.cfg.Vault.Forgotten(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitype.ForgottenList{Memories: items})
+	return nil
+}
+
+// restoreMemory brings back a soft-forgotten memory.
+func (s *Server) restoreMemory(w http.ResponseWriter, r *http.Request) error {
+	it, err := s.cfg.Vault.Restore(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, it)
+	return nil
+}

@@ -6,11 +6,15 @@ import (
 	"github.com/cairnlabs/cairn/agent"
 )
 
-// routesPrepare registers the draft warm-up: the UI sends the draft while
-// the person types (debounced), so that the turn they send finds its
+// routesPrepare is the draft warm-up: the UI sends the draft while the
+// person types (debounced), so that the turn they send finds its
 // retrieval ready.
-func (s *Server) routesPrepare() {
-	s.handle("POST /api/v1/chat/prepare", ScopeChat, chatBody, s.prepareChat)
+func (s *Server) routesPrepare() []route {
+	return []route{
+		{pattern: "POST /api/v1/chat/prepare", scope: ScopeChat, maxBody: chatBody, serve: s.prepareChat,
+			summary: "Ready a turn for a draft while the person types (send it debounced): the model's details and, with memory:read, the draft's query embedding, so the turn sent with that text waits less; stores nothing, answers 204",
+			fields:  "conversation_id, text, model"},
+	}
 }
 
 // prepareChat readies a turn for a draft: the model's details and the

@@ -11,12 +11,11 @@ import (
 )
 
 // routesRecall registers search over past messages.
-func (s *Server) routesRecall() {
-	s.handle("GET /api/v1/messages/search", ScopeChat, 0, s.searchMessages)
-}
-
-func init() {
-	operations["GET /api/v1/messages/search"] = operation{summary: "Search past messages of every conversation, imported ones too (q; limit 1-100; mode=hybrid|keyword|vector; conversation=ID; since/until as RFC 3339 or YYYY-MM-DD): each with its conversation's id and title, role, created_at, snippet, score and the turns before and after"}
+func (s *Server) routesRecall() []route {
+	return []route{
+		{pattern: "GET /api/v1/messages/search", scope: ScopeChat, serve: s.searchMessages,
+			summary: "Search past messages of every conversation, imported ones too (q; limit 1-100; mode=hybrid|keyword|vector; conversation=ID; since/until as RFC 3339 or YYYY-MM-DD): each with its conversation's id and title, role, created_at, snippet, score and the turns before and after"},
+	}
 }
 
 // foundMessage is a message search result on the wire.

@@ -11,10 +11,6 @@ import (
 // itself: the recovery key shown at creation sets a new passphrase and
 // opens the vault. Only the key wrap changes; no record is rewritten.
 
-func init() {
-	operations["POST /api/v1/recover"] = operation{summary: "Set a new passphrase with the recovery key, and unlock (admin)", body: "recovery_key, new_passphrase"}
-}
-
 func (s *Server) recoverVault(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		RecoveryKey   string `json:"recovery_key"`

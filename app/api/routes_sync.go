@@ -22,28 +22,23 @@ type Syncer interface {
 	Subscribe() (<-chan sync.Event, func())
 }
 
-func init() {
-	for k, op := range map[string]operation{
-		"GET /api/v1/sync":                   {summary: "Sync status: on or off, this device's peer id and addresses, trusted devices, each peer's progress, key epoch (admin)"},
-		"POST /api/v1/sync/pair":             {summary: "Open a pairing code (peer id, addresses, one-time secret; show it as text or QR) and the same invitation as a short code to read aloud (found by mDNS on the same network), good for 10 minutes and 5 tries; pairing completes in the background (admin)"},
-		"POST /api/v1/sync/join":             {summary: "Pair with the device that showed code (the long code, or the short one on the same network): this device joins its vault, and the memories already here are kept and merged (admin)", body: "code"},
-		"POST /api/v1/sync/enable":           {summary: "Turn sync on without pairing: listen and announce on the LAN (admin)"},
-		"GET /api/v1/sync/devices":           {summary: "The trusted devices (admin)"},
-		"DELETE /api/v1/sync/devices/{peer}": {summary: "Remove a device (peer id or name): every peer stops talking to it and the vault key rotates (admin)"},
-		"GET /api/v1/sync/events":            {summary: "Server-Sent Events of sync progress: connected, sent, received, caught_up, paired, removed, dropped, refused (admin)", stream: true},
-	} {
-		operations[k] = op
+func (s *Server) routesSync() []route {
+	return []route{
+		{pattern: "GET /api/v1/sync", scope: ScopeAdmin, serve: s.syncStatus,
+			summary: "Sync status: on or off, this device's peer id and addresses, trusted devices, each peer's progress, key epoch (admin)"},
+		{pattern: "POST /api/v1/sync/pair", scope: ScopeAdmin, maxBody: smallBody, serve: s.syncPair,
+			summary: "Open a pairing code (peer id, addresses, one-time secret; show it as text or QR) and the same invitation as a short code to read aloud (found by mDNS on the same network), good for 10 minutes and 5 tries; pairing completes in the background (admin)"},
+		{pattern: "POST /api/v1/sync/join", scope: ScopeAdmin, maxBody: smallBody, serve: s.syncJoin,
+			summary: "Pair with the device that showed code (the long code, or the short one on the same network): this device joins its vault, and the memories already here are kept and merged (admin)", fields: "code"},
+		{pattern: "POST /api/v1/sync/enable", scope: ScopeAdmin, maxBody: smallBody, serve: s.syncEnable,
+			summary: "Turn sync on without pairing: listen and announce on the LAN (admin)"},
+		{pattern: "GET /api/v1/sync/devices", scope: ScopeAdmin, serve: s.syncDevices,
+			summary: "The trusted devices (admin)"},
+		{pattern: "DELETE /api/v1/sync/devices/{peer}", scope: ScopeAdmin, serve: s.syncRemove,
+			summary: "Remove a device (peer id or name): every peer stops talking to it and the vault key rotates (admin)"},
+		{pattern: "GET /api/v1/sync/events", scope: ScopeAdmin, stream: true, serve: s.syncEvents,
+			summary: "Server-Sent Events of sync progress: connected, sent, received, caught_up, paired, removed, dropped, refused (admin)"},
 	}
-}
-
-func (s *Server) routesSync() {
-	s.handle("GET /api/v1/sync", ScopeAdmin, 0, s.syncStatus)
-	s.handle("POST /api/v1/sync/pair", ScopeAdmin, smallBody, s.syncPair)
-	s.handle("POST /api/v1/sync/join", ScopeAdmin, smallBody, s.syncJoin)
-	s.handle("POST /api/v1/sync/enable", ScopeAdmin, smallBody, s.syncEnable)
-	s.handle("GET /api/v1/sync/devices", ScopeAdmin, 0, s.syncDevices)
-	s.handle("DELETE /api/v1/sync/devices/{peer}", ScopeAdmin, 0, s.syncRemove)
-	s.handle("GET /api/v1/sync/events", ScopeAdmin, 0, s.syncEvents)
 }
 
 var errNoSync = errorf(http.StatusServiceUnavailable, "sync_off", "sync does not run in this process (a cairn serve or desktop app built without it?)")

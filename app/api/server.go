@@ -47,7 +47,8 @@ type Config struct {
 	Keyring KeyStore
 	// App, when set, is the program's settings and first run
 	// (routes_app.go). With App set and Vault nil the server is a first-run
-	// server: it offers vault creation, then serves the full API.
+	// server: it offers vault creation, then serves the full API over the
+	// Runtime the App made (runtime.go).
 	App App
 	// ImportDir holds uploads while they are imported, and the journals
 	// that let a stopped import resume (the home's imports/ folder).
@@ -65,16 +66,17 @@ type Server struct {
 	// assets serves the web UI, when there is one.
 	assets http.Handler
 
-	// routes lists the registered patterns, for the OpenAPI check, and
-	// routeScope the scope each needs (the scope table test).
-	routes     []string
-	routeScope map[string]string
+	// table is every route (route.go); firstRunRoutes answer before there
+	// is a vault, lockedRoutes to a browser session paused by a lock.
+	table          []route
+	firstRunRoutes map[string]bool
+	lockedRoutes   map[string]bool
 
 	browser browserSessions
 
-	// upgraded is the full server that a first-run server hands every
-	// request to once the vault exists.
-	upgraded atomic.Pointer[Server]
+	// rt is the runtime, nil on a first-run server until the vault is
+	// created (runtime.go).
+	rt       atomic.Pointer[Runtime]
 	createMu sync.Mutex
 
 	failMu sync.Mutex
@@ -96,14 +98,13 @@ func New(cfg Config) *Server {
 	if cfg.Assets != nil {
 		s.assets = http.FileServerFS(cfg.Assets)
 	}
-	if cfg.Vault == nil {
-		s.routesApp()
-		s.mux.Handle("/api/", s.firstRunHandler())
-		return s
-	}
-	s.routesV1()
-	s.routesOpenAI()
+	// Every route is registered once; on a first-run server only the
+	// app's own answer until the vault is created (runtime.go).
+	s.register(s.routes())
 	s.routesMCP()
+	if cfg.Vault != nil {
+		s.setRuntime(&Runtime{Vault: cfg.Vault, Agent: cfg.Agent, Backends: cfg.Backends, Sync: cfg.Sync})
+	}
 	return s
 }
 
@@ -120,58 +121,11 @@ const (
 	replyTimeout = 2 * time.Minute
 )
 
-// streamingRoutes answer for as long as a reply, a download or an event
-// feed lasts: no write deadline.
-var streamingRoutes = map[string]bool{
-	"POST /api/v1/chat":                     true,
-	"POST /api/v1/messages/{id}/regenerate": true,
-	"POST /api/v1/models/pull":              true,
-	"GET /api/v1/events":                    true,
-	"POST /v1/chat/completions":             true,
-}
-
-// handle registers a route that needs scope and reads at most maxBody.
-func (s *Server) handle(pattern, scope string, maxBody int64, fn func(w http.ResponseWriter, r *http.Request) error) {
-	s.routes = append(s.routes, pattern)
-	if s.routeScope == nil {
-		s.routeScope = map[string]string{}
-	}
-	s.routeScope[pattern] = scope
-	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := tokenFrom(r.Context())
-		if !ok || !tok.Has(scope) {
-			writeError(w, errorf(http.StatusForbidden, "forbidden", "this token lacks the "+scope+" scope: create one with `cairn token create NAME --scope "+scope+"`"))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		// Deadlines are not supported in-process (the desktop window);
-		// there is no client to stall there.
-		// (A read deadline on a stream would end it: the server's
-		// background read that watches for a closed connection fails too.)
-		// Deadlines stay on a kept-alive connection, so a stream clears
-		// the one an earlier request set.
-		rc := http.NewResponseController(w)
-		if streamingRoutes[pattern] {
-			_ = rc.SetWriteDeadline(time.Time{})
-		} else {
-			_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
-			_ = rc.SetWriteDeadline(time.Now().Add(replyTimeout))
-		}
-		if err := fn(w, r); err != nil {
-			writeError(w, err)
-		}
-	}))
-}
-
 // Handler is the API with its checks, for a socket. A request must name
 // a loopback host (so a web page cannot reach it through DNS rebinding),
 // come from no browser or the app's own origin, and carry a token.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if next := s.upgraded.Load(); next != nil {
-			next.Handler().ServeHTTP(w, r)
-			return
-		}
 		secureHeaders(w.Header())
 		if !s.hostAllowed(r.Host) {
 			writeError(w, errorf(http.StatusMisdirectedRequest, "bad_host", "Host "+strconvQuote(r.Host)+" is not this machine: use http://127.0.0.1 or http://localhost"))
@@ -203,6 +157,9 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, errorf(http.StatusUnauthorized, "unauthorized", "a valid token is needed: send Authorization: Bearer TOKEN (`cairn token` shows yours)"))
 			return
 		}
+		if s.waitsForVault(w, r) {
+			return
+		}
 		s.mux.ServeHTTP(w, r.WithContext(withToken(r.Context(), tok)))
 	})
 }
@@ -212,13 +169,12 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) InProcess() http.Handler {
 	admin := Token{Name: "desktop", Hash: "desktop", Scopes: []string{ScopeAdmin}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if next := s.upgraded.Load(); next != nil {
-			next.InProcess().ServeHTTP(w, r)
-			return
-		}
 		// The MCP SDK wants a bearer header; who asks is in the context.
 		if r.Header.Get("Authorization") == "" {
 			r.Header.Set("Authorization", "Bearer in-process")
+		}
+		if s.waitsForVault(w, r) {
+			return
 		}
 		s.mux.ServeHTTP(w, r.WithContext(withToken(r.Context(), admin)))
 	})

@@ -25,3 +25,13 @@ type ConversationDetail struct {
 type ConversationPatch struct {
 	Title *string `json:"title"`
 }
+
+// FeedbackInput is the body of POST /api/v1/messages/{id}/feedback: a
+// rating (1 or -1, 0 for none), a comment, the answer wanted instead, or
+// the reply marked preferred among its regenerations.
+type FeedbackInput struct {
+	Rating     int    `json:"rating,omitempty"`
+	Comment    string `json:"comment,omitempty"`
+	Correction string `json:"correction,omitempty"`
+	Preferred  bool   `json:"preferred,omitempty"`
+}

@@ -52,3 +52,11 @@ type MemoryInput struct {
 type Revisions struct {
 	Revisions []memory.Item `json:"revisions"`
 }
+
+// ForgottenList answers GET /api/v1/memories/forgotten: the memories a
+// model (or an API client) forgot, hidden but restorable with POST
+// /api/v1/memories/{id}/restore for memory.SoftForgetWindow after their
+// forgotten_at; most recently forgotten first.
+type ForgottenList struct {
+	Memories []memory.Item `json:"memories"`
+}

@@ -49,9 +49,27 @@ func (c *cli) withGymAPI(ctx context.Context, fn func(*client.Client) error) err
 	if oc, ok := c.ownerClient(); ok {
 		return fn(oc.api)
 	}
+	if !c.Home().HasVault() {
+		// A home with only gyms: the routes that need no vault answer,
+		// the others say there is none yet.
+		return c.withGymFileAPI(ctx, fn)
+	}
 	return c.withContributor(ctx, func(gc *gym.Contributor) error {
 		return c.withVault(ctx, func(v *memory.Vault) error {
 			return fn(client.InProcess(api.New(api.Config{Vault: v, Gym: gc}).InProcess()))
 		})
+	})
+}
+
+// withGymFileAPI is withAPI for the routes of the home's gym file alone
+// (gyms, outbox, receipts, revocations), which need neither the vault nor
+// the passphrase: with no owner, the handler serves in-process over the
+// gym file only (those routes answer before there is a vault).
+func (c *cli) withGymFileAPI(ctx context.Context, fn func(*client.Client) error) error {
+	if oc, ok := c.ownerClient(); ok {
+		return fn(oc.api)
+	}
+	return c.withContributor(ctx, func(gc *gym.Contributor) error {
+		return fn(client.InProcess(api.New(api.Config{Gym: gc}).InProcess()))
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairnlabs/cairn/agent/ollamatest"
+	"github.com/cairnlabs/cairn/app/owner"
 	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
 )
@@ -83,18 +84,42 @@ func TestMemoryCommandsBothWays(t *testing.T) {
 // Output and exit code must be the same.
 func runBothWays(t *testing.T, direct string, env []string, seeded map[string]bool, steps [][]string) {
 	t.Helper()
+	bothWays := make([]bothWaysStep, len(steps))
+	for i, args := range steps {
+		bothWays[i] = bothWaysStep{args: args}
+	}
+	runStepsBothWays(t, direct, env, seeded, bothWays)
+}
+
+// bothWaysStep is a command, its standard input, and what of its standard
+// output the two runs cannot share (a model's words: nil keeps it all).
+type bothWaysStep struct {
+	args  []string
+	stdin string
+	blank func(stdout string) string
+}
+
+// runStepsBothWays is runBothWays with standard input and blanking.
+func runStepsBothWays(t *testing.T, direct string, env []string, seeded map[string]bool, steps []bothWaysStep) {
+	t.Helper()
 	owned := filepath.Join(t.TempDir(), "home")
 	if err := os.CopyFS(owned, os.DirFS(direct)); err != nil {
 		t.Fatal(err)
 	}
 	startServe(t, owned, env)
-	for _, args := range steps {
-		d := cairn(t, direct, env, args...)
-		o := cairn(t, owned, nil, args...) // the owner holds the vault: no passphrase
+	for _, st := range steps {
+		d := cairnStdin(t, direct, env, st.stdin, st.args...)
+		o := cairnStdin(t, owned, nil, st.stdin, st.args...) // the owner holds the vault: no passphrase
 		d.stdout, o.stdout = sameShape(d.stdout, seeded), sameShape(o.stdout, seeded)
+		if st.blank != nil {
+			d.stdout, o.stdout = st.blank(d.stdout), st.blank(o.stdout)
+		}
+		if os.Getenv("BOTHWAYS_LOG") != "" { // to see what each step printed
+			t.Logf("%q: %d %.300q %.300q", st.args, d.code, d.stdout, d.stderr)
+		}
 		if d != o {
 			t.Errorf("cairn %q differs:\nno owner: code %d\nstdout %q\nstderr %q\nowner:    code %d\nstdout %q\nstderr %q",
-				args, d.code, d.stdout, d.stderr, o.code, o.stdout, o.stderr)
+				st.args, d.code, d.stdout, d.stderr, o.code, o.stdout, o.stderr)
 		}
 	}
 }
@@ -264,5 +289,96 @@ func TestGymReviewBothWays(t *testing.T) {
 		{"gym", "review", "log-gym", "--decline", reviewed.Items[0].Hash[:12]},
 		{"gym", "review", "log-gym", "--approve", "all", "--accept-license", "CC-BY-4.0", "--no-send"},
 		{"gym", "review", "log-gym"},
+	})
+}
+
+// TestForgottenBothWays is the same for `memory forgotten` and `memory
+// restore`, on memories a model forgot (soft): listing, JSON, restoring,
+// restoring twice, and ids that are not there.
+func TestForgottenBothWays(t *testing.T) {
+	direct := newHome(t)
+	ctx := context.Background()
+	v, err := memory.Open(ctx, memory.Config{Path: owner.Home{Dir: direct}.VaultPath()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Unlock(ctx, []byte(testPassphrase)); err != nil {
+		t.Fatal(err)
+	}
+	seeded := map[string]bool{}
+	var ids []string
+	for _, text := range []string{"Allergic to penicillin", "Lives in Porto", "Plays the cello"} {
+		it, err := v.Add(ctx, memory.NewItem{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeded[it.ID] = true
+		ids = append(ids, it.ID)
+	}
+	for _, id := range ids[:2] {
+		if _, err := v.SoftForget(ctx, id, "asked by the model"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.Close()
+	runBothWays(t, direct, withPass, seeded, [][]string{
+		{"memory", "forgotten"},
+		{"memory", "forgotten", "--json"},
+		{"memory", "restore", ids[0]},
+		{"memory", "restore", ids[0]},
+		{"memory", "restore", ids[2]},
+		{"memory", "restore", "0190aaaa-0000-7000-8000-000000000000"},
+		{"memory", "restore", "not an id!"},
+		{"memory", "restore"},
+		{"memory", "forgotten", "extra"},
+		{"memory", "restore", ids[1]},
+		{"memory", "forgotten"},
+		{"memory", "list", "--json"},
+	})
+}
+
+// TestGymCommandsBothWays is the same for the commands on the home's gym
+// file and for feedback: listing, adding and removing gyms, rating replies
+// (by a prefix of the id, and the mistakes), the outbox, sending, the
+// receipts and a revocation, on a gym served on loopback.
+func TestGymCommandsBothWays(t *testing.T) {
+	direct := newHome(t)
+	bad, good := conversationWithBranches(t, direct)
+	g := serveGymAt(t, filepath.Join(t.TempDir(), "gym"), "127.0.0.1:0")
+	for _, args := range [][]string{
+		{"gym", "add", "http://" + g.addr},
+		{"gym", "feedback", good, "--up"},
+	} {
+		if r := cairn(t, direct, withPass, args...); r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	var reviewed struct {
+		Items []gym.Candidate `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(cairn(t, direct, withPass, "gym", "review", "log-gym", "--json").stdout), &reviewed); err != nil || len(reviewed.Items) == 0 {
+		t.Fatalf("review --json: %+v, %v", reviewed, err)
+	}
+	if r := cairn(t, direct, withPass, "gym", "review", "log-gym", "--approve", "all", "--accept-license", "CC-BY-4.0", "--no-send"); r.code != 0 {
+		t.Fatalf("approve: %d %s", r.code, r.stderr)
+	}
+	const missing = "0190aaaa-0000-7000-8000-000000000000"
+	runBothWays(t, direct, withPass, map[string]bool{bad: true, good: true}, [][]string{
+		{"gym", "list"},
+		{"gym", "outbox"},
+		{"gym", "feedback", bad[:13], "--down", "--reason", "wrong city"},
+		{"gym", "feedback", bad, "--correct", "Anna lives in Lisbon."},
+		{"gym", "feedback", missing, "--up"},
+		{"gym", "feedback", bad},
+		{"gym", "feedback", bad, "--up", "--down"},
+		{"gym", "feedback", bad, "--reason", "\xff", "--up"},
+		{"gym", "send"},
+		{"gym", "receipts", "log-gym"},
+		{"gym", "receipts", "no-such-gym"},
+		{"gym", "revoke", "log-gym", reviewed.Items[0].Hash},
+		{"gym", "add", "http://127.0.0.1:1"},
+		{"gym", "remove", "no-such-gym"},
+		{"gym", "remove", "log-gym"},
+		{"gym", "list"},
 	})
 }

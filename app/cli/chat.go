@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +15,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/api"
+	"github.com/cairnlabs/cairn/app/apitype"
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/app/owner"
+	"github.com/cairnlabs/cairn/memory"
 )
 
 func (c *cli) chatCommand() *cobra.Command {
@@ -38,53 +42,92 @@ Relevant memories go into the prompt; facts you state are remembered
 			// interrupt-cancelled context.
 			ctx, stop := signal.NotifyContext(context.WithoutCancel(cmd.Context()), syscall.SIGTERM)
 			defer stop()
-			r, err := c.OpenRuntime(ctx)
-			if err != nil {
-				return err
-			}
-			// With no owner, this process reaches the other devices itself.
-			if err := c.ReachDevices(ctx, r); err != nil {
-				fmt.Fprintln(c.Stderr, err)
-			}
-			// Background learning from the last turn finishes before the
-			// vault closes, saying so; Ctrl-C skips it.
-			defer func() { r.Close(c.finishLearning(ctx, r)) }()
-			if model, err = r.DefaultModel(ctx, model); err != nil {
-				return err
-			}
-			if len(args) == 1 {
-				text, err := c.textArg(args[0])
+			return c.withChatAPI(ctx, func(api *client.Client) error {
+				model, err := c.chatModel(ctx, api, model)
 				if err != nil {
 					return err
 				}
-				_, err = c.chatTurn(ctx, r, agent.TurnRequest{ConversationID: conv, Text: text, Model: model})
-				return err
-			}
-			return c.repl(ctx, r, model, conv)
+				if len(args) == 1 {
+					text, err := c.textArg(args[0])
+					if err != nil {
+						return err
+					}
+					_, err = c.chatTurn(ctx, api, apitype.ChatRequest{ConversationID: conv, Text: text, Model: model})
+					return err
+				}
+				return c.repl(ctx, api, model, conv)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&model, "model", "m", "", "model to chat with (default: the one set by `cairn models use`)")
 	cmd.Flags().StringVarP(&conv, "conversation", "c", "", "continue this conversation (ids from `cairn conversations`)")
-	c.addSyncFlags(cmd) // with no owner running, this process reaches the other devices
 	return cmd
+}
+
+// withChatAPI is withAPI for a chat: with no owner, the in-process
+// handler has the agent and the models, and background learning from the
+// last turn finishes before the vault closes, saying so (Ctrl-C skips it).
+// With an owner, the owner learns; nothing is asked for.
+func (c *cli) withChatAPI(ctx context.Context, fn func(*client.Client) error) error {
+	if oc, ok := c.ownerClient(); ok {
+		return fn(oc.api)
+	}
+	sess, err := c.OpenRuntime(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { sess.Close(c.finishLearning(ctx, sess)) }()
+	// With no owner, this process reaches the other devices itself.
+	if err := c.ReachDevices(ctx, sess); err != nil {
+		fmt.Fprintln(c.Stderr, err)
+	}
+	return fn(client.InProcess(api.New(api.Config{Vault: sess.Vault, Agent: sess.Agent, Backends: sess.Backends}).InProcess()))
+}
+
+// chatModel is the model to chat with: the flag, the setting, or the only
+// chat model this device's Ollama has.
+func (c *cli) chatModel(ctx context.Context, api *client.Client, flag string) (string, error) {
+	s, err := c.Home().LoadSettings()
+	if err != nil {
+		return "", err
+	}
+	return owner.ChooseModel(flag, s.Model, func() ([]string, error) {
+		list, err := api.Models(ctx)
+		var names []string
+		for _, m := range list.Models {
+			// Other backends' models are named "backend/model".
+			if !strings.HasPrefix(m.Name, m.Backend+"/") {
+				names = append(names, m.Name)
+			}
+		}
+		return names, err
+	})
 }
 
 // chatTurn sends one message, streaming the reply to stdout. Ctrl-C stops
 // the reply; what arrived is kept.
-func (c *cli) chatTurn(ctx context.Context, r *owner.Session, req agent.TurnRequest) (*agent.Turn, error) {
+func (c *cli) chatTurn(ctx context.Context, api *client.Client, req apitype.ChatRequest) (apitype.Turn, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	w := bufio.NewWriter(c.Stdout)
-	turn, err := r.Agent.Chat(ctx, req, func(s string) {
-		w.WriteString(s)
-		w.Flush()
-	})
-	w.WriteString("\n")
-	w.Flush()
-	if err == nil && turn != nil && turn.Reply.Stats != nil && turn.Reply.Stats.Limit > 0 {
+	turn, err := api.Chat(ctx, req, c.printReply)
+	return turn, c.endTurn(ctx, turn, err)
+}
+
+// printReply writes the reply's text to stdout as it arrives.
+func (c *cli) printReply(ev client.ChatEvent) { io.WriteString(c.Stdout, ev.Text) }
+
+// endTurn ends the reply's line, notes a reply cut at the length limit and
+// explains a failed or stopped turn.
+func (c *cli) endTurn(ctx context.Context, turn apitype.Turn, err error) error {
+	fmt.Fprintln(c.Stdout)
+	if err == nil && turn.Reply.Stats != nil && turn.Reply.Stats.Limit > 0 {
 		fmt.Fprintf(c.Stderr, "(stopped at the length limit of %d tokens: \"max_reply_tokens\" in settings.json, or the app's Settings, raises it)\n", turn.Reply.Stats.Limit)
 	}
-	return turn, c.turnError(ctx, turn, err)
+	if err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil && turn.Conversation.ID != "" {
+		fmt.Fprintf(c.Stderr, "(stopped; the part that arrived is kept in conversation %s)\n", turn.Conversation.ID)
+		return nil
+	}
+	return err
 }
 
 // learningWait bounds how long a chat waits, at its end, for memory
@@ -140,25 +183,13 @@ func (c *cli) finishLearning(ctx context.Context, r *owner.Session) context.Cont
 	return done
 }
 
-// turnError explains a failed or stopped turn.
-func (c *cli) turnError(ctx context.Context, turn *agent.Turn, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, context.Canceled) && turn != nil && turn.Reply.ID != "" {
-		fmt.Fprintf(c.Stderr, "(stopped; the part that arrived is kept in conversation %s)\n", turn.Conversation.ID)
-		return nil
-	}
-	return err
-}
-
-func (c *cli) repl(ctx context.Context, r *owner.Session, model, conv string) error {
+func (c *cli) repl(ctx context.Context, api *client.Client, model, conv string) error {
 	in := bufio.NewReader(os.Stdin)
 	interactive := c.Term.IsTerminal()
 	if interactive {
 		fmt.Fprintf(c.Stderr, "Chatting with %s. /help for commands; Ctrl-C stops a reply; Ctrl-D ends.\n", model)
 	}
-	var last *agent.Turn
+	var last string // the last reply, for /regen; "": the conversation's head
 	for {
 		if interactive {
 			fmt.Fprint(c.Stderr, "\n> ")
@@ -183,7 +214,7 @@ func (c *cli) repl(ctx context.Context, r *owner.Session, model, conv string) er
 			fmt.Fprintln(c.Stderr, "/new starts a conversation, /model NAME switches model, /regen answers the last message again, /quit ends.")
 			continue
 		case line == "/new":
-			conv, last = "", nil
+			conv, last = "", ""
 			fmt.Fprintln(c.Stderr, "(new conversation)")
 			continue
 		case strings.HasPrefix(line, "/model"):
@@ -193,26 +224,29 @@ func (c *cli) repl(ctx context.Context, r *owner.Session, model, conv string) er
 			fmt.Fprintf(c.Stderr, "(model: %s)\n", model)
 			continue
 		case line == "/regen":
-			if last == nil || last.Reply.ID == "" {
+			reply := c.lastReply(ctx, api, conv, last)
+			if reply == "" {
 				fmt.Fprintln(c.Stderr, "(nothing to answer again yet)")
 				continue
 			}
 			sctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-			turn, err := r.Agent.Regenerate(sctx, last.Reply.ID, model, agent.Limits{}, func(s string) { io.WriteString(c.Stdout, s) })
-			fmt.Fprintln(c.Stdout)
-			err = c.turnError(sctx, turn, err)
+			turn, err := api.Regenerate(sctx, reply, model, c.printReply)
+			if turn.Conversation.ID == "" {
+				turn.Conversation.ID = conv // a stopped regeneration stays in it
+			}
+			err = c.endTurn(sctx, turn, err)
 			stop()
 			if err != nil {
 				fmt.Fprintf(c.Stderr, "cairn: %s\n", explain(err))
 				continue
 			}
-			last = turn
+			last = turn.Reply.ID
 			continue
 		case strings.HasPrefix(line, "/"):
 			fmt.Fprintf(c.Stderr, "(unknown command %s: /help lists them)\n", strings.Fields(line)[0])
 			continue
 		}
-		turn, err := c.chatTurn(ctx, r, agent.TurnRequest{ConversationID: conv, Text: line, Model: model})
+		turn, err := c.chatTurn(ctx, api, apitype.ChatRequest{ConversationID: conv, Text: line, Model: model})
 		if err != nil {
 			if !interactive {
 				return err
@@ -220,8 +254,27 @@ func (c *cli) repl(ctx context.Context, r *owner.Session, model, conv string) er
 			fmt.Fprintf(c.Stderr, "cairn: %s\n", explain(err))
 			continue
 		}
-		last, conv = turn, turn.Conversation.ID
+		// A stopped reply has no id here: /regen finds it as the head.
+		last, conv = turn.Reply.ID, cmp.Or(turn.Conversation.ID, conv)
 	}
+}
+
+// lastReply is the reply /regen answers again: the last one seen, else
+// the head of the conversation when it is a reply (one that was stopped).
+func (c *cli) lastReply(ctx context.Context, api *client.Client, conv, last string) string {
+	if last != "" || conv == "" {
+		return last
+	}
+	d, err := api.Conversation(ctx, conv)
+	if err != nil {
+		return ""
+	}
+	for _, m := range d.Messages {
+		if m.ID == d.Head && m.Role == memory.RoleAssistant {
+			return m.ID
+		}
+	}
+	return ""
 }
 
 // readLine reads a line, giving up when ctx ends or Ctrl-C is pressed at

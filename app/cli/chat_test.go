@@ -368,45 +368,68 @@ func TestCtrlCStopsTheReplyAndKeepsWhatArrived(t *testing.T) {
 	}
 }
 
+// TestCtrlCInTheREPLStopsOnlyTheReply presses Ctrl-C during a reply, with
+// no owner and through a running `cairn serve` (no passphrase): the part
+// that arrived is stored, marked incomplete, and the next message goes on
+// in the same conversation (the stream's start event named it).
 func TestCtrlCInTheREPLStopsOnlyTheReply(t *testing.T) {
-	home := newHome(t)
-	off := false
-	if err := (owner.Home{Dir: home}).SaveSettings(owner.Settings{EmbeddingModel: "off", Extraction: &off, MaxReplyTokens: 400}); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "--home", home, "chat", "--model", ollamatest.Tiny)
-	cmd.Env = append(append(cleanEnv(), execMainEnv+"=1"), withOllama(ollama.Host)...)
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	var errb syncBuffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(in, "Write a very long essay.\n")
-	buf := make([]byte, 64)
-	if _, err := io.ReadAtLeast(out, buf, 1); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Process.Signal(os.Interrupt)
-	// The chat goes on: wait until the stop is reported, then send more.
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(errb.String(), "stopped") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	io.WriteString(in, "And a second one?\n/quit\n")
-	in.Close()
-	io.Copy(io.Discard, out)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v; stderr %q", err, errb.String())
-	}
-	convs := jsonLines[memory.Conversation](t, cairn(t, home, withPass, "conversations", "--json").stdout)
-	if len(convs) != 1 || convs[0].Messages != 4 {
-		t.Fatalf("conversations %+v: want the stopped reply and a second turn; stderr %q", convs, errb.String())
-	}
-	msgs := jsonLines[memory.Message](t, cairn(t, home, withPass, "conversations", "show", convs[0].ID, "--json").stdout)
-	if !msgs[1].Incomplete || msgs[3].Incomplete {
-		t.Fatalf("only the first reply should be stopped: %+v", msgs)
+	for _, withOwner := range []bool{false, true} {
+		t.Run(map[bool]string{false: "no owner", true: "owner"}[withOwner], func(t *testing.T) {
+			home := newHome(t)
+			off := false
+			if err := (owner.Home{Dir: home}).SaveSettings(owner.Settings{EmbeddingModel: "off", Extraction: &off, MaxReplyTokens: 400}); err != nil {
+				t.Fatal(err)
+			}
+			env := withOllama(ollama.Host)
+			if withOwner {
+				startServe(t, home, env)
+				env = []string{"OLLAMA_HOST=" + ollama.Host} // no passphrase
+			}
+			cmd := exec.Command(os.Args[0], "--home", home, "chat", "--model", ollamatest.Tiny)
+			cmd.Env = append(append(cleanEnv(), execMainEnv+"=1"), env...)
+			in, _ := cmd.StdinPipe()
+			out, _ := cmd.StdoutPipe()
+			var errb syncBuffer
+			cmd.Stderr = &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(in, "Write a very long essay.\n")
+			buf := make([]byte, 64)
+			if _, err := io.ReadAtLeast(out, buf, 1); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Process.Signal(os.Interrupt)
+			// The chat goes on: wait until the stop is reported (and, with
+			// an owner, stored there), then send more.
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(errb.String(), "stopped") && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			for withOwner && time.Now().Before(deadline) {
+				convs := jsonLines[memory.Conversation](t, cairn(t, home, env, "conversations", "--json").stdout)
+				if len(convs) == 1 && convs[0].Messages == 2 {
+					break
+				}
+			}
+			io.WriteString(in, "And a second one?\n/quit\n")
+			in.Close()
+			io.Copy(io.Discard, out)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("exit: %v; stderr %q", err, errb.String())
+			}
+			convs := jsonLines[memory.Conversation](t, cairn(t, home, env, "conversations", "--json").stdout)
+			if len(convs) != 1 || convs[0].Messages != 4 {
+				t.Fatalf("conversations %+v: want the stopped reply and a second turn; stderr %q", convs, errb.String())
+			}
+			msgs := jsonLines[memory.Message](t, cairn(t, home, env, "conversations", "show", convs[0].ID, "--json").stdout)
+			if !msgs[1].Incomplete || msgs[3].Incomplete {
+				t.Fatalf("only the first reply should be stopped: %+v", msgs)
+			}
+			if strings.Contains(errb.String(), "passphrase") {
+				t.Fatalf("asked for the passphrase: %q", errb.String())
+			}
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -123,7 +124,8 @@ func explain(err error) string {
 		return "wrong passphrase: the vault did not open and nothing was changed. If you have forgotten it, run `cairn passwd --recovery-key` with the recovery key that `cairn init` printed."
 	case errors.Is(err, memory.ErrWrongRecoveryKey):
 		return err.Error() + ": nothing was changed. Check the key against the one `cairn init` printed."
-	case errors.Is(err, memory.ErrNotFound):
+	case errors.Is(err, memory.ErrNotFound) && !strings.Contains(err.Error(), "`cairn "):
+		// Only when the error names no command to run next.
 		return err.Error() + ": see `cairn memory list` for the ids"
 	}
 	return err.Error()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,17 +66,6 @@ func (c *cli) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// resolveLocked turns a unique id prefix into the whole id on the vault
-// opened locked (ids are stored in clear), for commands sent to the owner.
-func (c *cli) resolveLocked(ctx context.Context, kind memory.Kind, prefix string) (string, error) {
-	v, err := memory.Open(ctx, memory.Config{Path: c.Home().VaultPath()})
-	if err != nil {
-		return "", err
-	}
-	defer v.Close()
-	return v.ResolveID(ctx, kind, prefix)
-}
-
 func (c *cli) gymFeedback() *cobra.Command {
 	var up, down, prefer bool
 	var reason, correct string
@@ -106,26 +94,10 @@ func (c *cli) gymFeedback() *cobra.Command {
 				return usageError{fmt.Errorf("say what you think: --up, --down, --prefer or --correct TEXT")}
 			}
 			var fb memory.Feedback
-			add := func(s gym.FeedbackStore) (err error) {
-				fb, err = s.AddFeedback(cmd.Context(), n)
+			err := c.withAPI(cmd.Context(), func(cl *client.Client) (err error) {
+				fb, err = cl.AddFeedback(cmd.Context(), n.MessageID, apitype.FeedbackInput{Rating: n.Rating, Comment: n.Comment, Correction: n.Correction, Preferred: n.Preferred})
 				return err
-			}
-			var err error
-			if oc, ok := c.ownerClient(); ok {
-				// Ids are in clear: a prefix resolves without the passphrase.
-				if n.MessageID, err = c.resolveLocked(cmd.Context(), memory.KindMessage, n.MessageID); err != nil {
-					return err
-				}
-				err = add(oc)
-			} else {
-				err = c.withVault(cmd.Context(), func(v *memory.Vault) error {
-					// A unique prefix, as `conversations show` prints it.
-					if n.MessageID, err = v.ResolveID(cmd.Context(), memory.KindMessage, n.MessageID); err != nil {
-						return err
-					}
-					return add(v)
-				})
-			}
+			})
 			if err != nil {
 				return err
 			}
@@ -142,22 +114,14 @@ func (c *cli) gymFeedback() *cobra.Command {
 	return cmd
 }
 
-// AddFeedback through the owner's API.
-func (o *ownerClient) AddFeedback(ctx context.Context, n memory.NewFeedback) (memory.Feedback, error) {
-	var fb memory.Feedback
-	in := map[string]any{"rating": n.Rating, "comment": n.Comment, "correction": n.Correction, "preferred": n.Preferred}
-	err := o.do(ctx, "POST", "/api/v1/messages/"+url.PathEscape(n.MessageID)+"/feedback", nil, in, &fb)
-	return fb, err
-}
-
 func (c *cli) gymAdd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "add ADDRESS",
 		Short: "Add a gym by its address (http(s):// URL or libp2p multiaddr with /p2p/ID); only its manifest is fetched",
 		Args:  exactArgs(1, "the gym's address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withContributor(cmd.Context(), func(gc *gym.Contributor) error {
-				g, err := gc.AddGym(cmd.Context(), args[0])
+			return c.withGymFileAPI(cmd.Context(), func(cl *client.Client) error {
+				g, err := cl.AddGym(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
@@ -176,8 +140,8 @@ func (c *cli) gymList() *cobra.Command {
 		Short: "The gyms you added",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withContributor(cmd.Context(), func(gc *gym.Contributor) error {
-				gyms, err := gc.Gyms(cmd.Context())
+			return c.withGymFileAPI(cmd.Context(), func(cl *client.Client) error {
+				gyms, err := cl.Gyms(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -199,8 +163,8 @@ func (c *cli) gymRemove() *cobra.Command {
 		Short: "Forget a gym, its key for you and its unsent outbox (receipts stay)",
 		Args:  exactArgs(1, "a gym's id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withContributor(cmd.Context(), func(gc *gym.Contributor) error {
-				return gc.RemoveGym(cmd.Context(), args[0])
+			return c.withGymFileAPI(cmd.Context(), func(cl *client.Client) error {
+				return cl.RemoveGym(cmd.Context(), args[0])
 			})
 		},
 	}
@@ -405,15 +369,6 @@ func hashes(cs []gym.Candidate) []string {
 	return out
 }
 
-func (c *cli) sendOutbox(ctx context.Context, gc *gym.Contributor) error {
-	rep, err := gc.Send(ctx, true)
-	if err != nil {
-		return err
-	}
-	c.printSendReport(rep)
-	return nil
-}
-
 // printSendReport says what a send delivered, and what waits for the next.
 func (c *cli) printSendReport(rep gym.SendReport) {
 	fmt.Fprintf(c.Stderr, "Sent: %d delivered, %d refused, %d to retry.\n", rep.Delivered, rep.Refused, rep.Failed)
@@ -431,7 +386,14 @@ func (c *cli) gymSend() *cobra.Command {
 		Short: "Send what you approved that is still in the outbox",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withContributor(cmd.Context(), func(gc *gym.Contributor) error { return c.sendOutbox(cmd.Context(), gc) })
+			return c.withGymFileAPI(cmd.Context(), func(cl *client.Client) error {
+				rep, err := cl.SendGymOutbox(cmd.Context())
+				if err != nil {
+					return err
+				}
+				c.printSendReport(rep)
+				return nil
+			})
 		},
 	}
 }
@@ -442,8 +404,8 @@ func (c *cli) gymOutbox() *cobra.Command {
 		Short: "Approved contributions and revocations, and whether they were delivered",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withContributor(cmd.Context(), func(gc *gym.Contributor) error {
-				entries, err := gc.Outbox(cmd.Context())
+			return c.withGymFileAPI(cmd.Context(), func(cl *client.Client) error {
+				entries, err := cl.GymOutbox(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -459,8 +421,8 @@ func (c *cli) gymReceipts() *cobra.Command {
 		Short: "The gym's signed receipts: what it accepted, by item hash",
 		Args:  exactArgs(1, "a gym's id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withGym(cmd.Context(), args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
-				recs, err := gc.Receipts(cmd.Context(), g)
+			return c.withGymFileAPI(cmd.Context(), func(cl *client.Client) error {
+				recs, err := cl.GymReceipts(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
@@ -477,11 +439,13 @@ func (c *cli) gymRevoke() *cobra.Command {
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return c.withGym(ctx, args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
-				if _, err := gc.Revoke(ctx, g, args[1:]); err != nil {
+			return c.withGymFileAPI(ctx, func(cl *client.Client) error {
+				done, err := cl.RevokeGymItems(ctx, args[0], args[1:])
+				if err != nil {
 					return err
 				}
-				return c.sendOutbox(ctx, gc)
+				c.printSendReport(done.Sent)
+				return nil
 			})
 		},
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnlabs/cairn/app/apitype"
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/gym"
 )
 
@@ -29,45 +31,44 @@ and "reason" | "scores" | "labels"}) prints the items they make, and with
 		Args: exactArgs(1, "a gym's id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return c.withGym(ctx, args[0], func(gc *gym.Contributor, g gym.GymInfo) error {
-				if set == "" {
-					if len(g.Manifest.Tasks) == 0 {
-						return fmt.Errorf("gym %s publishes no tasks", g.Manifest.Name)
-					}
-					set = g.Manifest.Tasks[0].ID
+			var rs []gym.TaskResult
+			if results != "" {
+				b, err := os.ReadFile(results)
+				if err != nil {
+					return err
 				}
-				var rs []gym.TaskResult
-				switch {
-				case results != "":
-					b, err := os.ReadFile(results)
-					if err != nil {
-						return err
+				if err := json.Unmarshal(b, &rs); err != nil {
+					return usageError{fmt.Errorf("--results %s: not a JSON array of results: %v", results, err)}
+				}
+				for i := range rs {
+					if rs[i].Choice != nil { // 1-based on the command line
+						*rs[i].Choice--
 					}
-					if err := json.Unmarshal(b, &rs); err != nil {
-						return usageError{fmt.Errorf("--results %s: not a JSON array of results: %v", results, err)}
-					}
-					for i := range rs {
-						if rs[i].Choice != nil { // 1-based on the command line
-							*rs[i].Choice--
-						}
-					}
-				default:
-					tasks, err := gc.FetchTasks(ctx, g, set, n)
+				}
+			}
+			return c.withGymAPI(ctx, func(cl *client.Client) error {
+				interactive := results == ""
+				if interactive {
+					batch, err := cl.FetchGymTasks(ctx, args[0], apitype.GymTaskFetch{Set: set, N: n})
 					if err != nil {
 						return err
 					}
 					if asJSON || !c.Term.IsTerminal() {
-						return c.printJSON(map[string]any{"gym": g.ID, "set": set, "tasks": tasks})
+						return c.printJSON(batch)
 					}
-					if rs, err = c.doTasksInteractively(g, tasks); err != nil {
+					if rs, err = c.doTasksInteractively(batch.Sets, batch.Tasks); err != nil {
 						return err
 					}
+					if len(rs) == 0 {
+						fmt.Fprintln(c.Stderr, "No task done; nothing approved or sent.")
+						return nil
+					}
 				}
-				cands, err := gc.TaskCandidates(ctx, g, rs, gym.Known{})
+				rev, err := cl.ReviewGymTasks(ctx, args[0], apitype.GymTaskResults{Results: rs})
 				if err != nil {
-					return usageError{err}
+					return err
 				}
-				interactive := results == ""
+				cands := rev.Items
 				if interactive {
 					var chosen []gym.Candidate
 					for _, cd := range cands {
@@ -78,9 +79,9 @@ and "reason" | "scores" | "labels"}) prints the items they make, and with
 					}
 					cands = chosen
 					if len(cands) > 0 && license == "" {
-						fmt.Fprintf(c.Stderr, "Gym %s takes contributions under the licence %q.\n", g.Manifest.Name, g.Manifest.License)
+						fmt.Fprintf(c.Stderr, "Gym %s takes contributions under the licence %q.\n", rev.Name, rev.License)
 						if ans, _ := c.Term.ReadLine("Accept it and send " + strconv.Itoa(len(cands)) + " items? [y/N] "); strings.EqualFold(ans, "y") || strings.EqualFold(ans, "yes") {
-							license = g.Manifest.License
+							license = rev.License
 						}
 					}
 				} else {
@@ -89,17 +90,19 @@ and "reason" | "scores" | "labels"}) prints the items they make, and with
 					}
 				}
 				if len(cands) == 0 || license == "" {
-					fmt.Fprintf(c.Stderr, "%d items; nothing approved or sent. Approve with --accept-license %q.\n", len(cands), g.Manifest.License)
+					fmt.Fprintf(c.Stderr, "%d items; nothing approved or sent. Approve with --accept-license %q.\n", len(cands), rev.License)
 					return nil
 				}
-				if _, err := gc.SubmitTasks(ctx, g, cands, license); err != nil {
+				send := !noSend
+				done, err := cl.SubmitGymTasks(ctx, args[0], apitype.GymTaskResults{Results: rs, Approve: hashes(cands), AcceptLicense: license, Send: &send})
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.Stderr, "Approved %d items for %s.\n", len(cands), g.Manifest.Name)
-				if noSend {
-					return nil
+				fmt.Fprintf(c.Stderr, "Approved %d items for %s.\n", done.Approved, rev.Name)
+				if done.Sent != nil {
+					c.printSendReport(*done.Sent)
 				}
-				return c.sendOutbox(ctx, gc)
+				return nil
 			})
 		},
 	}
@@ -114,7 +117,7 @@ and "reason" | "scores" | "labels"}) prints the items they make, and with
 }
 
 // doTasksInteractively asks for each task's result in the terminal.
-func (c *cli) doTasksInteractively(g gym.GymInfo, tasks []gym.Task) ([]gym.TaskResult, error) {
+func (c *cli) doTasksInteractively(sets []gym.TaskSet, tasks []gym.Task) ([]gym.TaskResult, error) {
 	var out []gym.TaskResult
 	for i, t := range tasks {
 		fmt.Fprintf(c.Stderr, "\n[%d/%d] %s task %s\n%s\n", i+1, len(tasks), t.Kind, t.ID, t.Prompt)
@@ -138,7 +141,7 @@ func (c *cli) doTasksInteractively(g gym.GymInfo, tasks []gym.Task) ([]gym.TaskR
 				r.Reason, err = c.Term.ReadLine("Why? ")
 			}
 		case gym.TaskRate, gym.TaskLabel:
-			set := setOf(g, t.Set)
+			set := setOf(sets, t.Set)
 			if t.Kind == gym.TaskRate {
 				r.Scores = map[string]int{}
 				for _, k := range set.Rubric {
@@ -168,8 +171,8 @@ func (c *cli) doTasksInteractively(g gym.GymInfo, tasks []gym.Task) ([]gym.TaskR
 	return out, nil
 }
 
-func setOf(g gym.GymInfo, id string) gym.TaskSet {
-	for _, s := range g.Manifest.Tasks {
+func setOf(sets []gym.TaskSet, id string) gym.TaskSet {
+	for _, s := range sets {
 		if s.ID == id {
 			return s
 		}

@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cairnlabs/cairn/app/apitype"
 	"github.com/cairnlabs/cairn/gym"
 )
 
@@ -46,7 +48,7 @@ func TestGymTasksTwoContributors(t *testing.T) {
 		var batch struct {
 			Tasks []gym.Task `json:"tasks"`
 		}
-		if err := json.Unmarshal([]byte(ok(cairn(t, home, nil, "gym", "tasks", "task-gym", "--set", "capitals", "--n", "10", "--json")).stdout), &batch); err != nil || len(batch.Tasks) != 2 {
+		if err := json.Unmarshal([]byte(ok(cairn(t, home, withPass, "gym", "tasks", "task-gym", "--set", "capitals", "--n", "10", "--json")).stdout), &batch); err != nil || len(batch.Tasks) != 2 {
 			t.Fatalf("task batch: %+v, %v", batch, err)
 		}
 		for _, task := range batch.Tasks {
@@ -59,7 +61,7 @@ func TestGymTasksTwoContributors(t *testing.T) {
 		results := `[{"task": "cap-pt", "choice": ` + string(rune('0'+choice)) + `, "reason": "it is the capital"}, {"task": "cap-es", "choice": 1}]`
 		resultsPath := filepath.Join(t.TempDir(), "results.json")
 		os.WriteFile(resultsPath, []byte(results), 0o600)
-		review := ok(cairn(t, home, nil, "gym", "tasks", "task-gym", "--results", resultsPath))
+		review := ok(cairn(t, home, withPass, "gym", "tasks", "task-gym", "--results", resultsPath))
 		if !strings.Contains(review.stderr, "nothing approved or sent") {
 			t.Fatalf("results without the licence: %+v", review)
 		}
@@ -75,7 +77,7 @@ func TestGymTasksTwoContributors(t *testing.T) {
 			}
 			sent[hash] = item
 		}
-		if r := ok(cairn(t, home, nil, "gym", "tasks", "task-gym", "--results", resultsPath, "--accept-license", "CC-BY-4.0")); !strings.Contains(r.stderr, "1 delivered") {
+		if r := ok(cairn(t, home, withPass, "gym", "tasks", "task-gym", "--results", resultsPath, "--accept-license", "CC-BY-4.0")); !strings.Contains(r.stderr, "1 delivered") {
 			t.Fatalf("sending results: %+v", r)
 		}
 		// The gym's signed receipt lists each reviewed item, by hash.
@@ -93,7 +95,7 @@ func TestGymTasksTwoContributors(t *testing.T) {
 		var again struct {
 			Tasks []gym.Task `json:"tasks"`
 		}
-		json.Unmarshal([]byte(ok(cairn(t, home, nil, "gym", "tasks", "task-gym", "--set", "capitals", "--json")).stdout), &again)
+		json.Unmarshal([]byte(ok(cairn(t, home, withPass, "gym", "tasks", "task-gym", "--set", "capitals", "--json")).stdout), &again)
 		if len(again.Tasks) != 0 {
 			t.Fatalf("done tasks offered again: %+v", again.Tasks)
 		}
@@ -142,4 +144,58 @@ func TestGymTasksTwoContributors(t *testing.T) {
 	if rows := scored(); len(rows) != 1 || strings.Contains(rows[0], "Madrid") {
 		t.Fatalf("export after a rejection:\n%s", strings.Join(rows, "\n"))
 	}
+}
+
+// TestGymTasksBothWays runs `cairn gym tasks` with no owner and through a
+// running `cairn serve` (no passphrase asked) on copies of one home that
+// added a gym publishing tasks: fetching, reviewing results, the licence
+// gate, approving into the outbox, and the mistakes.
+func TestGymTasksBothWays(t *testing.T) {
+	dir := t.TempDir()
+	tasksPath := filepath.Join(dir, "tasks.json")
+	os.WriteFile(tasksPath, []byte(testTaskFile), 0o600)
+	addr := startBackground(t, newHome(t), regexp.MustCompile(`libp2p: (\S+)`), "gym", "serve", "--dir", filepath.Join(dir, "gym"), "--name", "task-gym", "--tasks", tasksPath, "--p2p", "/ip4/127.0.0.1/tcp/0")
+	direct := newHome(t)
+	if r := cairn(t, direct, nil, "gym", "add", addr); r.code != 0 {
+		t.Fatalf("gym add: %+v", r)
+	}
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o600)
+		return p
+	}
+	results := file("results.json", `[{"task": "cap-pt", "choice": 2, "reason": "it is the capital"}, {"task": "cap-es", "choice": 1}]`)
+	notJSON := file("bad.json", `{"task": `)
+	unknown := file("unknown.json", `[{"task": "no-such-task", "answer": "hi"}]`)
+	tasks := func(args ...string) bothWaysStep {
+		return bothWaysStep{args: append([]string{"gym", "tasks"}, args...)}
+	}
+	// The gym shuffles each batch it gives: compare the tasks by id.
+	fetch := func(args ...string) bothWaysStep {
+		st := tasks(args...)
+		st.blank = func(stdout string) string {
+			var batch apitype.GymTasks
+			if json.Unmarshal([]byte(stdout), &batch) != nil {
+				return stdout
+			}
+			slices.SortFunc(batch.Tasks, func(a, b gym.Task) int { return strings.Compare(a.ID, b.ID) })
+			b, _ := json.Marshal(batch)
+			return string(b)
+		}
+		return st
+	}
+	runStepsBothWays(t, direct, withPass, nil, []bothWaysStep{
+		fetch("task-gym", "--set", "capitals", "--n", "10", "--json"),
+		fetch("task-gym", "--set", "capitals", "--json"),
+		tasks("task-gym", "--set", "no-such-set", "--json"),
+		tasks("no-such-gym", "--json"),
+		tasks(),
+		tasks("task-gym", "--results", results),
+		tasks("task-gym", "--results", notJSON),
+		tasks("task-gym", "--results", unknown),
+		tasks("task-gym", "--results", filepath.Join(dir, "missing.json")),
+		tasks("task-gym", "--results", results, "--accept-license", "WTFPL"),
+		tasks("task-gym", "--results", results, "--accept-license", "CC-BY-4.0", "--no-send"),
+		fetch("task-gym", "--set", "capitals", "--json"),
+	})
 }

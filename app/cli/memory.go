@@ -301,8 +301,8 @@ gone for good and are not listed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return c.withVault(ctx, func(v *memory.Vault) error {
-				items, err := v.Forgotten(ctx)
+			return c.withAPI(ctx, func(api *client.Client) error {
+				items, err := api.ForgottenMemories(ctx)
 				if err != nil {
 					return err
 				}
@@ -334,8 +334,8 @@ func (c *cli) memoryRestore() *cobra.Command {
 		Args:  exactArgs(1, "the memory's id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return c.withVault(ctx, func(v *memory.Vault) error {
-				it, err := v.Restore(ctx, args[0])
+			return c.withAPI(ctx, func(api *client.Client) error {
+				it, err := api.RestoreMemory(ctx, args[0])
 				if err != nil {
 					return fmt.Errorf("%w (only memories a model forgot can be restored: see `cairn memory forgotten`)", err)
 				}

@@ -39,3 +39,14 @@ func (c *Client) RenameConversation(ctx context.Context, id, title string) (memo
 func (c *Client) DeleteConversation(ctx context.Context, id string) error {
 	return c.do(ctx, "DELETE", "/api/v1/conversations/"+url.PathEscape(id), nil, nil, nil)
 }
+
+// AddFeedback rates a reply (its id, or a unique prefix of it), comments
+// on it, corrects it or marks it preferred; kept in the vault.
+func (c *Client) AddFeedback(ctx context.Context, messageID string, in apitype.FeedbackInput) (memory.Feedback, error) {
+	var fb memory.Feedback
+	if !utf8.ValidString(in.Comment) || !utf8.ValidString(in.Correction) {
+		return fb, notUTF8("the feedback")
+	}
+	err := c.do(ctx, "POST", "/api/v1/messages/"+url.PathEscape(messageID)+"/feedback", nil, in, &fb)
+	return fb, err
+}

@@ -60,3 +60,35 @@ func (c *Client) GymDecide(ctx context.Context, gymRef string, d apitype.GymDeci
 	err := c.do(ctx, "POST", "/api/v1/gym/gyms/"+url.PathEscape(gymRef)+"/approve", nil, d, &out)
 	return out, err
 }
+
+// GymTasks is the gym's task sets and the tasks kept from it, not done
+// yet; it contacts nobody.
+func (c *Client) GymTasks(ctx context.Context, gymRef string) (apitype.GymTasks, error) {
+	var out apitype.GymTasks
+	err := c.do(ctx, "GET", "/api/v1/gym/gyms/"+url.PathEscape(gymRef)+"/tasks", nil, nil, &out)
+	return out, err
+}
+
+// FetchGymTasks fetches a batch of tasks from the gym and answers as
+// GymTasks does.
+func (c *Client) FetchGymTasks(ctx context.Context, gymRef string, f apitype.GymTaskFetch) (apitype.GymTasks, error) {
+	var out apitype.GymTasks
+	err := c.do(ctx, "POST", "/api/v1/gym/gyms/"+url.PathEscape(gymRef)+"/tasks", nil, f, &out)
+	return out, err
+}
+
+// ReviewGymTasks shows the items results would give, redacted, in the
+// exact bytes that would be signed and sent; it sends nothing.
+func (c *Client) ReviewGymTasks(ctx context.Context, gymRef string, results apitype.GymTaskResults) (apitype.GymReview, error) {
+	var out apitype.GymReview
+	err := c.do(ctx, "POST", "/api/v1/gym/gyms/"+url.PathEscape(gymRef)+"/tasks/review", nil, results, &out)
+	return out, err
+}
+
+// SubmitGymTasks approves reviewed items of results under the gym's
+// licence, and sends them unless results.Send is false.
+func (c *Client) SubmitGymTasks(ctx context.Context, gymRef string, results apitype.GymTaskResults) (apitype.GymTaskSubmitted, error) {
+	var out apitype.GymTaskSubmitted
+	err := c.do(ctx, "POST", "/api/v1/gym/gyms/"+url.PathEscape(gymRef)+"/tasks/submit", nil, results, &out)
+	return out, err
+}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,6 +11,11 @@ import (
 // handlerTransport answers a request by calling an http.Handler in this
 // process. The response body is a pipe the handler writes into while the
 // caller reads, so a streaming route streams here as over a socket.
+//
+// A call returns only once the handler has: closing the body (or a
+// cancelled request) waits for it. A stopped chat reply is then stored
+// (marked incomplete) before the caller goes on or closes the vault, as a
+// running owner would have stored it.
 type handlerTransport struct{ h http.Handler }
 
 func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -20,9 +26,14 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set("Content-Length", strconv.FormatInt(req.ContentLength, 10))
 	}
 	req.RemoteAddr = "in-process"
+	// Closing the body cancels the handler, as a closed connection would.
+	ctx, cancel := context.WithCancel(req.Context())
+	req = req.WithContext(ctx)
 	pr, pw := io.Pipe()
 	w := &pipeResponse{header: http.Header{}, body: pw, sent: make(chan struct{})}
+	served := make(chan struct{})
 	go func() {
+		defer close(served)
 		defer func() {
 			w.WriteHeader(http.StatusOK) // a handler that wrote nothing
 			pw.Close()
@@ -33,13 +44,30 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case <-w.sent:
 	case <-req.Context().Done():
 		pr.CloseWithError(req.Context().Err())
+		<-served
+		cancel()
 		return nil, req.Context().Err()
 	}
 	return &http.Response{
 		Status: strconv.Itoa(w.status) + " " + http.StatusText(w.status), StatusCode: w.status,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: w.sentHeader, Body: pr, ContentLength: -1, Request: req,
+		Header: w.sentHeader, Body: &servedBody{pr, cancel, served}, ContentLength: -1, Request: req,
 	}, nil
+}
+
+// servedBody is an in-process response's body: Close ends the handler's
+// writes and waits for it to return.
+type servedBody struct {
+	*io.PipeReader
+	cancel context.CancelFunc
+	served chan struct{}
+}
+
+func (b *servedBody) Close() error {
+	b.cancel()
+	b.PipeReader.Close()
+	<-b.served
+	return nil
 }
 
 // pipeResponse is the handler's http.ResponseWriter: the status and

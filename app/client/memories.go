@@ -101,3 +101,18 @@ func setIf(v url.Values, key, value string) {
 		v.Set(key, value)
 	}
 }
+
+// ForgottenMemories lists the memories a model forgot, which can still be
+// restored, most recently forgotten first.
+func (c *Client) ForgottenMemories(ctx context.Context) ([]memory.Item, error) {
+	var out apitype.ForgottenList
+	err := c.do(ctx, "GET", "/api/v1/memories/forgotten", nil, nil, &out)
+	return out.Memories, err
+}
+
+// RestoreMemory brings back a memory a model forgot.
+func (c *Client) RestoreMemory(ctx context.Context, id string) (memory.Item, error) {
+	var it memory.Item
+	err := c.do(ctx, "POST", "/api/v1/memories/"+url.PathEscape(id)+"/restore", nil, nil, &it)
+	return it, err
+}

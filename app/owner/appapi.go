@@ -128,33 +128,27 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// CreateVault makes the vault, its API token and the session over it, for
-// a first-run server.
+// CreateVault makes the vault and the session over it, for a first-run
+// server (whose API token already exists: StartOwner made it).
 func (a *uiApp) CreateVault(ctx context.Context, req api.VaultRequest) (api.VaultCreated, error) {
 	h := a.c.Home()
 	if h.HasVault() {
 		return api.VaultCreated{}, api.ErrVaultExists
 	}
-	s, bs, ollama, err := a.c.BackendsOnly()
-	if err != nil {
-		return api.VaultCreated{}, err
-	}
-	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
-	var emb memory.Embedder
-	if s.EmbeddingModel != "off" {
-		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
-		emb = r.Embedder
-	}
-	// The vault outlives this request.
-	v, recovery, err := memory.Create(context.WithoutCancel(ctx), memory.Config{Path: h.VaultPath(), Embedder: emb, Logger: slog.Default()}, []byte(req.Passphrase))
+	var recovery string
+	r, err := a.c.NewSession(func(emb memory.Embedder) (*memory.Vault, error) {
+		// The vault outlives this request.
+		v, key, err := memory.Create(context.WithoutCancel(ctx), memory.Config{Path: h.VaultPath(), Embedder: emb, Logger: slog.Default()}, []byte(req.Passphrase))
+		recovery = key
+		return v, err
+	})
 	if errors.Is(err, memory.ErrVaultExists) {
 		return api.VaultCreated{}, api.ErrVaultExists
 	}
 	if err != nil {
 		return api.VaultCreated{}, err
 	}
-	r.Vault = v
-	r.Agent = agent.New(v, bs, agent.Config{Model: s.Model, System: s.System, NumCtx: s.NumCtx, NumPredict: s.MaxReplyTokens, NoExtraction: !s.ExtractionOn(), Logger: slog.Default()})
+	v := r.Vault
 	out := api.VaultCreated{RecoveryKey: recovery}
 	if req.Keyring {
 		if a.keyring == nil {
@@ -165,13 +159,6 @@ func (a *uiApp) CreateVault(ctx context.Context, req api.VaultRequest) (api.Vaul
 			out.Keyring = true
 		}
 	}
-	toks, err := api.OpenTokens(h.Dir)
-	if err != nil {
-		return api.VaultCreated{}, err
-	}
-	if _, _, err := toks.EnsureDefault(); err != nil {
-		return api.VaultCreated{}, err
-	}
 	a.mu.Lock()
 	a.sess = r
 	created := a.created
@@ -179,13 +166,13 @@ func (a *uiApp) CreateVault(ctx context.Context, req api.VaultRequest) (api.Vaul
 	if created != nil {
 		created(r)
 	}
-	out.Next = api.Config{Vault: v, Agent: r.Agent, Backends: bs, Tokens: toks, Assets: a.c.Assets, App: a, Keyring: OSKeyring{}, Logger: slog.Default()}
+	out.Runtime = api.Runtime{Vault: v, Agent: r.Agent, Backends: r.Backends}
 	// Sync comes with the vault, off until the person pairs or turns it on.
 	if node, err := a.c.StartSync(context.WithoutCancel(ctx), v); err != nil {
 		slog.Warn("sync is not running", "err", err)
 	} else {
 		r.SyncNode = node
-		out.Next.Sync = node
+		out.Runtime.Sync = node
 		a.attachSync(r, node)
 	}
 	return out, nil

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/app/api"
 	"github.com/cairnlabs/cairn/gym"
 	"github.com/cairnlabs/cairn/memory"
@@ -235,19 +234,7 @@ func (c *Env) OpenLocked(ctx context.Context) (*Session, error) {
 	if h := c.Home(); !h.HasVault() {
 		return nil, h.NoVaultError()
 	}
-	s, bs, ollama, err := c.BackendsOnly()
-	if err != nil {
-		return nil, err
-	}
-	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
-	var emb memory.Embedder
-	if s.EmbeddingModel != "off" {
-		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
-		emb = r.Embedder
-	}
-	if r.Vault, err = memory.Open(ctx, memory.Config{Path: c.Home().VaultPath(), Embedder: emb, Logger: slog.Default()}); err != nil {
-		return nil, err
-	}
-	r.Agent = agent.New(r.Vault, bs, agent.Config{Model: s.Model, System: s.System, NumCtx: s.NumCtx, NumPredict: s.MaxReplyTokens, NoExtraction: !s.ExtractionOn(), Logger: slog.Default()})
-	return r, nil
+	return c.NewSession(func(emb memory.Embedder) (*memory.Vault, error) {
+		return memory.Open(ctx, memory.Config{Path: c.Home().VaultPath(), Embedder: emb, Logger: slog.Default()})
+	})
 }

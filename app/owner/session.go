@@ -39,19 +39,8 @@ func (c *Env) BackendsOnly() (Settings, *agent.Backends, *agent.Ollama, error) {
 
 // OpenRuntime opens the vault and wires the agent to it.
 func (c *Env) OpenRuntime(ctx context.Context) (*Session, error) {
-	s, bs, ollama, err := c.BackendsOnly()
+	r, err := c.NewSession(func(emb memory.Embedder) (*memory.Vault, error) { return c.OpenVaultWith(ctx, emb) })
 	if err != nil {
-		return nil, err
-	}
-	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
-	if s.EmbeddingModel != "off" {
-		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
-	}
-	var emb memory.Embedder
-	if r.Embedder != nil {
-		emb = r.Embedder
-	}
-	if r.Vault, err = c.OpenVaultWith(ctx, emb); err != nil {
 		return nil, err
 	}
 	// Memories a model forgot more than 30 days ago are erased for good.
@@ -59,6 +48,28 @@ func (c *Env) OpenRuntime(ctx context.Context) (*Session, error) {
 		slog.Warn("erasing memories forgotten over 30 days ago failed", "err", err)
 	} else if n > 0 {
 		slog.Info("erased memories a model forgot over 30 days ago", "count", n)
+	}
+	return r, nil
+}
+
+// NewSession is the one place a Session is put together: the settings,
+// the model backends, the embedder over them, the vault that open opens
+// (or creates) with that embedder, and the agent over the vault.
+// OpenRuntime, OpenLocked and the first run's vault creation all use it,
+// so a backend added here (another device's models) reaches every path.
+func (c *Env) NewSession(open func(memory.Embedder) (*memory.Vault, error)) (*Session, error) {
+	s, bs, ollama, err := c.BackendsOnly()
+	if err != nil {
+		return nil, err
+	}
+	r := &Session{Settings: s, Backends: bs, Ollama: ollama}
+	var emb memory.Embedder
+	if s.EmbeddingModel != "off" {
+		r.Embedder = agent.NewEmbedderVia(bs, s.EmbeddingModel)
+		emb = r.Embedder
+	}
+	if r.Vault, err = open(emb); err != nil {
+		return nil, err
 	}
 	r.Agent = agent.New(r.Vault, bs, agent.Config{
 		Model: s.Model, System: s.System, NumCtx: s.NumCtx, NumPredict: s.MaxReplyTokens, NoExtraction: !s.ExtractionOn(), Logger: slog.Default(),
@@ -82,20 +93,34 @@ func (r *Session) Close(ctx context.Context) {
 // DefaultModel picks the model when none was chosen: the setting, else
 // the only chat model Ollama has.
 func (r *Session) DefaultModel(ctx context.Context, flag string) (string, error) {
+	return ChooseModel(flag, r.Settings.Model, func() ([]string, error) {
+		models, err := r.Ollama.Models(ctx)
+		names := make([]string, len(models))
+		for i, m := range models {
+			names[i] = m.Name
+		}
+		return names, err
+	})
+}
+
+// ChooseModel is the model a chat uses: flag when set, else setting, else
+// the only chat model that list (this device's Ollama) names. The CLI
+// calls it with the API's model list, a Session with Ollama's.
+func ChooseModel(flag, setting string, list func() ([]string, error)) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
-	if r.Settings.Model != "" {
-		return r.Settings.Model, nil
+	if setting != "" {
+		return setting, nil
 	}
-	models, err := r.Ollama.Models(ctx)
+	models, err := list()
 	if err != nil {
 		return "", err
 	}
 	var chat []string
 	for _, m := range models {
-		if !isEmbeddingOnly(m.Name) {
-			chat = append(chat, m.Name)
+		if !isEmbeddingOnly(m) {
+			chat = append(chat, m)
 		}
 	}
 	switch len(chat) {
