@@ -61,6 +61,7 @@ Relevant memories go into the prompt; facts you state are remembered
 	}
 	cmd.Flags().StringVarP(&model, "model", "m", "", "model to chat with (default: the one set by `cairn models use`)")
 	cmd.Flags().StringVarP(&conv, "conversation", "c", "", "continue this conversation (ids from `cairn conversations`)")
+	c.addSyncFlags(cmd) // with no owner running, this process reaches the other devices
 	return cmd
 }
 

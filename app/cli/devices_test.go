@@ -70,6 +70,9 @@ func streamTurn(t *testing.T, resp *http.Response, stop func()) (streamed, event
 			ev = strings.TrimPrefix(line, "event: ")
 		case strings.HasPrefix(line, "data: "):
 			d := strings.TrimPrefix(line, "data: ")
+			if ev == "start" { // where the turn is stored; the reply follows
+				continue
+			}
 			if ev == "delta" {
 				var v struct{ Text string }
 				json.Unmarshal([]byte(d), &v)
