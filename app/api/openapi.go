@@ -37,7 +37,7 @@ var operations = map[string]operation{
 	"GET /api/v1/messages/{id}/feedback":    {summary: "Feedback on a reply, oldest first"},
 	"GET /api/v1/models":                    {summary: "Models of every backend, and of your other paired devices as DEVICE/MODEL (device, offline: out of reach, as last seen); the other backends that did not answer are listed under unreachable"},
 	"POST /api/v1/models/pull":              {summary: "Download a model into Ollama; progress as Server-Sent Events (admin)", body: "name, insecure", stream: true},
-	"GET /api/v1/events":                    {summary: "Server-Sent Events for every change in the vault (memory, conversation, message, …); Last-Event-ID resumes", stream: true},
+	"GET /api/v1/events":                    {summary: "Server-Sent Events for every change in the vault (memory, conversation, message, …), and \"extraction\" events with an extraction job's counts as it goes (unfinished jobs when the stream starts); Last-Event-ID resumes", stream: true},
 	"GET /api/v1/openapi.json":              {summary: "This document"},
 }
 

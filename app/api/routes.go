@@ -32,6 +32,7 @@ func (s *Server) routesV1() {
 	s.routesKeyring()
 	s.routesData()
 	s.routesSync()
+	s.routesExtractions()
 	s.handle("GET /api/v1/openapi.json", ScopeMemoryRead, 0, s.openAPI)
 }
 
@@ -89,6 +90,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) error {
 	if tok, _ := tokenFrom(r.Context()); tok.Session {
 		s.browser.resume(tok.Hash)
 	}
+	s.resumeExtractions(context.WithoutCancel(r.Context()))
 	writeJSON(w, http.StatusOK, map[string]bool{"locked": false})
 	return nil
 }

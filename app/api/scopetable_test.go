@@ -71,6 +71,12 @@ var scopeTable = map[string]string{
 	"POST /v1/embeddings":                   ScopeChat,
 	"PUT /api/v1/keyring":                   ScopeAdmin,
 
+	// Extraction jobs (routes_extractions.go).
+	"POST /api/v1/extractions":        ScopeMemoryLearn,
+	"GET /api/v1/extractions":         ScopeMemoryLearn,
+	"GET /api/v1/extractions/{id}":    ScopeMemoryLearn,
+	"DELETE /api/v1/extractions/{id}": ScopeMemoryLearn,
+
 	// The Tasks view's routes.
 	"GET /api/v1/gym/gyms/{id}/tasks":         ScopeAdmin,
 	"POST /api/v1/gym/gyms/{id}/tasks":        ScopeAdmin,

@@ -52,6 +52,10 @@ type Config struct {
 	// ImportDir holds uploads while they are imported, and the journals
 	// that let a stopped import resume (the home's imports/ folder).
 	ImportDir string
+	// ResumeExtractions, for the home's owner, goes on with the
+	// extraction jobs a stopped owner left unfinished, once the vault is
+	// open (routes_extractions.go).
+	ResumeExtractions bool
 	// Sync is the owner's sync node; nil answers the sync routes with 503.
 	Sync   Syncer
 	Logger *slog.Logger
@@ -71,6 +75,9 @@ type Server struct {
 	routeScope map[string]string
 
 	browser browserSessions
+	// extractions are the background extraction jobs; nil without an
+	// agent or an ImportDir.
+	extractions *agent.Extractions
 
 	// upgraded is the full server that a first-run server hands every
 	// request to once the vault exists.
@@ -101,6 +108,7 @@ func New(cfg Config) *Server {
 		s.mux.Handle("/api/", s.firstRunHandler())
 		return s
 	}
+	s.newExtractions()
 	s.routesV1()
 	s.routesOpenAI()
 	s.routesMCP()

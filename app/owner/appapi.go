@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 
 	"github.com/cairnlabs/cairn/agent"
@@ -178,7 +179,8 @@ func (a *uiApp) CreateVault(ctx context.Context, req api.VaultRequest) (api.Vaul
 	if created != nil {
 		created(r)
 	}
-	out.Next = api.Config{Vault: v, Agent: r.Agent, Backends: bs, Tokens: toks, Assets: a.c.Assets, App: a, Keyring: OSKeyring{}, Logger: slog.Default()}
+	out.Next = api.Config{Vault: v, Agent: r.Agent, Backends: bs, Tokens: toks, Assets: a.c.Assets, App: a, Keyring: OSKeyring{}, Logger: slog.Default(),
+		ImportDir: filepath.Join(a.c.Home().Dir, "imports"), ResumeExtractions: true}
 	// Sync comes with the vault, off until the person pairs or turns it on.
 	if node, err := a.c.StartSync(context.WithoutCancel(ctx), v); err != nil {
 		slog.Warn("sync is not running", "err", err)

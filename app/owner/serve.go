@@ -159,7 +159,7 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 		hosts = append(hosts, host)
 		fmt.Fprintln(c.Stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
 	}
-	cfg := api.Config{Tokens: toks, Hosts: hosts, App: uiapp, Keyring: OSKeyring{}, Logger: slog.Default(), ImportDir: filepath.Join(h.Dir, "imports")}
+	cfg := api.Config{Tokens: toks, Hosts: hosts, App: uiapp, Keyring: OSKeyring{}, Logger: slog.Default(), ImportDir: filepath.Join(h.Dir, "imports"), ResumeExtractions: true}
 	if sess != nil {
 		cfg.Vault, cfg.Agent, cfg.Backends = sess.Vault, sess.Agent, sess.Backends
 	}
