@@ -75,6 +75,8 @@ type Extractions struct {
 	mu   sync.Mutex
 	rev  int64
 	jobs map[string]*extractionRun
+	// stopped is set by Stop: the process is ending.
+	stopped bool
 }
 
 type extractionRun struct {
@@ -252,6 +254,20 @@ func (x *Extractions) Cancel(id string) (ExtractionJob, error) {
 	return r.job, x.touch(r)
 }
 
+// Stop pauses every job for a process that ends: the message read now is
+// dropped, and the journals say where each job goes on (Resume), so the
+// process need not wait for a long history.
+func (x *Extractions) Stop() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.stopped = true
+	for _, r := range x.jobs {
+		if r.cancel != nil {
+			r.cancel()
+		}
+	}
+}
+
 // touch marks a change and saves the journal; locked.
 func (x *Extractions) touch(r *extractionRun) error {
 	x.rev++
@@ -273,6 +289,10 @@ func (x *Extractions) enqueue(r *extractionRun) {
 func (x *Extractions) step(ctx context.Context, r *extractionRun) error {
 	x.mu.Lock()
 	r.queued = false
+	if x.stopped {
+		x.mu.Unlock()
+		return nil
+	}
 	if r.job.State != JobQueued && r.job.State != JobRunning {
 		x.mu.Unlock()
 		return nil // cancelled while it waited
@@ -305,9 +325,12 @@ func (x *Extractions) step(ctx context.Context, r *extractionRun) error {
 		return nil // cancelled while it read
 	}
 	if ctx.Err() != nil {
-		// Preempted by a reply (the queue runs this step again) or the
-		// agent closed (the journal resumes it).
+		// Preempted by a reply (the queue runs this step again), or the
+		// process ends (the journal resumes it).
 		r.queued = errors.Is(context.Cause(ctx), errPreempted)
+		if x.stopped {
+			return nil
+		}
 		return ctx.Err()
 	}
 	r.job.Done++

@@ -33,6 +33,7 @@ func (s *Server) routesV1() {
 	s.routesData()
 	s.routesSync()
 	s.routesExtractions()
+	s.routesProvenance()
 	s.handle("GET /api/v1/openapi.json", ScopeMemoryRead, 0, s.openAPI)
 }
 

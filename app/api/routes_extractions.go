@@ -62,6 +62,17 @@ func (s *Server) resumeExtractions(ctx context.Context) {
 	}
 }
 
+// StopExtractions pauses the extraction jobs of a server whose process
+// ends, so that it need not wait for them; the next owner resumes them.
+func (s *Server) StopExtractions() {
+	if s.extractions != nil {
+		s.extractions.Stop()
+	}
+	if u := s.upgraded.Load(); u != nil {
+		u.StopExtractions()
+	}
+}
+
 func (s *Server) needExtractions() (*agent.Extractions, error) {
 	if s.extractions == nil {
 		return nil, errorf(http.StatusServiceUnavailable, "no_agent", "this server runs no extraction: it has no models or no home folder for the jobs' journals")
@@ -177,6 +188,13 @@ func (s *Server) cancelExtraction(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// extractionEvent is an "extraction" event's data: the job, typed like
+// the stream's other events.
+type extractionEvent struct {
+	Type string `json:"type"`
+	agent.ExtractionJob
+}
+
 // extractionEvents writes an "extraction" event for each job changed
 // after rev and returns the latest rev; rev < 0 is a stream that starts
 // now, which gets the jobs not finished yet. The events carry counts,
@@ -190,7 +208,7 @@ func (s *Server) extractionEvents(w io.Writer, rev int64) int64 {
 		if rev < 0 && j.Finished() {
 			continue
 		}
-		b, _ := json.Marshal(j)
+		b, _ := json.Marshal(extractionEvent{Type: "extraction", ExtractionJob: j})
 		fmt.Fprintf(w, "event: extraction\ndata: %s\n\n", b)
 	}
 	return latest

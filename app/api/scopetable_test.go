@@ -35,6 +35,7 @@ var scopeTable = map[string]string{
 	"GET /api/v1/messages/search":           ScopeChat,
 	"GET /api/v1/messages/{id}":             ScopeChat,
 	"GET /api/v1/messages/{id}/feedback":    ScopeChat,
+	"GET /api/v1/messages/{id}/recalled":    ScopeChat,
 	"GET /api/v1/models":                    ScopeChat,
 	"GET /api/v1/models/running":            ScopeChat,
 	"GET /api/v1/openapi.json":              ScopeMemoryRead,

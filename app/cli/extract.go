@@ -78,7 +78,7 @@ func (c *cli) extractFromImport(ctx context.Context, api *client.Client, model s
 		return err
 	}
 	if job.State == agent.JobDone {
-		fmt.Fprintf(c.Stderr, "Memories were already extracted from these %d messages.\n", job.Total)
+		fmt.Fprintf(c.Stderr, "Memories were already extracted from these %s.\n", countOf(job.Total, "message"))
 		return nil
 	}
 	if !wait {

@@ -192,6 +192,8 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 		cfg.Assets = c.Assets
 	}
 	srv := api.New(cfg)
+	// Before the session closes: it would wait for a long extraction.
+	undo.add(func(context.Context) { srv.StopExtractions() })
 	uiapp.created = func(s *Session) {
 		sessMu.Lock()
 		sess = s

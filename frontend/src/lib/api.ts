@@ -24,6 +24,8 @@ import type {
   ImportProgress,
   ImportSummary,
   ImportEvent,
+  Extraction,
+  RecalledMessage,
   SyncMember,
   SyncStatus,
   PairCode,
@@ -217,6 +219,8 @@ export const api = {
   regenerate: (replyId: string, model: string | undefined, signal?: AbortSignal) =>
     chatEvents(stream(`/api/v1/messages/${encodeURIComponent(replyId)}/regenerate`, { model: model ?? "", stream: true }, signal)),
   feedback: (messageId: string, rating: 1 | -1) => call<Feedback>("POST", `/api/v1/messages/${encodeURIComponent(messageId)}/feedback`, { rating }),
+  recalled: (messageId: string) =>
+    call<{ recalled: RecalledMessage[] | null }>("GET", `/api/v1/messages/${encodeURIComponent(messageId)}/recalled`).then((r) => r.recalled ?? []),
   feedbackOn: (messageId: string) => call<{ feedback: Feedback[] | null }>("GET", `/api/v1/messages/${encodeURIComponent(messageId)}/feedback`).then((r) => r.feedback ?? []),
 
   memories: (f: { q?: string; kind?: string; tag?: string; limit?: number }) =>
@@ -272,6 +276,9 @@ export const api = {
     if (!r.body) throw new ApiError(500, "no_body", "the answer had no body");
     yield* importEvents(readSSE(r.body));
   },
+
+  extractions: () => call<{ extractions: Extraction[] | null }>("GET", "/api/v1/extractions").then((r) => r.extractions ?? []),
+  cancelExtraction: (id: string) => call<Extraction>("DELETE", `/api/v1/extractions/${encodeURIComponent(id)}`),
 
   sync: () => call<SyncStatus>("GET", "/api/v1/sync"),
   syncPair: () => call<PairCode>("POST", "/api/v1/sync/pair"),
