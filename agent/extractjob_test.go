@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -196,4 +197,32 @@ func (f failing) Chat(ctx context.Context, req ChatRequest, onDelta func(Delta))
 		return ChatResponse{}, errors.New("model crashed")
 	}
 	return f.scripted.Chat(ctx, req, onDelta)
+}
+
+// A model on a remote backend that may not receive memory never reads the
+// person's history: the job is refused before anything is queued.
+func TestExtractionJobRefusesARemoteModelWithoutMemory(t *testing.T) {
+	ctx := context.Background()
+	v, ids := historyFixture(t, 1)
+	local := extractingScript(t)
+	remote := extractingScript(t)
+	remote.name = "cloud"
+	remote.url = &url.URL{Scheme: "https", Host: "api.example.com"}
+	bs, err := NewBackends(local, remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(v, bs, Config{Model: "m"})
+	t.Cleanup(a.Close)
+	dir := t.TempDir()
+	if _, _, err := a.NewExtractions(dir).Start(ctx, ids, "cloud/m"); !errors.Is(err, ErrRemoteHistory) {
+		t.Fatalf("a remote model without memory: %v, want ErrRemoteHistory", err)
+	}
+	a.Wait(ctx)
+	if n := len(remote.seen()); n != 0 {
+		t.Fatalf("the remote backend was asked %d times", n)
+	}
+	if jobs, _ := a.NewExtractions(dir).List(); len(jobs) != 0 {
+		t.Errorf("a refused job left a journal: %+v", jobs)
+	}
 }

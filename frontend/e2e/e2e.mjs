@@ -226,9 +226,10 @@ try {
   const fromText = (await from.textContent()) ?? "";
   check(/^From your conversation of .+: Mountains$/.test(fromText), `the link names the conversation and its date (${fromText})`);
   await shot("recalled-from");
+  const target = await from.getAttribute("data-message");
   await from.click();
   await page.locator(".convs li.active", { hasText: "Mountains" }).waitFor();
-  const recalledMsg = page.locator(".msg.found");
+  const recalledMsg = page.locator(`.msg.found[data-id="${target}"]`);
   await recalledMsg.waitFor();
   check(await recalledMsg.evaluate((el) => {
     const r = el.getBoundingClientRect(), log = el.closest(".log").getBoundingClientRect();
