@@ -190,14 +190,24 @@ func (x *Extractions) Resume(ctx context.Context) (int, error) {
 func (x *Extractions) Job(id string) (ExtractionJob, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	r, _, err := x.load(id)
-	if errors.Is(err, os.ErrNotExist) {
-		return ExtractionJob{}, fmt.Errorf("%w %s", ErrNoExtraction, id)
-	}
+	r, err := x.find(id)
 	if err != nil {
 		return ExtractionJob{}, err
 	}
 	return r.job, nil
+}
+
+// find is load for a job the caller names; locked. An id is 32 hex
+// digits, never a path (it names the journal's files).
+func (x *Extractions) find(id string) (*extractionRun, error) {
+	if !validJobID(id) {
+		return nil, fmt.Errorf("%w %q: a job id is 32 hex digits (`cairn import status` lists them)", ErrNoExtraction, id)
+	}
+	r, _, err := x.load(id)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w %s", ErrNoExtraction, id)
+	}
+	return r, err
 }
 
 // List returns every job of the journal folder, the latest started first.
@@ -237,10 +247,7 @@ func (x *Extractions) Changed(rev int64) ([]ExtractionJob, int64) {
 func (x *Extractions) Cancel(id string) (ExtractionJob, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	r, _, err := x.load(id)
-	if errors.Is(err, os.ErrNotExist) {
-		return ExtractionJob{}, fmt.Errorf("%w %s", ErrNoExtraction, id)
-	}
+	r, err := x.find(id)
 	if err != nil {
 		return ExtractionJob{}, err
 	}

@@ -181,8 +181,13 @@ func TestExtractionJobCancelStopsItAndKeepsWhatItFound(t *testing.T) {
 	if j.State != JobCancelled || j.Done != 1 || j.Stored != 1 {
 		t.Fatalf("cancelled: %+v, want cancelled after 1 message, its memory kept", j)
 	}
-	if _, err := x.Job("nope"); !errors.Is(err, ErrNoExtraction) {
-		t.Errorf("an unknown job: %v, want ErrNoExtraction", err)
+	for _, bad := range []string{"nope", "../../../etc/passwd", strings.Repeat("0", 32)} {
+		if _, err := x.Job(bad); !errors.Is(err, ErrNoExtraction) {
+			t.Errorf("job %q: %v, want ErrNoExtraction", bad, err)
+		}
+		if _, err := x.Cancel(bad); !errors.Is(err, ErrNoExtraction) {
+			t.Errorf("cancel %q: %v, want ErrNoExtraction", bad, err)
+		}
 	}
 }
 

@@ -32,6 +32,14 @@ func ExtractionJobID(ids []string) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
+func validJobID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
+
 func journalBase(dir, id string) string { return filepath.Join(dir, "extract-"+id) }
 
 // journalState is the .json file. IDs is only read: a journal written by
@@ -113,7 +121,9 @@ func journalIDs(dir string) ([]string, error) {
 	}
 	var ids []string
 	for _, n := range names {
-		ids = append(ids, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(n), "extract-"), ".json"))
+		if id := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(n), "extract-"), ".json"); validJobID(id) {
+			ids = append(ids, id)
+		}
 	}
 	return ids, nil
 }

@@ -85,7 +85,12 @@ func TestExtractionJobsOverTheAPI(t *testing.T) {
 	if r := f.do("GET", "/api/v1/extractions", f.admin, nil); r.status != 200 || !strings.Contains(r.body, job.ID) {
 		t.Errorf("list: %d %s", r.status, r.body)
 	}
-	if r := f.do("GET", "/api/v1/extractions/nope", f.admin, nil); r.status != 404 {
-		t.Errorf("an unknown job: %d %s, want 404", r.status, r.body)
+	for _, bad := range []string{"nope", "..%2F..%2Fsettings"} {
+		if r := f.do("GET", "/api/v1/extractions/"+bad, f.admin, nil); r.status != 404 {
+			t.Errorf("job %s: %d %s, want 404", bad, r.status, r.body)
+		}
+		if r := f.do("DELETE", "/api/v1/extractions/"+bad, f.admin, nil); r.status != 404 {
+			t.Errorf("cancel %s: %d %s, want 404", bad, r.status, r.body)
+		}
 	}
 }
