@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,6 +92,43 @@ func TestExtractionJobsOverTheAPI(t *testing.T) {
 		}
 		if r := f.do("DELETE", "/api/v1/extractions/"+bad, f.admin, nil); r.status != 404 {
 			t.Errorf("cancel %s: %d %s, want 404", bad, r.status, r.body)
+		}
+	}
+}
+
+// POST /api/v1/import?extract=true starts the job over the person's
+// messages of the import, and names it in the summary; importing again
+// finds the same job.
+func TestImportWithExtractStartsTheJob(t *testing.T) {
+	f := newFixture(t)
+	bs, err := agent.NewBackends(agent.NewOllama("ollama", &url.URL{Scheme: "http", Host: "127.0.0.1:1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := agent.New(f.vault, bs, agent.Config{Model: "tiny"})
+	t.Cleanup(a.Close)
+	srv := httptest.NewServer(New(Config{Vault: f.vault, Agent: a, Backends: bs, Tokens: f.tokens, ImportDir: filepath.Join(t.TempDir(), "imports")}).Handler())
+	t.Cleanup(srv.Close)
+	f.srv = srv
+	claude := filepath.Join("..", "..", "memory", "importers", "testdata", "claude_conversations.json")
+	var first string
+	for i := range 2 {
+		file, err := os.Open(claude)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := f.do("POST", "/api/v1/import?extract=true", f.admin, file)
+		file.Close()
+		var out struct {
+			Extraction *agent.ExtractionJob `json:"extraction"`
+		}
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &out) != nil || out.Extraction == nil || out.Extraction.Total != 3 {
+			t.Fatalf("import %d with extract: %d %s, want the job over the 3 messages of yours", i+1, r.status, r.body)
+		}
+		if i == 0 {
+			first = out.Extraction.ID
+		} else if out.Extraction.ID != first {
+			t.Fatalf("the same import again started job %s, not %s", out.Extraction.ID, first)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/cairnlabs/cairn/app/apitype"
 	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/app/owner"
-	"github.com/cairnlabs/cairn/memory"
 	"github.com/cairnlabs/cairn/memory/importers"
 	"github.com/cairnlabs/cairn/memory/portable"
 )
@@ -29,21 +27,6 @@ import (
 // imports/ folder, lets a stopped run go on where it stopped, and the
 // same messages again find the job done instead of reading them again.
 
-// userMessages collects the ids of the person's messages an import yields.
-type userMessages struct{ ids []string }
-
-func (u *userMessages) observe(e portable.Entry) {
-	if e.Record == nil || e.Record.Kind != memory.KindMessage || e.Record.Deleted {
-		return
-	}
-	var head struct {
-		Role memory.Role `json:"role"`
-	}
-	if json.Unmarshal(e.Record.Payload, &head) == nil && head.Role == memory.RoleUser {
-		u.ids = append(u.ids, e.Record.ID)
-	}
-}
-
 // walkUserMessages reads the file again for the ids of the person's
 // messages in it, when the owner imported it: the ids come from the file,
 // so they are those the owner stored.
@@ -52,9 +35,9 @@ func walkUserMessages(ctx context.Context, path string, opts importers.Options) 
 	if err != nil {
 		return nil, err
 	}
-	var users userMessages
-	err = src.Walk(ctx, func(e portable.Entry) error { users.observe(e); return nil })
-	return users.ids, err
+	var mine importers.PersonsMessages
+	err = src.Walk(ctx, func(e portable.Entry) error { mine.Observe(e); return nil })
+	return mine.IDs, err
 }
 
 // inProcessExtractions is the API handler over this command's session,

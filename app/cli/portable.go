@@ -294,14 +294,14 @@ goes on where it stopped.`,
 			}
 			var sum portable.Summary
 			var err error
-			var users userMessages
+			var users importers.PersonsMessages
 			local := func(v *memory.Vault) error {
 				var err error
 				sum, _, err = importers.ImportFile(ctx, v, path, importers.FileOptions{
 					Options:    importers.Options{Format: format, Identities: ids},
 					Import:     portable.Options{DryRun: dryRun, Progress: progress},
 					JournalDir: filepath.Join(c.HomeDir, "imports"),
-					Observe:    users.observe,
+					Observe:    users.Observe,
 				})
 				return err
 			}
@@ -343,7 +343,7 @@ goes on where it stopped.`,
 			if model, err = sess.DefaultModel(ctx, model); err != nil {
 				return err
 			}
-			return c.extractFromImport(ctx, c.inProcessExtractions(sess), model, users.ids, true)
+			return c.extractFromImport(ctx, c.inProcessExtractions(sess), model, users.IDs, true)
 		},
 	}
 	fl := cmd.Flags()

@@ -213,7 +213,7 @@ export interface ImportSummary {
 }
 export type ImportEvent =
   | { type: "progress"; progress: ImportProgress }
-  | { type: "done"; summary: ImportSummary; format: string }
+  | { type: "done"; summary: ImportSummary; format: string; extraction?: Extraction; extractionError?: string }
   | { type: "error"; error: ApiError; summary: ImportSummary | null; format: string };
 
 /** An extraction job (POST /api/v1/extractions; "extraction" events). */
