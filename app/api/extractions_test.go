@@ -17,14 +17,11 @@ import (
 	"github.com/cairnlabs/cairn/memory"
 )
 
-// Extraction jobs over the API: bad requests say what to send, the scope
-// is memory:learn, the same messages find the same job, and a model that
-// keeps failing ends the job as failed, counted, on the events stream.
-func TestExtractionJobsOverTheAPI(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+// newExtractionFixture serves the API with an agent and a journal folder,
+// whose only model backend does not answer (nothing listens on port 1):
+// each message's extraction fails at once.
+func newExtractionFixture(t *testing.T) *fixture {
 	f := newFixture(t)
-	// Nothing answers on port 1: each message's extraction fails at once.
 	bs, err := agent.NewBackends(agent.NewOllama("ollama", &url.URL{Scheme: "http", Host: "127.0.0.1:1"}))
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +31,16 @@ func TestExtractionJobsOverTheAPI(t *testing.T) {
 	srv := httptest.NewServer(New(Config{Vault: f.vault, Agent: a, Backends: bs, Tokens: f.tokens, ImportDir: filepath.Join(t.TempDir(), "imports")}).Handler())
 	t.Cleanup(srv.Close)
 	f.srv = srv
+	return f
+}
+
+// Extraction jobs over the API: bad requests say what to send, the scope
+// is memory:learn, the same messages find the same job, and a model that
+// keeps failing ends the job as failed, counted, on the events stream.
+func TestExtractionJobsOverTheAPI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f := newExtractionFixture(t)
 
 	conv, _ := f.vault.CreateConversation(ctx, memory.NewConversation{Title: "history"})
 	for _, said := range []string{"I grow tomatoes.", "I live in Lyon.", "I play the cello."} {
@@ -51,7 +58,7 @@ func TestExtractionJobsOverTheAPI(t *testing.T) {
 	}
 
 	// The events stream first, to see the job from its start.
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/api/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer "+f.admin)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -100,16 +107,7 @@ func TestExtractionJobsOverTheAPI(t *testing.T) {
 // messages of the import, and names it in the summary; importing again
 // finds the same job.
 func TestImportWithExtractStartsTheJob(t *testing.T) {
-	f := newFixture(t)
-	bs, err := agent.NewBackends(agent.NewOllama("ollama", &url.URL{Scheme: "http", Host: "127.0.0.1:1"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := agent.New(f.vault, bs, agent.Config{Model: "tiny"})
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(New(Config{Vault: f.vault, Agent: a, Backends: bs, Tokens: f.tokens, ImportDir: filepath.Join(t.TempDir(), "imports")}).Handler())
-	t.Cleanup(srv.Close)
-	f.srv = srv
+	f := newExtractionFixture(t)
 	claude := filepath.Join("..", "..", "memory", "importers", "testdata", "claude_conversations.json")
 	var first string
 	for i := range 2 {
