@@ -56,6 +56,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, ": cairn events after %d\n\n", after)
 	flusher.Flush()
+	// Extraction jobs' progress comes between the changes: each job's
+	// state now, then at each change (counts only).
+	jobsRev := s.extractionEvents(w, -1)
+	flusher.Flush()
 	tick := time.NewTicker(eventPoll)
 	defer tick.Stop()
 	keepAlive := time.NewTicker(15 * time.Second)
@@ -68,6 +72,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			fmt.Fprint(w, ": keep-alive\n\n")
 			flusher.Flush()
 		case <-tick.C:
+			if rev := s.extractionEvents(w, jobsRev); rev != jobsRev {
+				jobsRev = rev
+				flusher.Flush()
+			}
 			for {
 				changes, err := s.cfg.Vault.Changes(ctx, after, 500)
 				if err != nil {

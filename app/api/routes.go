@@ -14,7 +14,7 @@ import (
 // routes is the API's route table: every route, declared once (route.go).
 func (s *Server) routes() []route {
 	return slices.Concat(s.routesApp(), s.routesV1(), s.routesChat(), s.routesPrepare(), s.routesRecall(), s.routesGym(), s.routesFeedback(),
-		s.routesGymTasks(), s.routesKeyring(), s.routesData(), s.routesSync(), s.routesOpenAI())
+		s.routesGymTasks(), s.routesKeyring(), s.routesData(), s.routesSync(), s.routesExtractions(), s.routesProvenance(), s.routesOpenAI())
 }
 
 // routesV1 are the status, the lock and the memories.
@@ -108,6 +108,8 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) error {
 	if tok, _ := tokenFrom(r.Context()); tok.Session {
 		s.browser.resume(tok.Hash)
 	}
+	s.resumeExtractions(context.WithoutCancel(r.Context()))
+	s.resumeExtractions(context.WithoutCancel(r.Context()))
 	writeJSON(w, http.StatusOK, map[string]bool{"locked": false})
 	return nil
 }

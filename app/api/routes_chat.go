@@ -38,7 +38,7 @@ func (s *Server) routesChat() []route {
 		{pattern: "POST /api/v1/models/pull", scope: ScopeAdmin, maxBody: smallBody, stream: true, serve: s.pullModel,
 			summary: "Download a model into Ollama; progress as Server-Sent Events (admin)", fields: "name, insecure"},
 		{pattern: "GET /api/v1/events", scope: ScopeMemoryRead, stream: true, serve: s.events,
-			summary: "Server-Sent Events for every change in the vault (memory, conversation, message, …); Last-Event-ID resumes"},
+			summary: "Server-Sent Events for every change in the vault (memory, conversation, message, …), and \"extraction\" events with an extraction job's counts as it goes (unfinished jobs when the stream starts); Last-Event-ID resumes"},
 	}
 }
 

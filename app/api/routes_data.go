@@ -14,6 +14,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/cairnlabs/cairn/agent"
 	"github.com/cairnlabs/cairn/memory"
 	"github.com/cairnlabs/cairn/memory/importers"
 	"github.com/cairnlabs/cairn/memory/portable"
@@ -38,7 +39,7 @@ func (s *Server) routesData() []route {
 		{pattern: "POST /api/v1/export", scope: ScopeAdmin, maxBody: smallBody, serve: s.exportData,
 			summary: "Export the vault (admin): format bundle (encrypted to passphrase or to age recipients), jsonl, or markdown (a zip of the folder), filtered by kinds, tags, since, until; the file is the response body, and the trailer " + trailerExportRecords + " (or " + trailerExportError + ") says whether it is complete", fields: "format, passphrase, recipients, kinds, tags, since, until"},
 		{pattern: "POST /api/v1/import", scope: ScopeAdmin, maxBody: maxImportBody, stream: true, serve: s.importData,
-			summary: "Import the request body (admin): a bundle (passphrase in " + headerBundlePassphrase + " or age keys in " + headerBundleIdentity + "), Cairn JSONL, or a ChatGPT, Claude or Open WebUI export; ?format= to name it, ?dry_run=true to write nothing; Accept: text/event-stream for progress, done and error events, else the summary as JSON"},
+			summary: "Import the request body (admin): a bundle (passphrase in " + headerBundlePassphrase + " or age keys in " + headerBundleIdentity + "), Cairn JSONL, or a ChatGPT, Claude or Open WebUI export; ?format= to name it, ?dry_run=true to write nothing, ?extract=true (and model=) to then start an extraction job over your imported messages (its job is the summary's extraction; see /api/v1/extractions); Accept: text/event-stream for progress, done and error events, else the summary as JSON"},
 	}
 }
 
@@ -130,6 +131,10 @@ type importEvent struct {
 	Summary  *portable.Summary  `json:"summary,omitempty"`
 	Format   string             `json:"format,omitempty"`
 	Error    *apiError          `json:"error,omitempty"`
+	// Extraction is the job ?extract=true started, or ExtractionError
+	// why it did not (the import itself is done either way).
+	Extraction      *agent.ExtractionJob `json:"extraction,omitempty"`
+	ExtractionError string               `json:"extraction_error,omitempty"`
 }
 
 func (s *Server) importData(w http.ResponseWriter, r *http.Request) error {
@@ -189,6 +194,14 @@ func (s *Server) importData(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	fo := importers.FileOptions{Options: opts, Import: portable.Options{DryRun: dryRun}, JournalDir: dir}
+	extract := (q.Get("extract") == "true" || q.Get("extract") == "1") && !dryRun
+	var mine importers.PersonsMessages
+	if extract {
+		if _, err := s.needExtractions(); err != nil {
+			return err
+		}
+		fo.Observe = mine.Observe
+	}
 	if stream {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-store")
@@ -199,11 +212,19 @@ func (s *Server) importData(w http.ResponseWriter, r *http.Request) error {
 	if !dryRun {
 		s.embedPastMessages() // what was imported, for vector recall
 	}
+	done := importEvent{Summary: &sum, Format: format}
+	if err == nil && extract && len(mine.IDs) > 0 {
+		if job, _, xerr := s.extractions.Start(r.Context(), mine.IDs, q.Get("model")); xerr != nil {
+			done.ExtractionError = "extraction did not start: " + classify(xerr).Message
+		} else {
+			done.Extraction = &job
+		}
+	}
 	if !stream {
 		if err != nil {
 			return dataError(err)
 		}
-		writeJSON(w, http.StatusOK, importEvent{Summary: &sum, Format: format})
+		writeJSON(w, http.StatusOK, done)
 		return nil
 	}
 	if err != nil {
@@ -212,7 +233,7 @@ func (s *Server) importData(w http.ResponseWriter, r *http.Request) error {
 		send("error", importEvent{Error: ae, Summary: &sum, Format: format})
 		return nil
 	}
-	send("done", importEvent{Summary: &sum, Format: format})
+	send("done", done)
 	return nil
 }
 

@@ -30,6 +30,7 @@ func (s *Server) setRuntime(rt *Runtime) {
 	if rt.Sync != nil {
 		s.cfg.Sync = rt.Sync
 	}
+	s.newExtractions()
 	s.rt.Store(rt)
 }
 

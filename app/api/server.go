@@ -53,6 +53,10 @@ type Config struct {
 	// ImportDir holds uploads while they are imported, and the journals
 	// that let a stopped import resume (the home's imports/ folder).
 	ImportDir string
+	// ResumeExtractions, for the home's owner, goes on with the
+	// extraction jobs a stopped owner left unfinished, once the vault is
+	// open (routes_extractions.go).
+	ResumeExtractions bool
 	// Sync is the owner's sync node; nil answers the sync routes with 503.
 	Sync   Syncer
 	Logger *slog.Logger
@@ -73,6 +77,9 @@ type Server struct {
 	lockedRoutes   map[string]bool
 
 	browser browserSessions
+	// extractions are the background extraction jobs; nil without an
+	// agent or an ImportDir.
+	extractions *agent.Extractions
 
 	// rt is the runtime, nil on a first-run server until the vault is
 	// created (runtime.go).

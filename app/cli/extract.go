@@ -2,129 +2,102 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/cairnlabs/cairn/agent"
+	"github.com/cairnlabs/cairn/app/api"
+	"github.com/cairnlabs/cairn/app/apitype"
+	"github.com/cairnlabs/cairn/app/client"
 	"github.com/cairnlabs/cairn/app/owner"
-	"github.com/cairnlabs/cairn/memory"
-	"github.com/cairnlabs/cairn/memory/atomicfile"
+	"github.com/cairnlabs/cairn/memory/importers"
 	"github.com/cairnlabs/cairn/memory/portable"
 )
 
-// Extraction from imported history: after `cairn import --extract`, the
-// agent reads each imported message of the person's and proposes memories
-// from it, as it does after a chat turn (every memory must quote the
-// person's words). A large history takes a model a long time, so the list
-// of messages and how far it got are kept in the home's imports/ folder:
-// Ctrl-C stops it, and the same command again goes on where it stopped
-// (or, once it is done, says so rather than reading everything again).
+// Extraction from imported history: after `cairn import --extract`, a
+// model reads each imported message of the person's and proposes
+// memories from it, as after a chat turn (every memory must quote the
+// person's words). It is an extraction job of the API
+// (POST /api/v1/extractions): with an owner running, the owner runs it in
+// its background and this command returns at once (`cairn import status`
+// follows it); with none, the same handler serves it in this process and
+// the command waits for it. Either way the job's journal, in the home's
+// imports/ folder, lets a stopped run go on where it stopped, and the
+// same messages again find the job done instead of reading them again.
 
-// userMessages collects the ids of the person's messages an import yields.
-type userMessages struct{ ids []string }
-
-func (u *userMessages) observe(e portable.Entry) {
-	if e.Record == nil || e.Record.Kind != memory.KindMessage || e.Record.Deleted {
-		return
+// walkUserMessages reads the file again for the ids of the person's
+// messages in it, when the owner imported it: the ids come from the file,
+// so they are those the owner stored.
+func walkUserMessages(ctx context.Context, path string, opts importers.Options) ([]string, error) {
+	src, _, err := importers.Open(path, opts)
+	if err != nil {
+		return nil, err
 	}
-	var head struct {
-		Role memory.Role `json:"role"`
-	}
-	if json.Unmarshal(e.Record.Payload, &head) == nil && head.Role == memory.RoleUser {
-		u.ids = append(u.ids, e.Record.ID)
-	}
+	var mine importers.PersonsMessages
+	err = src.Walk(ctx, func(e portable.Entry) error { mine.Observe(e); return nil })
+	return mine.IDs, err
 }
 
-type extractJournal struct {
-	IDs  []string `json:"ids"`
-	Done int      `json:"done"`
+// inProcessExtractions is the API handler over this command's session,
+// with the home's journals, for an extraction with no owner.
+func (c *cli) inProcessExtractions(sess *owner.Session) *client.Client {
+	return client.InProcess(api.New(api.Config{
+		Vault: sess.Vault, Agent: sess.Agent, Backends: sess.Backends,
+		ImportDir: filepath.Join(c.HomeDir, "imports"),
+	}).InProcess())
 }
 
-func extractJournalPath(home string, ids []string) string {
-	h := sha256.New()
-	for _, id := range ids {
-		h.Write([]byte(id + "\n"))
-	}
-	return filepath.Join(home, "imports", "extract-"+hex.EncodeToString(h.Sum(nil))[:32]+".json")
-}
-
-func saveExtractJournal(path string, j extractJournal) error {
-	raw, _ := json.Marshal(j)
-	return atomicfile.Write(path, raw, 0o600)
-}
-
-// extractFromImport runs extraction over the person's imported messages,
-// resuming a run that stopped.
-func (c *cli) extractFromImport(ctx context.Context, sess *owner.Session, model string, ids []string) error {
+// extractFromImport starts extraction over ids; wait follows it to the end
+// (no owner: it runs in this process), else it returns once started.
+func (c *cli) extractFromImport(ctx context.Context, api *client.Client, model string, ids []string, wait bool) error {
 	if len(ids) == 0 {
 		fmt.Fprintln(c.Stderr, "No messages of yours in this import to extract memories from.")
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Join(c.HomeDir, "imports"), 0o700); err != nil {
-		return err
-	}
-	path := extractJournalPath(c.HomeDir, ids)
-	j := extractJournal{IDs: ids}
-	if raw, err := os.ReadFile(path); err == nil {
-		var old extractJournal
-		if json.Unmarshal(raw, &old) == nil && len(old.IDs) == len(ids) {
-			j.Done = old.Done
-		}
-	}
-	if j.Done >= len(ids) {
-		fmt.Fprintf(c.Stderr, "Memories were already extracted from these %d messages.\n", len(ids))
-		return nil
-	}
-	model, err := sess.DefaultModel(ctx, model)
+	job, err := api.StartExtraction(ctx, apitype.ExtractionRequest{MessageIDs: ids, Model: model})
 	if err != nil {
 		return err
 	}
-	if j.Done > 0 {
-		fmt.Fprintf(c.Stderr, "Resuming extraction at message %d of %d.\n", j.Done+1, len(ids))
+	if job.State == agent.JobDone {
+		fmt.Fprintf(c.Stderr, "Memories were already extracted from these %s.\n", countOf(job.Total, "message"))
+		return nil
+	}
+	if !wait {
+		fmt.Fprintf(c.Stderr, "Extracting memories from %d of your messages in the cairn process serving this home (job %s): it goes on after this command, and after a restart. `cairn import status --watch` follows it.\n", job.Total, job.ID)
+		return nil
+	}
+	if job.Done > 0 {
+		fmt.Fprintf(c.Stderr, "Resuming extraction at message %d of %d.\n", job.Done+1, job.Total)
 	}
 	bar := newProgressBar(c.Stderr, c.isTerminalErr())
-	var stored, dropped, junk int
-	for ; j.Done < len(ids); j.Done++ {
-		if err := ctx.Err(); err != nil {
-			bar.done()
-			return errors.New("extraction stopped: the memories found so far are kept; run the same command again to go on")
-		}
-		bar.update(agent.PullProgress{Status: "extracting memories", Total: int64(len(ids)), Completed: int64(j.Done)})
-		m, err := sess.Vault.Message(ctx, ids[j.Done])
-		if err != nil {
-			continue // deleted since, or refused by the import
-		}
-		before := ""
-		if m.ParentID != "" {
-			if p, err := sess.Vault.Message(ctx, m.ParentID); err == nil && p.Role == memory.RoleAssistant {
-				before = p.Content
-			}
-		}
-		rep, err := sess.Agent.Extract(ctx, model, m, before)
-		if err != nil && ctx.Err() == nil {
-			bar.done()
-			return fmt.Errorf("extract memories from message %s: %w (run the same command again to go on)", m.ID, err)
-		}
-		stored, dropped = stored+rep.Stored, dropped+rep.Dropped
-		if rep.Junk {
-			junk++
-		}
-		if err := saveExtractJournal(path, extractJournal{IDs: ids, Done: j.Done + 1}); err != nil {
-			return fmt.Errorf("save extraction progress: %w", err)
-		}
-	}
-	bar.update(agent.PullProgress{Status: "extracting memories", Total: int64(len(ids)), Completed: int64(len(ids))})
+	job, err = api.WatchExtraction(ctx, job.ID, func(j apitype.Extraction) {
+		bar.update(agent.PullProgress{Status: "extracting memories", Total: int64(j.Total), Completed: int64(j.Done)})
+	})
 	bar.done()
-	msg := fmt.Sprintf("Extraction read %d of your messages: %s stored, %s dropped", len(ids), countOf(stored, "memory"), countOf(dropped, "proposal"))
-	if junk > 0 {
-		msg += fmt.Sprintf(", %d answers of the model unusable", junk)
+	if ctx.Err() != nil {
+		// Stop the job, or closing the session would wait for it.
+		api.CancelExtraction(context.WithoutCancel(ctx), job.ID)
+		return errors.New("extraction stopped: the memories found so far are kept; run the same command again to go on")
 	}
-	fmt.Fprintln(c.Stderr, strings.TrimSpace(msg)+".")
+	if err != nil {
+		return err
+	}
+	if job.State == agent.JobFailed {
+		return fmt.Errorf("extraction stopped at message %d of %d: %s", job.Done, job.Total, job.Error)
+	}
+	fmt.Fprintln(c.Stderr, extractionSummary(job)+".")
 	return nil
+}
+
+func extractionSummary(j apitype.Extraction) string {
+	msg := fmt.Sprintf("Extraction read %d of your messages: %s stored, %s dropped", j.Done, countOf(j.Stored, "memory"), countOf(j.Dropped, "proposal"))
+	if j.Junk > 0 {
+		msg += fmt.Sprintf(", %d answers of the model unusable", j.Junk)
+	}
+	if j.Errors > 0 {
+		msg += fmt.Sprintf(", %s failed", countOf(j.Errors, "message"))
+	}
+	return strings.TrimSpace(msg)
 }

@@ -260,8 +260,11 @@ The format is detected; --format names it. --dry-run says what would be
 imported and skipped, and writes nothing. Ctrl-C stops after the current
 batch; running the same command again resumes where it stopped.
 --extract then has the model read each imported message of yours and keep
-memories from it (each quoting your words), as after a chat; it opens the
-vault itself, and resumes too.`,
+memories from it (each quoting your words), as after a chat. With cairn
+serve or the app running, their background does it and this command
+returns at once (` + "`cairn import status --watch`" + ` follows it; it goes on after
+a restart); else this command does it and waits. Stopped, the same command
+goes on where it stopped.`,
 		Args: exactArgs(1, "the file to import"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -291,22 +294,23 @@ vault itself, and resumes too.`,
 			}
 			var sum portable.Summary
 			var err error
-			var users userMessages
+			var users importers.PersonsMessages
 			local := func(v *memory.Vault) error {
 				var err error
 				sum, _, err = importers.ImportFile(ctx, v, path, importers.FileOptions{
 					Options:    importers.Options{Format: format, Identities: ids},
 					Import:     portable.Options{DryRun: dryRun, Progress: progress},
 					JournalDir: filepath.Join(c.HomeDir, "imports"),
-					Observe:    users.observe,
+					Observe:    users.Observe,
 				})
 				return err
 			}
 			var sess *owner.Session
-			switch oc, owned := c.ownerClient(); {
-			case extract && !dryRun:
+			oc, owned := c.ownerClient()
+			switch {
+			case extract && !dryRun && !owned:
 				// Extraction needs the agent: this process opens the vault
-				// (beside an owner, if one runs) once for both steps.
+				// once for both steps.
 				if sess, err = c.OpenRuntime(ctx); err != nil {
 					return err
 				}
@@ -326,10 +330,20 @@ vault itself, and resumes too.`,
 			if errors.Is(err, context.Canceled) {
 				return errors.New("import stopped: what was imported so far is kept; run the same command again to resume")
 			}
-			if err != nil || sess == nil {
+			if err != nil || !extract || dryRun {
 				return err
 			}
-			return c.extractFromImport(ctx, sess, model, users.ids)
+			if owned {
+				mine, err := walkUserMessages(ctx, path, importers.Options{Format: format, Identities: ids})
+				if err != nil {
+					return fmt.Errorf("read the import again for your messages: %w", err)
+				}
+				return c.extractFromImport(ctx, oc.api, model, mine, false)
+			}
+			if model, err = sess.DefaultModel(ctx, model); err != nil {
+				return err
+			}
+			return c.extractFromImport(ctx, c.inProcessExtractions(sess), model, users.IDs, true)
 		},
 	}
 	fl := cmd.Flags()
@@ -340,6 +354,7 @@ vault itself, and resumes too.`,
 	fl.StringVar(&model, "model", "", "the model for --extract (default: the default model)")
 	fl.StringVar(&bf.passFile, "bundle-passphrase-file", "", "read the bundle's passphrase from this file")
 	fl.StringVar(&bf.identity, "identity", "", "open the bundle with the age secret keys in this file")
+	cmd.AddCommand(c.importStatusCommand(), c.importCancelCommand())
 	return cmd
 }
 

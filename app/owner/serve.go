@@ -158,7 +158,7 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 		hosts = append(hosts, host)
 		fmt.Fprintln(c.Stderr, "WARNING: listening beyond loopback: anyone who can reach this address and has a token can read your memory.")
 	}
-	cfg := api.Config{Tokens: toks, Hosts: hosts, App: uiapp, Keyring: OSKeyring{}, Logger: slog.Default(), ImportDir: filepath.Join(h.Dir, "imports")}
+	cfg := api.Config{Tokens: toks, Hosts: hosts, App: uiapp, Keyring: OSKeyring{}, Logger: slog.Default(), ImportDir: filepath.Join(h.Dir, "imports"), ResumeExtractions: true}
 	if sess != nil {
 		cfg.Vault, cfg.Agent, cfg.Backends = sess.Vault, sess.Agent, sess.Backends
 	}
@@ -194,6 +194,8 @@ func (c *Env) StartOwner(ctx context.Context, addr string, anyHost, ui bool) (*R
 	if sess != nil && !sess.Vault.Locked() {
 		sess.Agent.EmbedPastMessages() // messages not embedded yet, in the background
 	}
+	// Before the session closes: it would wait for a long extraction.
+	undo.add(func(context.Context) { srv.StopExtractions() })
 	uiapp.created = func(s *Session) {
 		sessMu.Lock()
 		sess = s

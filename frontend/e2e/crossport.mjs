@@ -3,13 +3,9 @@
 // the session cookie there too; app/uitest (TestCrossPortCookieIsUseless)
 // replays what it received. Environment: CAIRN_LOGIN_URL, OTHER_URL,
 // CHROMIUM.
-import { chromium } from "playwright-core";
+import { launch } from "./harness.mjs";
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   const violations = [];

@@ -6,29 +6,18 @@
 // nothing.
 // Environment: CAIRN_LOGIN_URL (the laptop's), CAIRN_DESK_PID (required),
 // CAIRN_PASSPHRASE, CAIRN_SHOTS, CHROMIUM.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { check, failed, launch, need, noPageErrors, openPage, shots as shotsDir, stepper, toChat as unlockToChat } from "./harness.mjs";
 
-const loginURL = process.env.CAIRN_LOGIN_URL;
-const deskPID = Number(process.env.CAIRN_DESK_PID);
-if (!loginURL || !deskPID) {
-  console.error("CAIRN_LOGIN_URL and CAIRN_DESK_PID are not set: run `go test ./app/uitest`");
-  process.exit(2);
-}
-const pass = process.env.CAIRN_PASSPHRASE ?? "correct horse battery staple";
-const shots = process.env.CAIRN_SHOTS ?? "test-results/devices";
-mkdirSync(shots, { recursive: true });
-const step = (name) => console.log(`e2e devices: ${name}`);
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-}
+const [loginURL, deskPIDText] = need(["CAIRN_LOGIN_URL", "CAIRN_DESK_PID"], "run `go test ./app/uitest`");
+const deskPID = Number(deskPIDText);
+const shots = shotsDir("test-results/devices");
+const step = stepper("e2e devices");
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
-const page = await (await browser.newContext({ viewport: { width: 1200, height: 820 } })).newPage();
-page.setDefaultTimeout(60_000);
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e)));
+const browser = await launch();
+// A device out of reach makes the console report failed requests: only
+// uncaught errors count here.
+const { page, pageErrors } = await openPage(browser, { consoleErrors: false });
 const shot = (name) => page.screenshot({ path: join(shots, `devices-${name}.png`) });
 
 function alive(pid) {
@@ -40,15 +29,7 @@ function alive(pid) {
   }
 }
 
-async function toChat() {
-  const first = page.locator('main[data-screen="unlock"], main[data-screen="chat"]').first();
-  await first.waitFor();
-  if ((await first.getAttribute("data-screen")) === "unlock") {
-    await page.getByLabel("Passphrase", { exact: true }).fill(pass);
-    await page.keyboard.press("Enter");
-    await page.locator('main[data-screen="chat"]').waitFor();
-  }
-}
+const toChat = () => unlockToChat(page);
 
 try {
   step("sign in to the laptop, whose own Ollama is not running");
@@ -104,12 +85,10 @@ try {
   check((await composer.inputValue()) === "Are you there?", "the question is back in the composer");
   await shot("offline");
 
-  check(pageErrors.length === 0, `no page errors: ${pageErrors.join("; ")}`);
+  noPageErrors(pageErrors);
   console.log("e2e devices: OK");
 } catch (e) {
-  await shot("failure").catch(() => {});
-  console.error(e);
-  process.exitCode = 1;
+  await failed(e, () => shot("failure"), pageErrors);
 } finally {
   await browser.close();
 }

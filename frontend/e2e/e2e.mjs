@@ -5,45 +5,19 @@
 // Environment: CAIRN_LOGIN_URL (required), CAIRN_PASSPHRASE, CAIRN_MODEL
 // (default tiny:latest), CAIRN_SHOTS (screenshot folder, default
 // test-results/e2e), CHROMIUM (default /usr/bin/chromium).
-import { chromium } from "playwright-core";
-import { cspHolds, watchCSP } from "./csp.mjs";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { check, cleanEnd, failed, launch, need, openPage, passphrase as pass, screen as screenOf, shooter, shots as shotsDir, stepper } from "./harness.mjs";
 
-const loginURL = process.env.CAIRN_LOGIN_URL;
-if (!loginURL) {
-  console.error("CAIRN_LOGIN_URL is not set: run `go test ./app/uitest`, or start `cairn serve --ui` and pass its login link");
-  process.exit(2);
-}
-const pass = process.env.CAIRN_PASSPHRASE ?? "correct horse battery staple";
+const [loginURL] = need(["CAIRN_LOGIN_URL"], "run `go test ./app/uitest`, or start `cairn serve --ui` and pass its login link");
 const model = process.env.CAIRN_MODEL ?? "tiny:latest";
-const shots = process.env.CAIRN_SHOTS ?? "test-results/e2e";
-mkdirSync(shots, { recursive: true });
+const shots = shotsDir("test-results/e2e");
+const step = stepper("e2e");
 
-const step = (name) => console.log(`e2e: ${name}`);
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  // Tests run as root, where Chromium's sandbox cannot start.
-  args: ["--no-sandbox"],
-});
-const context = await browser.newContext({ viewport: { width: 1200, height: 820 } });
-await watchCSP(context);
-const page = await context.newPage();
-page.setDefaultTimeout(60_000);
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e)));
-page.on("console", (m) => {
-  if (m.type() === "error" && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text());
-});
-page.on("dialog", (d) => d.accept());
-let n = 0;
-const shot = (name) => page.screenshot({ path: join(shots, `${String(++n).padStart(2, "0")}-${name}.png`) });
-const screen = (name) => page.locator(`main[data-screen="${name}"]`).waitFor();
+const browser = await launch();
+const { page, pageErrors } = await openPage(browser, { csp: true, acceptDialogs: true });
+const shot = shooter(page, shots);
+const screen = (name) => screenOf(page, name);
 
 try {
   step("sign in with the one-time link; the first run asks for a vault");
@@ -241,6 +215,33 @@ try {
   await beesConv.waitFor({ state: "detached" });
   check((await page.locator(".convs li").count()) === 1, "one conversation is left");
 
+  step("a reply links the past conversation it was shown; the link opens it at the message");
+  await page.getByRole("button", { name: "New conversation" }).click();
+  await composer.fill("What did I ask about cairns?");
+  await composer.press("Enter");
+  await streaming.waitFor();
+  await streaming.waitFor({ state: "detached", timeout: 120_000 });
+  const from = page.getByLabel("Past conversations this answer was shown").getByRole("button").first();
+  await from.waitFor();
+  const fromText = (await from.textContent()) ?? "";
+  check(/^From your conversation of .+: Mountains$/.test(fromText), `the link names the conversation and its date (${fromText})`);
+  await shot("recalled-from");
+  const target = await from.getAttribute("data-message");
+  await from.click();
+  await page.locator(".convs li.active", { hasText: "Mountains" }).waitFor();
+  const recalledMsg = page.locator(`.msg.found[data-id="${target}"]`);
+  await recalledMsg.waitFor();
+  check(await recalledMsg.evaluate((el) => {
+    const r = el.getBoundingClientRect(), log = el.closest(".log").getBoundingClientRect();
+    return r.bottom > log.top && r.top < log.bottom;
+  }), "the message the reply was shown is scrolled into view, highlighted");
+  await shot("recalled-opened");
+  const askConv = page.locator(".convs li", { hasText: "What did I ask" });
+  await askConv.hover();
+  await askConv.getByRole("button", { name: /^Delete/ }).click();
+  await askConv.getByRole("button", { name: "Delete", exact: true }).click();
+  await askConv.waitFor({ state: "detached" });
+
   step("settings");
   await page.getByRole("button", { name: "Settings", exact: true }).click();
   await screen("settings");
@@ -334,16 +335,10 @@ try {
   await screen("unlock");
   await shot("idle-locked");
 
-  check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
-  // Last: the probe of cspHolds makes the browser report an error on purpose.
-  step("the UI caused no Content-Security-Policy violation, and the policy is enforced");
-  await cspHolds(page);
+  await cleanEnd(page, pageErrors, step, "the UI");
   console.log("e2e: OK");
 } catch (e) {
-  await shot("failure").catch(() => {});
-  console.error(e);
-  if (pageErrors.length) console.error("page errors:", pageErrors);
-  process.exitCode = 1;
+  await failed(e, () => shot("failure"), pageErrors);
 } finally {
   await browser.close();
 }

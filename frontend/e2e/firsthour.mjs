@@ -10,35 +10,21 @@
 // Environment: CAIRN_LOGIN_URL, CAIRN_OLLAMA_PORT (where cairn looks for
 // Ollama), CAIRN_OLLAMA_REAL (host:port of the real one), CAIRN_MODEL,
 // CAIRN_SHOTS, CHROMIUM.
-import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { join } from "node:path";
+import { check, failed, launch, need, noPageErrors, openPage, screen as screenOf, shots as shotsDir, stepper } from "./harness.mjs";
 
-const loginURL = process.env.CAIRN_LOGIN_URL;
-const ollamaPort = Number(process.env.CAIRN_OLLAMA_PORT);
-const [realHost, realPort] = (process.env.CAIRN_OLLAMA_REAL ?? "").split(":");
-if (!loginURL || !ollamaPort || !realPort) {
-  console.error("set CAIRN_LOGIN_URL, CAIRN_OLLAMA_PORT and CAIRN_OLLAMA_REAL: run `go test ./app/uitest -run TestFirstHour`");
-  process.exit(2);
-}
+const [loginURL, ollamaPortText, real] = need(["CAIRN_LOGIN_URL", "CAIRN_OLLAMA_PORT", "CAIRN_OLLAMA_REAL"], "run `go test ./app/uitest -run TestFirstHour`");
+const ollamaPort = Number(ollamaPortText);
+const [realHost, realPort] = real.split(":");
 const pass = "correct horse battery staple";
 const model = process.env.CAIRN_MODEL ?? "tiny:latest";
-const shots = process.env.CAIRN_SHOTS ?? "test-results/firsthour";
-mkdirSync(shots, { recursive: true });
-const step = (name) => console.log(`firsthour: ${name}`);
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-}
+const shots = shotsDir("test-results/firsthour");
+const step = stepper("firsthour");
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
-const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-page.setDefaultTimeout(60_000);
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e)));
-page.on("console", (m) => {
-  if (m.type() === "error" && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text());
-});
+const browser = await launch();
+const { page, pageErrors } = await openPage(browser, { viewport: { width: 1280, height: 800 } });
 let n = 0;
 const shot = async (name) => {
   const file = `fh-${String(++n).padStart(2, "0")}-${name}`;
@@ -47,7 +33,7 @@ const shot = async (name) => {
   await page.screenshot({ path: join(shots, `${file}-dark.png`) });
   await page.emulateMedia({ colorScheme: "light" });
 };
-const screen = (name) => page.locator(`main[data-screen="${name}"]`).waitFor();
+const screen = (name) => screenOf(page, name);
 const phone = { width: 390, height: 844 };
 const desktop = { width: 1280, height: 800 };
 // fits checks that nothing scrolls sideways at phone width, then keeps a
@@ -295,13 +281,10 @@ try {
   await signin.screenshot({ path: join(shots, `fh-${String(++n).padStart(2, "0")}-phone-signin-light.png`) });
   await other.close();
 
-  check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
+  noPageErrors(pageErrors);
   console.log("firsthour: OK");
 } catch (e) {
-  await page.screenshot({ path: join(shots, "fh-failure.png") }).catch(() => {});
-  console.error(e);
-  if (pageErrors.length) console.error("page errors:", pageErrors);
-  process.exitCode = 1;
+  await failed(e, () => page.screenshot({ path: join(shots, "fh-failure.png") }), pageErrors);
 } finally {
   proxy?.close();
   await browser.close();

@@ -6,46 +6,21 @@
 // exact bytes, and is sent only once approved under the accepted licence.
 // Environment: CAIRN_LOGIN_URL (required), CAIRN_GYM_URL, CAIRN_PASSPHRASE,
 // CAIRN_SHOTS, CHROMIUM.
-import { chromium } from "playwright-core";
-import { cspHolds, watchCSP } from "./csp.mjs";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { check, cleanEnd, failed, launch, need, openPage, shots as shotsDir, stepper, toChat } from "./harness.mjs";
 
-const loginURL = process.env.CAIRN_LOGIN_URL;
-if (!loginURL) {
-  console.error("CAIRN_LOGIN_URL is not set: run `go test ./app/uitest`");
-  process.exit(2);
-}
-const pass = process.env.CAIRN_PASSPHRASE ?? "correct horse battery staple";
-const shots = process.env.CAIRN_SHOTS ?? "test-results/e2e";
-mkdirSync(shots, { recursive: true });
-const step = (name) => console.log(`e2e pages: ${name}`);
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-}
+const [loginURL] = need(["CAIRN_LOGIN_URL"], "run `go test ./app/uitest`");
+const shots = shotsDir("test-results/e2e");
+const step = stepper("e2e pages");
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
-const context = await browser.newContext({ viewport: { width: 1200, height: 820 } });
-await watchCSP(context);
-const page = await context.newPage();
-page.setDefaultTimeout(60_000);
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e)));
-page.on("console", (m) => {
-  if (m.type() === "error" && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text());
-});
+const browser = await launch();
+const { page, pageErrors } = await openPage(browser, { csp: true });
 const shot = (name) => page.screenshot({ path: join(shots, `pages-${name}.png`) });
 
 try {
   step("sign in (and unlock if the server did not)");
   await page.goto(loginURL);
-  const first = page.locator('main[data-screen="unlock"], main[data-screen="chat"]').first();
-  await first.waitFor();
-  if ((await first.getAttribute("data-screen")) === "unlock") {
-    await page.getByLabel("Passphrase", { exact: true }).fill(pass);
-    await page.keyboard.press("Enter");
-    await page.locator('main[data-screen="chat"]').waitFor();
-  }
+  await toChat(page);
 
   step("Settings → Sync: off until paired");
   await page.getByRole("button", { name: "Settings", exact: true }).click();
@@ -117,16 +92,10 @@ try {
   await page.getByLabel("File to import").waitFor();
   await shot("data-dark");
 
-  check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join("; ")}`);
-  // Last: the probe of cspHolds makes the browser report an error on purpose.
-  step("the pages caused no Content-Security-Policy violation, and the policy is enforced");
-  await cspHolds(page);
+  await cleanEnd(page, pageErrors, step, "the pages");
   console.log("e2e pages: OK");
 } catch (e) {
-  await shot("failure").catch(() => {});
-  console.error(e);
-  if (pageErrors.length) console.error("page errors:", pageErrors);
-  process.exitCode = 1;
+  await failed(e, () => shot("failure"), pageErrors);
 } finally {
   await browser.close();
 }

@@ -4,16 +4,11 @@
 // {"fcp_ms":[…],"ready_ms":[…]}: first contentful paint, and the chat
 // screen drawn with its conversation list (the app usable), per load.
 // Environment: CAIRN_URL, CAIRN_TOKEN, LOADS (default 5), CHROMIUM.
-import { chromium } from "playwright-core";
+import { launch, need } from "./harness.mjs";
 
-const url = process.env.CAIRN_URL;
-const token = process.env.CAIRN_TOKEN;
+const [url, token] = need(["CAIRN_URL", "CAIRN_TOKEN"], "run app/uitest's first-paint benchmark");
 const loads = Number(process.env.LOADS ?? 5);
-if (!url || !token) {
-  console.error("set CAIRN_URL and CAIRN_TOKEN");
-  process.exit(2);
-}
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
+const browser = await launch();
 const fcp = [];
 const ready = [];
 try {

@@ -5,31 +5,15 @@
 // in the page), accept the licence, send. Each item reviewed is printed as
 // "REVIEWED HASH BYTES" for the Go test to find in the gym's export.
 // Environment: CAIRN_LOGIN_URL (required), CAIRN_PASSPHRASE, CAIRN_SHOTS, CHROMIUM.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { check, failed, launch, need, noPageErrors, openPage, shots as shotsDir, stepper, toChat } from "./harness.mjs";
 
-const loginURL = process.env.CAIRN_LOGIN_URL;
-if (!loginURL) {
-  console.error("CAIRN_LOGIN_URL is not set: run `go test ./app/uitest -run TestGymTasksInBrowser`");
-  process.exit(2);
-}
-const pass = process.env.CAIRN_PASSPHRASE ?? "correct horse battery staple";
-const shots = process.env.CAIRN_SHOTS ?? "test-results/tasks";
-mkdirSync(shots, { recursive: true });
-const step = (name) => console.log(`tasks: ${name}`);
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-}
+const [loginURL] = need(["CAIRN_LOGIN_URL"], "run `go test ./app/uitest -run TestGymTasksInBrowser`");
+const shots = shotsDir("test-results/tasks");
+const step = stepper("tasks");
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
-const page = await (await browser.newContext({ viewport: { width: 1200, height: 820 } })).newPage();
-page.setDefaultTimeout(60_000);
-const pageErrors = [];
-page.on("pageerror", (e) => pageErrors.push(String(e)));
-page.on("console", (m) => {
-  if (m.type() === "error" && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text());
-});
+const browser = await launch();
+const { page, pageErrors } = await openPage(browser);
 const shot = (name) => page.screenshot({ path: join(shots, `tasks-${name}.png`) });
 const task = page.locator("section.task");
 const prompt = page.getByLabel("Prompt");
@@ -67,13 +51,7 @@ async function fetchSet(set) {
 try {
   step("sign in (and unlock if the server did not)");
   await page.goto(loginURL);
-  const first = page.locator('main[data-screen="unlock"], main[data-screen="chat"]').first();
-  await first.waitFor();
-  if ((await first.getAttribute("data-screen")) === "unlock") {
-    await page.getByLabel("Passphrase", { exact: true }).fill(pass);
-    await page.keyboard.press("Enter");
-    await page.locator('main[data-screen="chat"]').waitFor();
-  }
+  await toChat(page);
 
   step("Tasks: the gym's sets, nothing fetched yet; f fetches a batch");
   await page.getByRole("button", { name: "Tasks", exact: true }).click();
@@ -120,12 +98,10 @@ try {
   await reviewAndSend("sum", "rate-review");
   await page.getByLabel("No tasks", { exact: true }).waitFor();
 
-  check(pageErrors.length === 0, `no page errors: ${pageErrors.join("; ")}`);
+  noPageErrors(pageErrors);
   step("OK");
 } catch (e) {
-  await shot("failure").catch(() => {});
-  console.error(e);
-  process.exitCode = 1;
+  await failed(e, () => shot("failure"), pageErrors);
 } finally {
   await browser.close();
 }

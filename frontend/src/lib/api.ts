@@ -24,6 +24,8 @@ import type {
   ImportProgress,
   ImportSummary,
   ImportEvent,
+  Extraction,
+  RecalledMessage,
   SyncMember,
   SyncStatus,
   PairCode,
@@ -141,7 +143,7 @@ async function* chatEvents(events: AsyncGenerator<SSEEvent>): AsyncGenerator<Cha
 /** importEvents turns an import's Server-Sent Events into typed events. */
 export async function* importEvents(events: AsyncIterable<SSEEvent>): AsyncGenerator<ImportEvent> {
   for await (const ev of events) {
-    let data: { progress?: ImportProgress; summary?: ImportSummary; format?: string; error?: { code?: string; message?: string } };
+    let data: { progress?: ImportProgress; summary?: ImportSummary; format?: string; error?: { code?: string; message?: string }; extraction?: Extraction; extraction_error?: string };
     try {
       data = JSON.parse(ev.data);
     } catch {
@@ -152,7 +154,7 @@ export async function* importEvents(events: AsyncIterable<SSEEvent>): AsyncGener
         if (data.progress) yield { type: "progress", progress: data.progress };
         break;
       case "done":
-        if (data.summary) yield { type: "done", summary: data.summary, format: data.format ?? "" };
+        if (data.summary) yield { type: "done", summary: data.summary, format: data.format ?? "", extraction: data.extraction, extractionError: data.extraction_error };
         break;
       case "error":
         yield {
@@ -219,6 +221,8 @@ export const api = {
   regenerate: (replyId: string, model: string | undefined, signal?: AbortSignal) =>
     chatEvents(stream(`/api/v1/messages/${encodeURIComponent(replyId)}/regenerate`, { model: model ?? "", stream: true }, signal)),
   feedback: (messageId: string, rating: 1 | -1) => call<Feedback>("POST", `/api/v1/messages/${encodeURIComponent(messageId)}/feedback`, { rating }),
+  recalled: (messageId: string) =>
+    call<{ recalled: RecalledMessage[] | null }>("GET", `/api/v1/messages/${encodeURIComponent(messageId)}/recalled`).then((r) => r.recalled ?? []),
   feedbackOn: (messageId: string) => call<{ feedback: Feedback[] | null }>("GET", `/api/v1/messages/${encodeURIComponent(messageId)}/feedback`).then((r) => r.feedback ?? []),
 
   memories: (f: { q?: string; kind?: string; tag?: string; limit?: number }) =>
@@ -263,17 +267,20 @@ export const api = {
     return { blob, name: filenameOf(r.headers.get("Content-Disposition"), "cairn-export." + (req.format === "bundle" ? "cairn" : req.format === "jsonl" ? "jsonl" : "zip")) };
   },
   /** importData uploads a file; dryRun writes nothing. */
-  async *importData(file: Blob, o: { format?: string; dryRun: boolean; passphrase?: string }, signal?: AbortSignal): AsyncGenerator<ImportEvent> {
+  async *importData(file: Blob, o: { format?: string; dryRun: boolean; passphrase?: string; extract?: boolean }, signal?: AbortSignal): AsyncGenerator<ImportEvent> {
     const h = headers(false) as Record<string, string>;
     h["Accept"] = "text/event-stream";
     if (o.passphrase) h["X-Cairn-Bundle-Passphrase"] = o.passphrase;
-    const r = await fetch("/api/v1/import" + q({ format: o.format, dry_run: o.dryRun ? "true" : undefined }), {
+    const r = await fetch("/api/v1/import" + q({ format: o.format, dry_run: o.dryRun ? "true" : undefined, extract: o.extract && !o.dryRun ? "true" : undefined }), {
       method: "POST", headers: h, body: file, signal, credentials: "same-origin",
     });
     if (!r.ok) await fail(r);
     if (!r.body) throw new ApiError(500, "no_body", "the answer had no body");
     yield* importEvents(readSSE(r.body));
   },
+
+  extractions: () => call<{ extractions: Extraction[] | null }>("GET", "/api/v1/extractions").then((r) => r.extractions ?? []),
+  cancelExtraction: (id: string) => call<Extraction>("DELETE", `/api/v1/extractions/${encodeURIComponent(id)}`),
 
   sync: () => call<SyncStatus>("GET", "/api/v1/sync"),
   syncPair: () => call<PairCode>("POST", "/api/v1/sync/pair"),

@@ -37,7 +37,18 @@ export interface Message {
   tool_calls?: unknown[];
   tool_name?: string;
   memory_ids?: string[];
+  /** the past messages that were in this reply's prompt (recall) */
+  recalled_ids?: string[];
   stats?: MessageStats;
+  created_at: string;
+}
+
+/** A past message a reply was shown (GET /api/v1/messages/{id}/recalled). */
+export interface RecalledMessage {
+  id: string;
+  conversation_id: string;
+  conversation_title: string;
+  role: string;
   created_at: string;
 }
 
@@ -202,8 +213,26 @@ export interface ImportSummary {
 }
 export type ImportEvent =
   | { type: "progress"; progress: ImportProgress }
-  | { type: "done"; summary: ImportSummary; format: string }
+  | { type: "done"; summary: ImportSummary; format: string; extraction?: Extraction; extractionError?: string }
   | { type: "error"; error: ApiError; summary: ImportSummary | null; format: string };
+
+/** An extraction job (POST /api/v1/extractions; "extraction" events). */
+export interface Extraction {
+  id: string;
+  model?: string;
+  state: "queued" | "running" | "done" | "cancelled" | "failed";
+  total: number;
+  done: number;
+  proposed: number;
+  stored: number;
+  dropped: number;
+  junk: number;
+  errors: number;
+  error?: string;
+  rev: number;
+  started: string;
+  updated: string;
+}
 
 // Sync.
 export interface SyncMember {
