@@ -52,13 +52,19 @@ func TestChatBothWays(t *testing.T) {
 }
 
 // contents blanks what a model wrote and timed in JSON lines of messages:
-// the words and the token counts and times.
+// the words and the token counts and times, and which past messages a
+// reply recalled: an owner embeds past messages in the background between
+// commands and a one-shot command does not wait for it, so the owner's
+// later turns may recall by meaning what the direct ones find by keywords
+// alone.
 func contents(stdout string) string {
 	stdout = contentPattern.ReplaceAllString(stdout, `"content":"WORDS"`)
+	stdout = recalledPattern.ReplaceAllString(stdout, "")
 	return statsPattern.ReplaceAllString(stdout, `"stats":{}`)
 }
 
 var (
-	contentPattern = regexp.MustCompile(`"content":"(?:[^"\\]|\\.)*"`)
-	statsPattern   = regexp.MustCompile(`"stats":\{[^}]*\}`)
+	contentPattern  = regexp.MustCompile(`"content":"(?:[^"\\]|\\.)*"`)
+	statsPattern    = regexp.MustCompile(`"stats":\{[^}]*\}`)
+	recalledPattern = regexp.MustCompile(`"recalled_ids":\[[^\]]*\],`)
 )
