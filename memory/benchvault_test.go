@@ -80,11 +80,16 @@ type corpus struct {
 	queries []string    // keyword queries
 	qvecs   [][]float32 // query vectors
 	exact   [][]int     // exact top 10 rows for qvecs[i], i < recallQueries(n)
+	// words draws a text's words (their ranks) for one chunk; classes, when
+	// set, are the keyword queries by kind (zipfbench_test.go).
+	words   func(rng *rand.Rand) func() uint64
+	classes []queryClass
 }
 
 func newCorpus(n int, seed uint64) *corpus {
 	rng := rand.New(rand.NewPCG(seed, seed+1))
-	c := &corpus{n: n, seed: seed, chunk: benchChunkRows, texts: make([]string, n)}
+	c := &corpus{n: n, seed: seed, chunk: benchChunkRows, texts: make([]string, n),
+		words: func(rng *rand.Rand) func() uint64 { return rand.NewZipf(rng, 1.1, 1, benchVocab).Uint64 }}
 	for range benchClusters {
 		c.centres = append(c.centres, gaussian(rng, benchDim, 1))
 	}
@@ -150,7 +155,7 @@ type benchVault struct {
 
 var (
 	benchVaultsMu sync.Mutex
-	benchVaults   = map[int]*benchVault{}
+	benchVaults   = map[string]*benchVault{} // by corpus name and size
 	benchDirs     []string
 )
 
@@ -172,9 +177,15 @@ func removeBenchVaults() {
 // loadedVault returns the benchmark vault of n memories, building it on
 // first use in this process, unlocked.
 func loadedVault(b testing.TB, n int) *benchVault {
+	return loadedCorpus(b, "bench", n, func() *corpus { return newCorpus(n, uint64(n)) })
+}
+
+// loadedCorpus is loadedVault for the corpus of a name that mk makes.
+func loadedCorpus(b testing.TB, name string, n int, mk func() *corpus) *benchVault {
 	benchVaultsMu.Lock()
 	defer benchVaultsMu.Unlock()
-	if bv, ok := benchVaults[n]; ok {
+	key := fmt.Sprintf("%s/%d", name, n)
+	if bv, ok := benchVaults[key]; ok {
 		return bv
 	}
 	dir, err := os.MkdirTemp("", "cairn-bench-")
@@ -183,16 +194,16 @@ func loadedVault(b testing.TB, n int) *benchVault {
 	}
 	benchDirs = append(benchDirs, dir)
 	t0 := time.Now()
-	bv, err := buildBenchVault(context.Background(), dir+"/vault.db", newCorpus(n, uint64(n)))
+	bv, err := buildBenchVault(context.Background(), dir+"/vault.db", mk())
 	if err != nil {
-		b.Fatalf("build a benchmark vault of %d memories: %v", n, err)
+		b.Fatalf("build a benchmark vault of %d memories (%s corpus): %v", n, name, err)
 	}
 	built := time.Since(t0)
 	t0 = time.Now()
 	bv.v = bv.open(b)
-	b.Logf("benchmark vault of %d memories: built in %s, %.0f MB, opened in %s",
-		n, built.Round(time.Millisecond), bv.sizeMB(), time.Since(t0).Round(time.Millisecond))
-	benchVaults[n] = bv
+	b.Logf("benchmark vault of %d memories (%s corpus): built in %s, %.0f MB, opened in %s",
+		n, name, built.Round(time.Millisecond), bv.sizeMB(), time.Since(t0).Round(time.Millisecond))
+	benchVaults[key] = bv
 	return bv
 }
 
@@ -308,7 +319,7 @@ func bulkLoad(ctx context.Context, v *Vault, c *corpus, model string) error {
 // sealed record, blind tokens and sealed embeddings.
 func genChunk(c *corpus, keys *vaultKeys, tokens *tokenCache, model string, i int) *benchChunk {
 	rng := rand.New(rand.NewPCG(c.seed, uint64(i)+1<<32))
-	zipf := rand.NewZipf(rng, 1.1, 1, benchVocab)
+	word := c.words(rng)
 	start := i * c.chunk
 	end := min(start+c.chunk, c.n)
 	nq := min(recallQueries(c.n), len(c.qvecs))
@@ -322,7 +333,7 @@ func genChunk(c *corpus, keys *vaultKeys, tokens *tokenCache, model string, i in
 				sb.WriteByte(' ')
 			}
 			sb.WriteByte('w')
-			sb.WriteString(strconv.FormatUint(zipf.Uint64(), 10))
+			sb.WriteString(strconv.FormatUint(word(), 10))
 		}
 		text := sb.String()
 		c.texts[row] = text

@@ -61,14 +61,14 @@ type Vault struct {
 	kdf      KDFParams
 	log      *slog.Logger
 
-	mu        sync.RWMutex         // guards the fields below
-	keys      *vaultKeys           // nil while locked
-	vectors   *vectorIndex         // nil while locked or without an embedder
-	missing   map[int64]string     // live memories without an embedding: rid -> id
-	seen      int64                // greatest seq reflected in vectors and missing
-	expect    int                  // embeddings counted at unlock, to size the index
-	heads     map[int64]cachedHead // message heads seen since unlock (messageheads.go)
-	headsSeen int64                // greatest seq reflected in heads
+	mu        sync.RWMutex     // guards the fields below
+	keys      *vaultKeys       // nil while locked
+	vectors   *vectorIndex     // nil while locked or without an embedder
+	missing   map[int64]string // live memories without an embedding: rid -> id
+	seen      int64            // greatest seq reflected in vectors and missing
+	expect    int              // embeddings counted at unlock, to size the index
+	heads     *headIndex       // message heads seen since unlock (messageheads.go)
+	headsSeen int64            // greatest seq reflected in heads
 
 	refresh    sync.Mutex             // one catch-up at a time
 	embedRetry atomic.Int64           // Unix nanoseconds: after the embedder failed, skip it until then
@@ -87,6 +87,7 @@ type vaultKeys struct {
 	// (tokenizer.go), dropped with the keys at Lock.
 	memoryTokens, messageTokens *blindTokenizer
 	queries                     *queryVectors // recent query embeddings (querycache.go)
+	common                      *commonTerms  // document counts of common query terms (keywordplan.go)
 	vectors                     *sealer
 	ring                        *keyring // the record keys of every epoch (sync_keys.go)
 }
@@ -100,6 +101,7 @@ func newVaultKeys(vaultKey []byte, ring *keyring) *vaultKeys {
 		memoryTokens:  newBlindTokenizer(index),
 		messageTokens: newBlindTokenizer(messageIndex),
 		queries:       &queryVectors{},
+		common:        &commonTerms{},
 		// Embeddings never leave the device: they stay under the local key
 		// and its first epoch whatever the record epoch.
 		vectors: newSealer(deriveKey(vaultKey, "cairn embeddings v1"), currentKeyEpoch),
