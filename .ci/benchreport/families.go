@@ -29,10 +29,17 @@ var describe = map[string]string{
 		"search with the best message's new words and the question's unanswered ones; agent/recallhop.go). " +
 		"CAIRN_RECALL_SEEDS=4-6 measures the hold-out seeds. R@k: share of evidence messages in the first k; MRR: 1/rank of the first.",
 	"MessageSearch": "One message search (limit 10, keyword) in a vault of 100,000 messages (2,000 " +
-		"conversations of 50) indexed as passages with their neighbouring turns: **plain** and " +
-		"**with-neighbours** are the whole search; **candidates-any** and **candidates-all-first** the " +
-		"keyword candidates alone, FTS5 ranking every row holding any term against rows holding all " +
-		"common terms first.",
+		"conversations of 50, Zipf-distributed words) indexed as passages with their neighbouring turns: " +
+		"**plain** and **with-neighbours** are the whole search for two mid-frequency words; " +
+		"**with-neighbours/common**, **/rare** and **/mixed** for two or three of the 50 commonest words, " +
+		"two rare ones, and two common with a rare one; **candidates-any** and **candidates-planned** the " +
+		"keyword candidates alone, FTS5 ranking every row holding any term against the planner " +
+		"(memory/keywordplan.go). Target: whole search p95 <= 20 ms.",
+	"SearchZipf": "Memory search (limit 10) on a corpus whose words follow a natural distribution (Zipf " +
+		"exponent 1 over 50,000 words: the commonest is in most memories), by query: **common** (two or " +
+		"three of the 50 commonest words), **rare** (two ranked 1,000th or lower), **mixed** (two common, " +
+		"one rare). make bench's own corpus hides what common words cost. Targets at 100k: keyword p95 " +
+		"<= 5 ms, hybrid p95 <= 10 ms.",
 	"Unlock": "Opening and unlocking a vault (Argon2id, 64 MiB, 3 passes, 4 lanes) plus building the " +
 		"in-memory index from the sealed embeddings; **kdf-only** is the Argon2id step alone.",
 	"Apply": "The apply path that sync, import and local writes share: records of another device merged " +
