@@ -29,8 +29,13 @@ import (
 // only adds to the score of rows that match the query's rarer terms.
 var commonDocs = 2000
 
-// maxRankedRows bounds the rows a query of common terms only has FTS5 rank.
-var maxRankedRows = 500
+// maxRankedRows bounds the rows a query of common terms only has FTS5 rank,
+// and maxRankedHits the occurrences of its terms in them: BM25 visits each
+// occurrence, and a common word occurs dozens of times in a long passage.
+var (
+	maxRankedRows = 500
+	maxRankedHits = 1500.0
+)
 
 // stopDocs is the document count above which a query term is left out of
 // the query when a less common term is in it: a term in that many rows
@@ -43,9 +48,13 @@ func (v *Vault) plannedRows(ctx context.Context, keys *vaultKeys, table *blindTa
 	if len(toks) == 0 {
 		return nil, nil
 	}
-	df, err := v.cachedTermDocs(ctx, keys, table, toks)
+	stats, err := v.cachedTermStats(ctx, keys, table, toks)
 	if err != nil {
 		return nil, err
+	}
+	df := make(map[string]int, len(stats))
+	for t, s := range stats {
+		df[t] = s.docs
 	}
 	rare, common := splitCommon(dropStopTerms(toks, df), df)
 	switch {
@@ -57,25 +66,31 @@ func (v *Vault) plannedRows(ctx context.Context, keys *vaultKeys, table *blindTa
 	case len(rare) > 0:
 		return v.rankRows(ctx, table, anyOf(rare)+" OR (("+anyOf(common)+") AND ("+anyOf(rare)+"))", n, 0)
 	}
+	// The rows to rank: fewer where the terms occur often in each.
+	hits := 0.0
+	for _, t := range common {
+		hits += float64(stats[t].count) / float64(stats[t].docs)
+	}
+	ranked := min(maxRankedRows, max(n, int(maxRankedHits/hits)))
 	var all []candidate
 	if len(common) > 1 {
-		if all, err = v.rankRecent(ctx, table, `"`+strings.Join(common, `" AND "`)+`"`, n); err != nil || len(all) >= n {
+		if all, err = v.rankRecent(ctx, table, `"`+strings.Join(common, `" AND "`)+`"`, n, ranked); err != nil || len(all) >= n {
 			return all, err
 		}
 	}
-	some, err := v.rankRecent(ctx, table, anyOf(common), n)
+	some, err := v.rankRecent(ctx, table, anyOf(common), n, ranked)
 	if err != nil {
 		return nil, err
 	}
 	return mergeRows(all, some, n), nil
 }
 
-// rankRecent ranks the rows a query matches, or the newest maxRankedRows of
-// them when more match: finding where those start walks the matches by
-// rowid without ranking them, which costs a fraction of ranking.
-func (v *Vault) rankRecent(ctx context.Context, table *blindTable, match string, n int) ([]candidate, error) {
+// rankRecent ranks the rows a query matches, or the newest ranked of them
+// when more match: finding where those start walks the matches by rowid
+// without ranking them, which costs a fraction of ranking.
+func (v *Vault) rankRecent(ctx context.Context, table *blindTable, match string, n, ranked int) ([]candidate, error) {
 	var after int64
-	err := v.db.QueryRowContext(ctx, "SELECT rowid FROM "+table.index+" WHERE "+table.index+" MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?", match, maxRankedRows).Scan(&after)
+	err := v.db.QueryRowContext(ctx, "SELECT rowid FROM "+table.index+" WHERE "+table.index+" MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?", match, ranked).Scan(&after)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("keyword search: %w", err)
 	}
@@ -142,27 +157,40 @@ func splitCommon(toks []string, df map[string]int) (rare, common []string) {
 	return rare, common
 }
 
-// termDocs is how many documents of a blind index hold each token.
+// termStat is how many rows of a blind index hold a token, and how many
+// times it occurs in them.
+type termStat struct{ docs, count int }
+
+// termDocs is how many rows of a blind index hold each token.
 func (v *Vault) termDocs(ctx context.Context, table *blindTable, toks []string) (map[string]int, error) {
+	stats, err := v.termStats(ctx, table, toks)
+	df := make(map[string]int, len(stats))
+	for t, s := range stats {
+		df[t] = s.docs
+	}
+	return df, err
+}
+
+func (v *Vault) termStats(ctx context.Context, table *blindTable, toks []string) (map[string]termStat, error) {
 	args := make([]any, len(toks))
 	for i, t := range toks {
 		args[i] = t
 	}
-	rows, err := v.db.QueryContext(ctx, "SELECT term, doc FROM "+table.vocab+" WHERE term IN (?"+strings.Repeat(",?", len(toks)-1)+")", args...)
+	rows, err := v.db.QueryContext(ctx, "SELECT term, doc, cnt FROM "+table.vocab+" WHERE term IN (?"+strings.Repeat(",?", len(toks)-1)+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("keyword search: %w", err)
 	}
 	defer rows.Close()
-	df := map[string]int{}
+	out := map[string]termStat{}
 	for rows.Next() {
 		var t string
-		var d int
-		if err := rows.Scan(&t, &d); err != nil {
+		var s termStat
+		if err := rows.Scan(&t, &s.docs, &s.count); err != nil {
 			return nil, err
 		}
-		df[t] = d
+		out[t] = s
 	}
-	return df, rows.Err()
+	return out, rows.Err()
 }
 
 // commonTerms remembers, for a while, the document counts of the common
@@ -172,12 +200,12 @@ func (v *Vault) termDocs(ctx context.Context, table *blindTable, toks []string) 
 // just written is found at once. It lives in vaultKeys, so Lock drops it.
 type commonTerms struct {
 	mu sync.Mutex
-	m  map[string]commonCount // table's vocabulary + token -> count
+	m  map[string]commonCount // table's vocabulary + token -> counts
 }
 
 type commonCount struct {
-	docs int
-	at   time.Time
+	termStat
+	at time.Time
 }
 
 const (
@@ -185,16 +213,16 @@ const (
 	commonTermsMax = 4096
 )
 
-// cachedTermDocs is termDocs with the common terms' counts remembered.
-func (v *Vault) cachedTermDocs(ctx context.Context, keys *vaultKeys, table *blindTable, toks []string) (map[string]int, error) {
+// cachedTermStats is termStats with the common terms' counts remembered.
+func (v *Vault) cachedTermStats(ctx context.Context, keys *vaultKeys, table *blindTable, toks []string) (map[string]termStat, error) {
 	c := keys.common
-	df := make(map[string]int, len(toks))
+	df := make(map[string]termStat, len(toks))
 	var ask []string
 	now := time.Now()
 	c.mu.Lock()
 	for _, t := range toks {
 		if e, ok := c.m[table.vocab+t]; ok && now.Sub(e.at) < commonTermsAge {
-			df[t] = e.docs
+			df[t] = e.termStat
 		} else {
 			ask = append(ask, t)
 		}
@@ -203,7 +231,7 @@ func (v *Vault) cachedTermDocs(ctx context.Context, keys *vaultKeys, table *blin
 	if len(ask) == 0 {
 		return df, nil
 	}
-	counted, err := v.termDocs(ctx, table, ask)
+	counted, err := v.termStats(ctx, table, ask)
 	if err != nil {
 		return nil, err
 	}
@@ -212,10 +240,10 @@ func (v *Vault) cachedTermDocs(ctx context.Context, keys *vaultKeys, table *blin
 	if c.m == nil || len(c.m) >= commonTermsMax {
 		c.m = map[string]commonCount{}
 	}
-	for t, d := range counted {
-		df[t] = d
-		if d > commonDocs {
-			c.m[table.vocab+t] = commonCount{d, now}
+	for t, s := range counted {
+		df[t] = s
+		if s.docs > commonDocs {
+			c.m[table.vocab+t] = commonCount{s, now}
 		}
 	}
 	return df, nil
