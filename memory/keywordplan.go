@@ -100,7 +100,11 @@ func (v *Vault) rankRecent(ctx context.Context, table *blindTable, match string,
 // rankRows runs an FTS5 query on one blind index, best n rows first, over
 // the rows after rowid after (0: all).
 func (v *Vault) rankRows(ctx context.Context, table *blindTable, match string, n int, after int64) ([]candidate, error) {
-	rows, err := v.db.QueryContext(ctx, "SELECT rowid, rank FROM "+table.index+" WHERE "+table.index+" MATCH ? AND rowid > ? ORDER BY rank LIMIT ?", match, after, n)
+	q, args := "SELECT rowid, rank FROM "+table.index+" WHERE "+table.index+" MATCH ? ORDER BY rank LIMIT ?", []any{match, n}
+	if after > 0 {
+		q, args = "SELECT rowid, rank FROM "+table.index+" WHERE "+table.index+" MATCH ? AND rowid > ? ORDER BY rank LIMIT ?", []any{match, after, n}
+	}
+	rows, err := v.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("keyword search: %w", err)
 	}
