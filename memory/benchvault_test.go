@@ -87,6 +87,10 @@ type corpus struct {
 	queries []string      // keyword queries
 	qvecs   [][]float32   // query vectors
 	recall  []recallQuery // queries whose exact answers the build finds
+	// words draws a text's words (their ranks) for one chunk; classes, when
+	// set, are the keyword queries by kind (zipfbench_test.go).
+	words   func(rng *rand.Rand) func() uint64
+	classes []queryClass
 }
 
 // Recall is measured on three sets of query vectors: near ones (a stored
@@ -124,7 +128,8 @@ func (c *corpus) recallSet(set string) []recallQuery {
 
 func newCorpus(n int, seed uint64) *corpus {
 	rng := rand.New(rand.NewPCG(seed, seed+1))
-	c := &corpus{n: n, seed: seed, chunk: benchChunkRows, texts: make([]string, n)}
+	c := &corpus{n: n, seed: seed, chunk: benchChunkRows, texts: make([]string, n),
+		words: func(rng *rand.Rand) func() uint64 { return rand.NewZipf(rng, 1.1, 1, benchVocab).Uint64 }}
 	for range benchClusters {
 		c.centres = append(c.centres, gaussian(rng, benchDim, 1))
 	}
@@ -210,7 +215,7 @@ type benchVault struct {
 
 var (
 	benchVaultsMu sync.Mutex
-	benchVaults   = map[int]*benchVault{}
+	benchVaults   = map[string]*benchVault{} // by corpus name and size
 	benchDirs     []string
 )
 
@@ -232,9 +237,15 @@ func removeBenchVaults() {
 // loadedVault returns the benchmark vault of n memories, building it on
 // first use in this process, unlocked.
 func loadedVault(b testing.TB, n int) *benchVault {
+	return loadedCorpus(b, "bench", n, func() *corpus { return newCorpus(n, uint64(n)) })
+}
+
+// loadedCorpus is loadedVault for the corpus of a name that mk makes.
+func loadedCorpus(b testing.TB, name string, n int, mk func() *corpus) *benchVault {
 	benchVaultsMu.Lock()
 	defer benchVaultsMu.Unlock()
-	if bv, ok := benchVaults[n]; ok {
+	key := fmt.Sprintf("%s/%d", name, n)
+	if bv, ok := benchVaults[key]; ok {
 		return bv
 	}
 	dir, err := os.MkdirTemp("", "cairn-bench-")
@@ -243,16 +254,16 @@ func loadedVault(b testing.TB, n int) *benchVault {
 	}
 	benchDirs = append(benchDirs, dir)
 	t0 := time.Now()
-	bv, err := buildBenchVault(context.Background(), dir+"/vault.db", newCorpus(n, uint64(n)))
+	bv, err := buildBenchVault(context.Background(), dir+"/vault.db", mk())
 	if err != nil {
-		b.Fatalf("build a benchmark vault of %d memories: %v", n, err)
+		b.Fatalf("build a benchmark vault of %d memories (%s corpus): %v", n, name, err)
 	}
 	built := time.Since(t0)
 	t0 = time.Now()
 	bv.v = bv.open(b)
-	b.Logf("benchmark vault of %d memories: built in %s, %.0f MB, opened in %s",
-		n, built.Round(time.Millisecond), bv.sizeMB(), time.Since(t0).Round(time.Millisecond))
-	benchVaults[n] = bv
+	b.Logf("benchmark vault of %d memories (%s corpus): built in %s, %.0f MB, opened in %s",
+		n, name, built.Round(time.Millisecond), bv.sizeMB(), time.Since(t0).Round(time.Millisecond))
+	benchVaults[key] = bv
 	return bv
 }
 
@@ -397,7 +408,7 @@ func genChunk(c *corpus, keys *vaultKeys, tokens *tokenCache, model string, i in
 // the vault holds without keeping every vector.
 func (c *corpus) eachRow(i int, fn func(row int, text string, vec []float32)) {
 	rng := rand.New(rand.NewPCG(c.seed, uint64(i)+1<<32))
-	zipf := rand.NewZipf(rng, 1.1, 1, benchVocab)
+	word := c.words(rng)
 	var sb strings.Builder
 	for row := i * c.chunk; row < min((i+1)*c.chunk, c.n); row++ {
 		sb.Reset()
@@ -406,7 +417,7 @@ func (c *corpus) eachRow(i int, fn func(row int, text string, vec []float32)) {
 				sb.WriteByte(' ')
 			}
 			sb.WriteByte('w')
-			sb.WriteString(strconv.FormatUint(zipf.Uint64(), 10))
+			sb.WriteString(strconv.FormatUint(word(), 10))
 		}
 		fn(row, sb.String(), around(rng, c.centres[rng.IntN(len(c.centres))], 0.6))
 	}

@@ -206,10 +206,8 @@ func (v *Vault) Conversation(ctx context.Context, id string) (Conversation, erro
 		return Conversation{}, fmt.Errorf("read conversation %s: %w", id, err)
 	}
 	var t tally
-	for _, h := range heads {
-		if h.ok && h.ConversationID == id {
-			t.add(h.CreatedAt)
-		}
+	for _, m := range heads.byConv[id] {
+		t.add(m.at)
 	}
 	return p.conversation(id, t), nil
 }
@@ -239,7 +237,7 @@ func (v *Vault) Conversations(ctx context.Context, limit int) ([]Conversation, e
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
 	tallies := make(map[string]*tally, len(convs))
-	for _, h := range heads {
+	for _, h := range heads.byRID {
 		if !h.ok {
 			continue
 		}
@@ -344,10 +342,8 @@ func (v *Vault) DeleteConversation(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		for rid, h := range heads {
-			if h.ok && h.ConversationID == id {
-				doomed = append(doomed, recordRef{rid: rid, id: h.id})
-			}
+		for _, m := range heads.byConv[id] {
+			doomed = append(doomed, recordRef{rid: m.rid, id: m.id})
 		}
 		// Feedback on its replies goes with it.
 		feedback, err := v.feedbackOfConversation(ctx, tx, keys, id)

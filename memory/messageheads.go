@@ -2,10 +2,12 @@ package memory
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -26,16 +28,35 @@ type cachedHead struct {
 	messageHead
 }
 
-// messageHeads returns the head of every live message, by rid. The map is
-// shared: callers must not change it. q may be a transaction that has not
-// written yet.
-func (v *Vault) messageHeads(ctx context.Context, q querier, keys *vaultKeys) (map[int64]cachedHead, error) {
+// headIndex is the heads of every live message by rid, and the readable
+// ones of each conversation by time: a search's neighbours and a
+// conversation's messages are then found without a walk over every head
+// (8 ms at 100,000 messages). Both are shared: callers must not change them.
+type headIndex struct {
+	byRID  map[int64]cachedHead
+	byConv map[string][]later
+}
+
+// later is a message of a conversation, by time, from the heads.
+type later struct {
+	rid int64
+	id  string
+	at  time.Time
+}
+
+func byTime(a, b later) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.rid, b.rid)) }
+
+// messageHeads returns the head of every live message. q may be a
+// transaction that has not written yet.
+func (v *Vault) messageHeads(ctx context.Context, q querier, keys *vaultKeys) (*headIndex, error) {
 	v.mu.RLock()
-	heads, seen := v.heads, v.headsSeen
+	old, seen := v.heads, v.headsSeen
 	v.mu.RUnlock()
-	if heads == nil {
-		seen = 0
+	if old == nil {
+		old, seen = &headIndex{}, 0
 	}
+	heads := old.byRID
+	changed := map[int64]string{} // rid -> its conversation before this call, "" if none
 	var buf []byte
 	for copied := false; ; {
 		// By seq alone (kind in WHERE could make SQLite walk the kind
@@ -63,6 +84,13 @@ func (v *Vault) messageHeads(ctx context.Context, q querier, keys *vaultKeys) (m
 				if heads == nil {
 					heads = map[int64]cachedHead{}
 				}
+			}
+			if _, ok := changed[rid]; !ok {
+				before := ""
+				if h, ok := heads[rid]; ok && h.ok {
+					before = h.ConversationID
+				}
+				changed[rid] = before
 			}
 			if r.Deleted {
 				delete(heads, rid)
@@ -93,12 +121,65 @@ func (v *Vault) messageHeads(ctx context.Context, q querier, keys *vaultKeys) (m
 	if heads == nil {
 		heads = map[int64]cachedHead{}
 	}
+	idx := old
+	if len(changed) > 0 || old.byRID == nil {
+		idx = &headIndex{byRID: heads, byConv: regroup(old, heads, changed)}
+	}
 	v.mu.Lock()
 	if v.keys == keys && seen >= v.headsSeen { // not locked, nor overtaken, meanwhile
-		v.heads, v.headsSeen = heads, seen
+		v.heads, v.headsSeen = idx, seen
 	}
 	v.mu.Unlock()
-	return heads, nil
+	return idx, nil
+}
+
+// regroup is the heads by conversation after the changed rids (with the
+// conversation each was in before): only the conversations they left or
+// joined are rebuilt, unless most heads changed (the first call after
+// unlock), when all are.
+func regroup(old *headIndex, heads map[int64]cachedHead, changed map[int64]string) map[string][]later {
+	if old.byConv == nil || len(changed) > len(heads)/4 {
+		out := map[string][]later{}
+		for rid, h := range heads {
+			if h.ok {
+				out[h.ConversationID] = append(out[h.ConversationID], later{rid, h.id, h.CreatedAt})
+			}
+		}
+		for _, l := range out {
+			slices.SortFunc(l, byTime)
+		}
+		return out
+	}
+	dirty := map[string]bool{}
+	for rid, before := range changed {
+		if before != "" {
+			dirty[before] = true
+		}
+		if h, ok := heads[rid]; ok && h.ok {
+			dirty[h.ConversationID] = true
+		}
+	}
+	out := maps.Clone(old.byConv)
+	for conv := range dirty {
+		var l []later
+		for _, m := range old.byConv[conv] {
+			if _, ok := changed[m.rid]; !ok {
+				l = append(l, m)
+			}
+		}
+		for rid := range changed {
+			if h, ok := heads[rid]; ok && h.ok && h.ConversationID == conv {
+				l = append(l, later{rid, h.id, h.CreatedAt})
+			}
+		}
+		if len(l) == 0 {
+			delete(out, conv)
+			continue
+		}
+		slices.SortFunc(l, byTime)
+		out[conv] = l
+	}
+	return out
 }
 
 // openByRID calls fn for each live record of a kind among rids, with its

@@ -323,10 +323,8 @@ func (v *Vault) Messages(ctx context.Context, conversationID string) ([]Message,
 		return nil, fmt.Errorf("read messages of %s: %w", conversationID, err)
 	}
 	var rids []int64
-	for rid, h := range heads {
-		if h.ok && h.ConversationID == conversationID {
-			rids = append(rids, rid)
-		}
+	for _, m := range heads.byConv[conversationID] {
+		rids = append(rids, m.rid)
 	}
 	out := make([]Message, 0, len(rids))
 	err = v.openByRID(ctx, v.db, keys, KindMessage, rids, func(_ int64, r *Record, raw []byte, err error) {

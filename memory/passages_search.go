@@ -88,7 +88,7 @@ func (v *Vault) SearchMessages(ctx context.Context, q MessageQuery) ([]MessageRe
 		return nil, fmt.Errorf("search messages: %w", err)
 	}
 	wanted := func(c candidate) bool {
-		h, ok := heads[c.rid]
+		h, ok := heads.byRID[c.rid]
 		return ok && h.ok &&
 			(q.ConversationID == "" || h.ConversationID == q.ConversationID) &&
 			(q.Since.IsZero() || !h.CreatedAt.Before(q.Since)) &&
@@ -113,7 +113,7 @@ func (v *Vault) SearchMessages(ctx context.Context, q MessageQuery) ([]MessageRe
 // messageKeywordCandidates ranks messages by their passages: the best of a
 // message's own passages plus the best row its replies gave it.
 func (v *Vault) messageKeywordCandidates(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
-	rows, err := v.passageRows(ctx, keys, text, 2*n)
+	rows, err := v.keywordCandidates(ctx, keys, passageIndex, text, 2*n)
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
@@ -164,31 +164,9 @@ func (v *Vault) messageKeywordCandidates(ctx context.Context, keys *vaultKeys, t
 	return out, nil
 }
 
-// passageRows ranks passage rows by BM25. A query of common terms only
-// ("plan trip next week" in a vault of years of chat) would have FTS5 rank
-// a good part of all the rows, which costs about a microsecond each: such a
-// query first asks for rows holding all of its terms, which are the best by
-// BM25 anyway, and only when fewer than n do it ranks every row holding any.
-func (v *Vault) passageRows(ctx context.Context, keys *vaultKeys, text string, n int) ([]candidate, error) {
-	toks := uniqueTokens(blindTokens(passageIndex.key(keys), words(text)))
-	if len(toks) > 1 {
-		df, err := v.termDocs(ctx, passageIndex, toks)
-		if err != nil {
-			return nil, err
-		}
-		if rare, common := splitCommon(toks, df); len(rare) == 0 && len(common) > 1 {
-			rows, err := v.rankRows(ctx, passageIndex, `"`+strings.Join(common, `" AND "`)+`"`, n)
-			if err != nil || len(rows) >= n {
-				return rows, err
-			}
-		}
-	}
-	return v.keywordCandidates(ctx, keys, passageIndex, text, n)
-}
-
 // messageResults opens the ranked messages up to the limit, with their
 // conversations' titles and, when asked, their neighbours.
-func (v *Vault) messageResults(ctx context.Context, keys *vaultKeys, q MessageQuery, text string, ranked []candidate, heads map[int64]cachedHead) ([]MessageResult, error) {
+func (v *Vault) messageResults(ctx context.Context, keys *vaultKeys, q MessageQuery, text string, ranked []candidate, heads *headIndex) ([]MessageResult, error) {
 	out := []MessageResult{}
 	titles := map[string]string{}
 	terms := words(text)
@@ -227,31 +205,11 @@ func (v *Vault) messageResults(ctx context.Context, keys *vaultKeys, q MessageQu
 		}
 	}
 	if q.Neighbours {
-		// One pass over the heads for every result's conversation.
-		byConv := map[string][]later{}
-		for _, r := range out {
-			byConv[r.Message.ConversationID] = nil
-		}
-		for rid, h := range heads {
-			if l, ok := byConv[h.ConversationID]; ok && h.ok {
-				byConv[h.ConversationID] = append(l, later{rid, h.id, h.CreatedAt})
-			}
-		}
-		for _, l := range byConv {
-			slices.SortFunc(l, func(a, b later) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.rid, b.rid)) })
-		}
 		for i := range out {
-			out[i].Before, out[i].After = v.neighbours(ctx, keys, &out[i].Message, byConv[out[i].Message.ConversationID])
+			out[i].Before, out[i].After = v.neighbours(ctx, keys, &out[i].Message, heads.byConv[out[i].Message.ConversationID])
 		}
 	}
 	return out, nil
-}
-
-// later is a message of a conversation, by time, from the heads.
-type later struct {
-	rid int64
-	id  string
-	at  time.Time
 }
 
 // neighbours are the turn a message answers (its parent) and the first

@@ -169,99 +169,11 @@ func (q *Query) normalize() error {
 	return nil
 }
 
-// commonDocs is the document count above which a query term only adds to
-// the score of memories that match the query's rarer terms, instead of
-// matching on its own: BM25 visits every memory a term matches, and a term
-// in thousands of memories says little about which of them is wanted (the
-// "cutoff frequency" of classic search engines).
-var commonDocs = 2000
-
 // keywordCandidates ranks the rows of one blind index by BM25.
 func (v *Vault) keywordCandidates(ctx context.Context, keys *vaultKeys, table *blindTable, text string, n int) ([]candidate, error) {
-	toks := uniqueTokens(blindTokens(table.key(keys), words(text)))
-	if len(toks) == 0 {
-		return nil, nil
-	}
-	match, err := v.planMatch(ctx, table, toks)
-	if err != nil {
-		return nil, err
-	}
 	// Each blind index holds live records of its kind only (indexRecord
 	// keeps it so), which lets FTS5 rank without a join.
-	return v.rankRows(ctx, table, match, n)
-}
-
-// rankRows runs an FTS5 query on one blind index, best n rows first.
-func (v *Vault) rankRows(ctx context.Context, table *blindTable, match string, n int) ([]candidate, error) {
-	rows, err := v.db.QueryContext(ctx, "SELECT rowid, rank FROM "+table.index+" WHERE "+table.index+" MATCH ? ORDER BY rank LIMIT ?", match, n)
-	if err != nil {
-		return nil, fmt.Errorf("keyword search: %w", err)
-	}
-	defer rows.Close()
-	var out []candidate
-	for rows.Next() {
-		var c candidate
-		var rank float64
-		if err := rows.Scan(&c.rid, &rank); err != nil {
-			return nil, err
-		}
-		c.score = float32(-rank) // FTS5's bm25 is lower-is-better
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// planMatch builds the FTS5 query: any term matches, except that common
-// terms only count alongside a rarer one.
-func (v *Vault) planMatch(ctx context.Context, table *blindTable, toks []string) (string, error) {
-	if len(toks) == 1 {
-		return anyOf(toks), nil
-	}
-	df, err := v.termDocs(ctx, table, toks)
-	if err != nil {
-		return "", err
-	}
-	rare, common := splitCommon(toks, df)
-	if len(rare) == 0 || len(common) == 0 {
-		return anyOf(toks), nil
-	}
-	return anyOf(rare) + " OR ((" + anyOf(common) + ") AND (" + anyOf(rare) + "))", nil
-}
-
-// splitCommon sorts the tokens found in the index into rare and common
-// ones (above commonDocs documents).
-func splitCommon(toks []string, df map[string]int) (rare, common []string) {
-	for _, t := range toks {
-		if df[t] > commonDocs {
-			common = append(common, t)
-		} else if df[t] > 0 {
-			rare = append(rare, t)
-		}
-	}
-	return rare, common
-}
-
-// termDocs is how many documents of a blind index hold each token.
-func (v *Vault) termDocs(ctx context.Context, table *blindTable, toks []string) (map[string]int, error) {
-	args := make([]any, len(toks))
-	for i, t := range toks {
-		args[i] = t
-	}
-	rows, err := v.db.QueryContext(ctx, "SELECT term, doc FROM "+table.vocab+" WHERE term IN (?"+strings.Repeat(",?", len(toks)-1)+")", args...)
-	if err != nil {
-		return nil, fmt.Errorf("keyword search: %w", err)
-	}
-	defer rows.Close()
-	df := map[string]int{}
-	for rows.Next() {
-		var t string
-		var d int
-		if err := rows.Scan(&t, &d); err != nil {
-			return nil, err
-		}
-		df[t] = d
-	}
-	return df, rows.Err()
+	return v.plannedRows(ctx, keys, table, uniqueTokens(blindTokens(table.key(keys), words(text))), n)
 }
 
 func uniqueTokens(toks []string) []string {
@@ -449,13 +361,7 @@ func snippet(text string, terms []string) string {
 	if len(runes) <= snippetRunes {
 		return text
 	}
-	at := 0
-	for _, w := range wordSpans(text) {
-		if slices.Contains(terms, w.term) {
-			at = w.start
-			break
-		}
-	}
+	at := firstMatch(text, terms)
 	start := max(0, at-snippetRunes/3)
 	end := min(len(runes), start+snippetRunes)
 	start = max(0, end-snippetRunes)
@@ -467,6 +373,41 @@ func snippet(text string, terms []string) string {
 		s += "…"
 	}
 	return s
+}
+
+// firstMatch is the rune offset of the first word of text that matches a
+// query term, or 0. ASCII text (most) is read a word at a time, each word
+// stemmed once and only until the match: a long message's snippet would
+// otherwise stem every word of it.
+func firstMatch(text string, terms []string) int {
+	if !isASCII(text) {
+		for _, w := range wordSpans(text) {
+			if slices.Contains(terms, w.term) {
+				return w.start
+			}
+		}
+		return 0
+	}
+	seen := map[string]bool{}
+	for i := 0; i < len(text); {
+		if !isASCIIWordByte(text[i]) {
+			i++
+			continue
+		}
+		start := i
+		for i < len(text) && isASCIIWordByte(text[i]) {
+			i++
+		}
+		w := strings.ToLower(text[start:i])
+		if seen[w] || stopwords[w] {
+			continue
+		}
+		seen[w] = true
+		if slices.Contains(terms, stem(w)) {
+			return start
+		}
+	}
+	return 0
 }
 
 type wordSpan struct {

@@ -61,15 +61,15 @@ type Vault struct {
 	kdf      KDFParams
 	log      *slog.Logger
 
-	mu        sync.RWMutex         // guards the fields below
-	keys      *vaultKeys           // nil while locked
-	vectors   *vectorIndex         // nil while locked or without an embedder
-	missing   map[int64]string     // live memories without an embedding: rid -> id
-	seen      int64                // greatest seq reflected in vectors and missing
-	expect    int                  // embeddings counted at unlock, to size the index
-	heads     map[int64]cachedHead // message heads seen since unlock (messageheads.go)
-	headsSeen int64                // greatest seq reflected in heads
-	passages  passageVectors       // message passage embeddings (passages_vectors.go)
+	mu        sync.RWMutex     // guards the fields below
+	keys      *vaultKeys       // nil while locked
+	vectors   *vectorIndex     // nil while locked or without an embedder
+	missing   map[int64]string // live memories without an embedding: rid -> id
+	seen      int64            // greatest seq reflected in vectors and missing
+	expect    int              // embeddings counted at unlock, to size the index
+	heads     *headIndex       // message heads seen since unlock (messageheads.go)
+	headsSeen int64            // greatest seq reflected in heads
+	passages  passageVectors   // message passage embeddings (passages_vectors.go)
 
 	refresh    sync.Mutex             // one catch-up at a time
 	embedRetry atomic.Int64           // Unix nanoseconds: after the embedder failed, skip it until then
@@ -93,6 +93,7 @@ type vaultKeys struct {
 	memoryTokens, messageTokens *blindTokenizer
 	turns                       *turnCache    // recent messages' tokens (passageturns.go)
 	queries                     *queryVectors // recent query embeddings (querycache.go)
+	common                      *commonTerms  // document counts of common query terms (keywordplan.go)
 	vectors                     *sealer
 	ring                        *keyring // the record keys of every epoch (sync_keys.go)
 }
@@ -107,6 +108,7 @@ func newVaultKeys(vaultKey []byte, ring *keyring) *vaultKeys {
 		messageTokens: newBlindTokenizer(messageIndex),
 		turns:         newTurnCache(),
 		queries:       &queryVectors{},
+		common:        &commonTerms{},
 		// Embeddings never leave the device: they stay under the local key
 		// and its first epoch whatever the record epoch.
 		vectors: newSealer(deriveKey(vaultKey, "cairn embeddings v1"), currentKeyEpoch),

@@ -48,10 +48,17 @@ var describe = map[string]string{
 		"**cairn-hybrid** in one hop is what chat runs while message vectors serve (two hops keyword without them). " +
 		"CAIRN_RECALL_SEEDS=4-6 measures the hold-out seeds. R@k: share of evidence messages in the first k; MRR: 1/rank of the first.",
 	"MessageSearch": "One message search (limit 10, keyword) in a vault of 100,000 messages (2,000 " +
-		"conversations of 50) indexed as passages with their neighbouring turns: **plain** and " +
-		"**with-neighbours** are the whole search; **candidates-any** and **candidates-all-first** the " +
-		"keyword candidates alone, FTS5 ranking every row holding any term against rows holding all " +
-		"common terms first.",
+		"conversations of 50, Zipf-distributed words) indexed as passages with their neighbouring turns: " +
+		"**plain** and **with-neighbours** are the whole search for two mid-frequency words; " +
+		"**with-neighbours/common**, **/rare** and **/mixed** for two or three of the 50 commonest words, " +
+		"two rare ones, and two common with a rare one; **candidates-any** and **candidates-planned** the " +
+		"keyword candidates alone, FTS5 ranking every row holding any term against the planner " +
+		"(memory/keywordplan.go). Target: whole search p95 <= 20 ms.",
+	"SearchZipf": "Memory search (limit 10) on a corpus whose words follow a natural distribution (Zipf " +
+		"exponent 1 over 50,000 words: the commonest is in most memories), by query: **common** (two or " +
+		"three of the 50 commonest words), **rare** (two ranked 1,000th or lower), **mixed** (two common, " +
+		"one rare). make bench's own corpus hides what common words cost. Targets at 100k: keyword p95 " +
+		"<= 5 ms, hybrid p95 <= 10 ms.",
 	"EmbedMessages": "Background embedding of every message of a vault of 100,000 (2,000 conversations of 50, 100 to " +
 		"2,000 characters each) with the deterministic test embedder at 768 dimensions (EmbedPassages, from none embedded " +
 		"to all): each passage's vector sealed as float32 and int8, stored 256 messages a transaction and put into the " +
